@@ -1,0 +1,132 @@
+public import Logging
+import Metrics
+import Synchronization
+
+/// Connects a transport to the role handlers: decodes what arrives, routes it, and encodes what handlers send.
+///
+/// The dispatcher takes `(sender, bytes)` from any ``MessageTransport``, decodes
+/// it with the ``MessageCodec``, and calls the handler the ``MessageRouter`` has
+/// for the message's type and routing key. Malformed or unroutable input is
+/// counted, logged with its sender and dropped; it never stops the node.
+///
+/// ## Threading
+/// ``run()`` handles inbound messages one at a time, in arrival order, like a
+/// monitor's dispatch lock: a handler sees the effects of every earlier one.
+/// Handlers should hand long work to their own tasks. ``send(_:to:)`` may be
+/// called from any task.
+public final class Dispatcher: Sendable {
+    /// The transport this dispatcher reads from and writes to.
+    public let transport: any MessageTransport
+    /// The codec shared with every peer.
+    public let codec: MessageCodec
+    /// Counters of what arrived, was handled, or was dropped.
+    public let statistics = DispatchStatistics()
+
+    private let router: Mutex<MessageRouter>
+    private let logger: Logger
+    private let droppedCounters: Mutex<[String: Counter]> = Mutex([:])
+    private let receivedCounter: Counter
+    private let sentCounter: Counter
+
+    /// Creates a dispatcher. Register handlers on `router` before calling ``run()``, or later with ``register(_:)``.
+    public init(transport: any MessageTransport, codec: MessageCodec = MessageCodec(),
+                router: MessageRouter = MessageRouter(), logger: Logger = Logger(label: "monsync.dispatch")) {
+        self.transport = transport
+        self.codec = codec
+        self.router = Mutex(router)
+        var logger = logger
+        logger[metadataKey: "node"] = "\(transport.localAddress)"
+        self.logger = logger
+        let dimensions = [("node", transport.localAddress.description)]
+        receivedCounter = Counter(label: "monsync_dispatch_received_total", dimensions: dimensions)
+        sentCounter = Counter(label: "monsync_dispatch_sent_total", dimensions: dimensions)
+    }
+
+    /// Changes the router table (for roles that are created after the dispatcher).
+    public func register(_ body: (inout MessageRouter) -> Void) {
+        router.withLock { body(&$0) }
+    }
+
+    /// Consumes the transport's events until it shuts down, dispatching each one.
+    ///
+    /// Returns when the transport's ``MessageTransport/events`` finishes.
+    public func run() async {
+        for await event in transport.events {
+            switch event {
+            case let .message(inbound):
+                await dispatch(inbound)
+            case let .peerUp(peer):
+                await deliver(.up(peer))
+            case let .peerDown(peer):
+                await deliver(.down(peer))
+            }
+        }
+    }
+
+    /// Decodes and routes one inbound message. Exposed so stream-based code can feed the dispatcher directly.
+    public func dispatch(_ inbound: InboundMessage) async {
+        statistics.update { $0.received += 1 }
+        receivedCounter.increment()
+        let message: any WireMessage
+        do {
+            message = try codec.decode(inbound.bytes)
+        } catch {
+            drop(reason: error.kind, sender: inbound.sender, size: inbound.bytes.count, detail: "\(error)")
+            statistics.update { $0.malformed[error.kind, default: 0] += 1 }
+            return
+        }
+        guard let handler = router.withLock({ $0.handler(for: message) }) else {
+            drop(reason: "unroutable", sender: inbound.sender, size: inbound.bytes.count,
+                 detail: "no handler for \(type(of: message).name) route \(message.routingKey.map(String.init) ?? "*")")
+            statistics.update { $0.unroutable += 1 }
+            return
+        }
+        do {
+            try await handler(message, MessageContext(sender: inbound.sender, dispatcher: self))
+            statistics.update { $0.handled += 1 }
+        } catch {
+            statistics.update { $0.handlerFailures += 1 }
+            logger.warning("handler failed", metadata: [
+                "sender": "\(inbound.sender)", "message": "\(message)", "error": "\(error)",
+            ])
+        }
+    }
+
+    private func deliver(_ event: PeerEvent) async {
+        statistics.update { $0.peerEvents += 1 }
+        logger.debug("peer event", metadata: ["event": "\(event)"])
+        let handlers = router.withLock { $0.peerEventHandlers }
+        for handler in handlers { await handler(event, self) }
+    }
+
+    private func drop(reason: String, sender: TransportAddress, size: Int, detail: String) {
+        logger.warning("dropped inbound message", metadata: [
+            "sender": "\(sender)", "reason": "\(reason)", "bytes": "\(size)", "detail": "\(detail)",
+        ])
+        let counter = droppedCounters.withLock { counters in
+            if let counter = counters[reason] { return counter }
+            let counter = Counter(label: "monsync_dispatch_dropped_total",
+                                  dimensions: [("node", transport.localAddress.description), ("reason", reason)])
+            counters[reason] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// Validates, encodes and sends `message` to `peer`.
+    ///
+    /// - Throws: ``DispatchError/invalidMessage(_:)`` for a message its receiver would refuse,
+    ///   ``DispatchError/transport(_:)`` when the transport cannot deliver it.
+    public func send<M: WireMessage>(_ message: M, to peer: TransportAddress) async throws(DispatchError) {
+        do { try message.validate() } catch { throw .invalidMessage(error) }
+        let bytes = codec.encode(message)
+        do {
+            try await transport.send(bytes, to: peer)
+        } catch {
+            statistics.update { $0.sendFailures += 1 }
+            throw .transport(error)
+        }
+        statistics.update { $0.sent += 1 }
+        sentCounter.increment()
+    }
+}

@@ -1,0 +1,17 @@
+/// What a handler gets beside the message: who sent it, and a way to answer.
+public struct MessageContext: Sendable {
+    /// The transport address of the sender; replies go there.
+    public let sender: TransportAddress
+    /// The dispatcher that delivered the message.
+    public let dispatcher: Dispatcher
+
+    public init(sender: TransportAddress, dispatcher: Dispatcher) {
+        self.sender = sender
+        self.dispatcher = dispatcher
+    }
+
+    /// Encodes `message` and sends it to the sender.
+    public func reply<M: WireMessage>(_ message: M) async throws(DispatchError) {
+        try await dispatcher.send(message, to: sender)
+    }
+}

@@ -1,0 +1,23 @@
+/// A fast random number generator whose whole sequence follows from one seed (SplitMix64).
+///
+/// Fault injection, session ids and provider choice draw from it, so a failing
+/// run is replayed exactly by reusing its seed. Not for cryptography.
+public struct SeededRandomNumberGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// The generator whose sequence `seed` determines.
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// True with probability `p` (0 never, 1 always).
+    public mutating func chance(_ p: Double) -> Bool {
+        p > 0 && (p >= 1 || Double(next() >> 11) * 0x1.0p-53 < p)
+    }
+}

@@ -1,0 +1,65 @@
+/// Limits a transport enforces.
+public struct TransportLimits: Sendable, Hashable {
+    /// The largest message ``MessageTransport/send(_:to:)`` accepts, in bytes.
+    public var maximumMessageSize: Int
+
+    public init(maximumMessageSize: Int) { self.maximumMessageSize = maximumMessageSize }
+}
+
+/// A transport plugin: moves opaque frames between endpoints named by ``TransportAddress``.
+///
+/// The core never looks inside a transport, and a transport never looks inside
+/// a frame: it carries the bytes the ``MessageCodec`` produced, unchanged.
+///
+/// ## Contract
+///
+/// Every transport, built in or third party, promises the following; the
+/// transport conformance kit checks each point.
+///
+/// - **Lifecycle.** ``start()`` binds ``localAddress`` and returns once the
+///   endpoint can receive; calling it twice throws ``TransportError/alreadyStarted``.
+///   ``shutdown()`` is graceful and idempotent, returns in bounded time even
+///   while sends are blocked or peers are gone, and finishes ``events``.
+/// - **Ordering.** Messages from one sender to one receiver arrive in the order
+///   the sender's `send` calls completed, each at most once and unmodified.
+///   Nothing is promised across different senders.
+/// - **Size.** A message larger than ``limits`` is refused with
+///   ``TransportError/messageTooLarge(size:limit:)`` before anything is sent.
+/// - **Unknown or down peers.** `send` to an address that nobody serves, or to
+///   a peer that is down, either throws ``TransportError/peerUnreachable(_:)``
+///   at once or waits at most the configured send timeout in a bounded queue
+///   and then throws. It never hangs and never queues without bound.
+/// - **Backpressure.** When the receiver does not keep up, `send` suspends (it
+///   does not block a thread) until there is room, or throws
+///   ``TransportError/sendTimedOut(_:after:)`` after the send timeout.
+/// - **Events.** ``events`` delivers inbound messages and peer up/down changes
+///   in order for a single consumer. A peer that restarts is reconnected to
+///   without help, and reported up again.
+/// - **Threads.** No method blocks the caller's thread; all waiting is `async`.
+public protocol MessageTransport: AnyObject, Sendable {
+    /// The address this endpoint listens on, and its identity towards peers.
+    var localAddress: TransportAddress { get }
+
+    /// The limits this transport enforces.
+    var limits: TransportLimits { get }
+
+    /// Binds the local address; after it returns, peers can reach this endpoint.
+    func start() async throws(TransportError)
+
+    /// Starts connecting to `peer` so that ``TransportEvent/peerUp(_:)`` can be reported
+    /// before the first message. Sending connects implicitly; this is optional.
+    func connect(to peer: TransportAddress) async throws(TransportError)
+
+    /// Sends one message (a complete frame) to `peer`.
+    ///
+    /// Returns once the transport has taken responsibility for the bytes (queued
+    /// for an established peer); see the contract above for errors and waiting.
+    func send(_ bytes: [UInt8], to peer: TransportAddress) async throws(TransportError)
+
+    /// Inbound messages and peer events, for one consumer.
+    var events: TransportEvents { get }
+
+    /// Stops the endpoint: releases its address, fails pending sends with
+    /// ``TransportError/notRunning``, and finishes ``events``. Idempotent.
+    func shutdown() async
+}
