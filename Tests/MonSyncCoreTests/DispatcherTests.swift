@@ -1,6 +1,5 @@
 import MonSyncCore
 import MonSyncLoopback
-import Synchronization
 import Testing
 
 /// A message type the core knows nothing about: proves a new type plugs in without touching the dispatcher.
@@ -28,7 +27,7 @@ struct ProbeMessage: WireMessage, Equatable {
 
 /// Collects what handlers saw, and lets a test wait for it with a timeout.
 final class Inbox<T: Sendable>: Sendable {
-    private let items = Mutex<[T]>([])
+    private let items = LockedState<[T]>([])
     private let stream = AsyncStream.makeStream(of: Void.self)
 
     func add(_ item: T) {

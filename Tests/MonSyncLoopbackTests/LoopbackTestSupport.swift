@@ -44,10 +44,9 @@ final class EventCollector: Sendable {
     func stop() { task.cancel() }
 }
 
-import Synchronization
 
 final class EventBuffer: Sendable {
-    private let state = Mutex<(events: [TransportEvent], finished: Bool)>(([], false))
+    private let state = LockedState<(events: [TransportEvent], finished: Bool)>(([], false))
     func append(_ event: TransportEvent) { state.withLock { $0.events.append(event) } }
     func finish() { state.withLock { $0.finished = true } }
     var events: [TransportEvent] { state.withLock { $0.events } }
