@@ -19,6 +19,7 @@ let package = Package(
     products: [
         .library(name: "MonSyncCore", targets: ["MonSyncCore"]),
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
+        .library(name: "MonSyncTransportConformance", targets: ["MonSyncTransportConformance"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "MonSyncDecoderFuzzer", targets: ["MonSyncDecoderFuzzer"]),
     ],
@@ -58,6 +59,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The transport conformance kit: one set of checks every transport runs, and a
+        // codec verifier. Depends on the core only (no test framework), so any test
+        // framework in any package can call it.
+        .target(
+            name: "MonSyncTransportConformance",
+            dependencies: ["MonSyncCore"],
+            swiftSettings: strictSettings
+        ),
+
         // The `monsync` command.
         .executableTarget(
             name: "monsync",
@@ -94,6 +104,15 @@ let package = Package(
                 "MonSyncCore",
                 "MonSyncLoopback",
                 .product(name: "Clocks", package: "swift-clocks"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncTransportConformanceTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncLoopback",
+                "MonSyncTransportConformance",
             ],
             swiftSettings: strictSettings
         ),
