@@ -118,3 +118,20 @@ let package = Package(
         ),
     ]
 )
+
+// The Unix-domain socket transport of Examples/CustomTransport (a package of its own) is
+// also compiled here, from the same files, so this package's tests run the conformance
+// kit against a third, socket-based transport. It is written against Glibc: Linux only.
+#if os(Linux)
+package.targets.append(
+    .target(
+        name: "MonSyncUnixSocketExample",
+        dependencies: ["MonSyncCore"],
+        path: "Examples/CustomTransport/Sources/UnixSocketTransport",
+        swiftSettings: strictSettings
+    )
+)
+for target in package.targets where target.name == "MonSyncTransportConformanceTests" {
+    target.dependencies.append("MonSyncUnixSocketExample")
+}
+#endif
