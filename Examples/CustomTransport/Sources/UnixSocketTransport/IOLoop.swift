@@ -139,9 +139,12 @@ final class IOLoop {
     }
 
     private func write(to peer: TransportAddress) {
-        while var connection = outbound[peer] {
+        while var connection = outbound.removeValue(forKey: peer) {
             if connection.pending.isEmpty {
-                guard let next = transport.takeQueued(for: peer) else { return }
+                guard let next = transport.takeQueued(for: peer) else {
+                    outbound[peer] = connection
+                    return
+                }
                 connection.pending = next
                 connection.written = 0
             }
@@ -157,6 +160,7 @@ final class IOLoop {
                 outbound[peer] = connection
                 return
             case .closed:
+                outbound[peer] = connection
                 disconnect(peer)
                 return
             }
@@ -189,27 +193,31 @@ final class IOLoop {
     }
 
     private func read(_ fd: Int32) {
-        guard var connection = inbound[fd] else { return }
+        // Take the connection out of the dictionary while feeding its decoder: a copy left behind
+        // would share the decoder's buffer and make every append copy the whole partial frame.
+        guard var connection = inbound.removeValue(forKey: fd) else { return }
         let result = scratch.withUnsafeMutableBytes { Posix.read(fd, into: $0) }
         switch result {
         case .wouldBlock:
-            return
+            inbound[fd] = connection
         case .closed:
-            closeInbound(fd)
+            // Its messages already in the inbox are still delivered.
+            Posix.closeDescriptor(fd)
         case let .transferred(count):
             do {
                 for frame in try connection.decoder.feed(scratch[0..<count]) {
                     if let sender = connection.sender {
                         transport.deliver(.message(InboundMessage(sender: sender, bytes: frame)), from: connection.id)
+                    } else if let sender = Self.helloSender(frame) {
+                        connection.sender = sender
                     } else {
-                        connection.sender = Self.helloSender(frame)
-                        guard connection.sender != nil else { return closeInbound(fd) }
+                        return Posix.closeDescriptor(fd)  // not one of us: no hello first
                     }
                 }
                 inbound[fd] = connection
             } catch {
                 // The stream is out of step (a corrupt or oversized frame): nothing after it can be trusted.
-                closeInbound(fd)
+                Posix.closeDescriptor(fd)
             }
         }
     }
@@ -220,12 +228,6 @@ final class IOLoop {
         var decoder = WireDecoder(payload)
         guard let text = try? decoder.decodeString(field: "address") else { return nil }
         return try? TransportAddress(text)
-    }
-
-    private func closeInbound(_ fd: Int32) {
-        guard let connection = inbound.removeValue(forKey: fd) else { return }
-        Posix.closeDescriptor(fd)
-        _ = connection  // its messages already in the inbox are still delivered
     }
 
     // MARK: - Exit
