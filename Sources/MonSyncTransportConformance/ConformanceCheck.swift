@@ -26,6 +26,9 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     case unknownPeer
     /// When a connected peer shuts down, `peerDown` is reported, and sends to it fail within the send timeout.
     case peerDown
+    /// Messages a peer's `send` accepted before its `shutdown()` all arrive, in order, and the
+    /// `peerDown` its shutdown causes comes after the last of them (one sequence carries both).
+    case gracefulShutdown
     /// A peer that shuts down and comes back at the same address (a new transport) is
     /// reconnected to without help: `peerUp` is reported again and messages flow both ways.
     case peerRestart
@@ -59,6 +62,7 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
         case .backpressure: MessagingChecks.backpressure
         case .unknownPeer: PeerChecks.unknownPeer
         case .peerDown: PeerChecks.peerDown
+        case .gracefulShutdown: PeerChecks.gracefulShutdown
         case .peerRestart: PeerChecks.peerRestart
         case .shutdownWhileBusy: LifecycleChecks.shutdownWhileBusy
         case .doubleStart: LifecycleChecks.doubleStart

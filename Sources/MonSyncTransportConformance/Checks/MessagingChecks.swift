@@ -114,7 +114,8 @@ enum MessagingChecks {
         let a = try await context.node("a")
         // The receiver runs but nobody consumes its events yet.
         let b = try await context.node("b", consume: false)
-        let maximumAccepted = 10_000
+        // Far more than any sane bounded queue holds, yet small enough to fail fast when nothing is bounded.
+        let maximumAccepted = max(2_000, 50 * context.configuration.queueCapacity)
         let padding = 64 << 10
         var accepted = 0
         var timedOutAfter: Duration?

@@ -62,6 +62,35 @@ enum PeerChecks {
         }
     }
 
+    @Sendable static func gracefulShutdown(_ context: CheckContext) async throws {
+        let (a, b, upMark) = try await connectedPair(context)
+        // More than a socket buffer holds, so some are still queued in b when it shuts down.
+        let count = 200
+        for sequence in 0..<count {
+            let frame = ProbeFrame.make(tag: 2, sequence: UInt64(sequence), padding: sequence % 2 == 0 ? 16 << 10 : 10)
+            try await context.send(frame, from: b.transport, to: a.address, "message \(sequence) of \(count)")
+        }
+        try await context.shutdown(b.transport, "with sent messages possibly still queued")
+        let downIndex = try await a.events.waitForPeerDown(b.address, after: upMark + 1, within: context.timeout)
+        let log = a.events.log
+        var next: UInt64 = 0
+        for (index, event) in log.enumerated() {
+            guard case let .message(message) = event, message.sender == b.address else { continue }
+            guard index < downIndex else {
+                throw Mismatch(expected: "every message from \(b.address) before its peerDown",
+                               observed: "\(ProbeFrame.describe(message.bytes)) after peerDown(\(b.address))")
+            }
+            guard let (_, sequence) = ProbeFrame.parse(message.bytes), sequence == next else {
+                throw Mismatch(expected: "message \(next) from \(b.address) in order", observed: ProbeFrame.describe(message.bytes))
+            }
+            next += 1
+        }
+        guard next == UInt64(count) else {
+            throw Mismatch(expected: "all \(count) messages whose send returned before \(b.address) shut down, before its peerDown",
+                           observed: "\(next) of them")
+        }
+    }
+
     @Sendable static func peerRestart(_ context: CheckContext) async throws {
         let (a, b, upMark) = try await connectedPair(context)
         try await context.shutdown(b.transport)

@@ -84,6 +84,9 @@ final class EventProbe: Sendable {
         }
     }
 
+    /// Every event seen so far, in order.
+    var log: [TransportEvent] { state.withLock { $0.log } }
+
     /// The number of events seen so far: a mark to wait for events that come after it.
     var mark: Int { state.withLock { $0.log.count } }
 

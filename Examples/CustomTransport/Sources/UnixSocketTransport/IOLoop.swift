@@ -75,7 +75,10 @@ final class IOLoop {
     func run() {
         while true {
             let plan = plan()
-            if plan.stopping { break }
+            if plan.stopping {
+                flush()
+                break
+            }
             for peer in plan.connect { connect(to: peer) }
             for (peer, retry) in retries where retry.at <= clock.now { connect(to: peer) }
 
@@ -178,6 +181,11 @@ final class IOLoop {
     private func disconnect(_ peer: TransportAddress) {
         guard let connection = outbound.removeValue(forKey: peer) else { return }
         Posix.closeDescriptor(connection.fd)
+        // A peer that shuts down flushes its messages to us before it closes our connection to it, so they
+        // wait in our socket buffer: read them first, for the contract puts its peerDown after its last message.
+        for (fd, inboundConnection) in inbound where inboundConnection.sender == peer {
+            while read(fd) {}
+        }
         retries[peer] = Retry(at: clock.now + .milliseconds(50), interval: .milliseconds(50))
         transport.disconnected(peer)
     }
@@ -192,17 +200,21 @@ final class IOLoop {
         }
     }
 
-    private func read(_ fd: Int32) {
+    /// Reads once from an inbound connection; returns whether more may be waiting.
+    @discardableResult
+    private func read(_ fd: Int32) -> Bool {
         // Take the connection out of the dictionary while feeding its decoder: a copy left behind
         // would share the decoder's buffer and make every append copy the whole partial frame.
-        guard var connection = inbound.removeValue(forKey: fd) else { return }
+        guard var connection = inbound.removeValue(forKey: fd) else { return false }
         let result = scratch.withUnsafeMutableBytes { Posix.read(fd, into: $0) }
         switch result {
         case .wouldBlock:
             inbound[fd] = connection
+            return false
         case .closed:
             // Its messages already in the inbox are still delivered.
             Posix.closeDescriptor(fd)
+            return false
         case let .transferred(count):
             do {
                 for frame in try connection.decoder.feed(scratch[0..<count]) {
@@ -211,13 +223,16 @@ final class IOLoop {
                     } else if let sender = Self.helloSender(frame) {
                         connection.sender = sender
                     } else {
-                        return Posix.closeDescriptor(fd)  // not one of us: no hello first
+                        Posix.closeDescriptor(fd)  // not one of us: no hello first
+                        return false
                     }
                 }
                 inbound[fd] = connection
+                return true
             } catch {
                 // The stream is out of step (a corrupt or oversized frame): nothing after it can be trusted.
                 Posix.closeDescriptor(fd)
+                return false
             }
         }
     }
@@ -232,9 +247,32 @@ final class IOLoop {
 
     // MARK: - Exit
 
+    /// At shutdown: writes what sends accepted, for at most the send timeout (and never more than a second).
+    private func flush() {
+        let deadline = clock.now + min(transport.options.sendTimeout, .seconds(1))
+        while clock.now < deadline {
+            let queued = plan().hasQueued
+            var fds: [pollfd] = []
+            var peers: [Int32: TransportAddress] = [:]
+            for (peer, connection) in outbound where !connection.pending.isEmpty || queued.contains(peer) {
+                fds.append(pollfd(fd: connection.fd, events: Int16(POLLOUT), revents: 0))
+                peers[connection.fd] = peer
+            }
+            if fds.isEmpty { return }
+            let wait = clock.now.duration(to: deadline)
+            let milliseconds = Int32(clamping: wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1)
+            guard poll(&fds, nfds_t(fds.count), milliseconds) >= 0 || errno == EINTR else { return }
+            for entry in fds where entry.revents != 0 {
+                guard let peer = peers[entry.fd] else { continue }
+                if entry.revents & Int16(POLLOUT) != 0 { write(to: peer) } else { disconnect(peer) }
+            }
+        }
+    }
+
     private func closeEverything() {
-        for fd in inbound.keys { Posix.closeDescriptor(fd) }
+        // Outbound first: a peer then reads our last messages before it sees us go down.
         for connection in outbound.values { Posix.closeDescriptor(connection.fd) }
+        for fd in inbound.keys { Posix.closeDescriptor(fd) }
         Posix.closeDescriptor(listener)
         unlink(transport.path)
         inbound.removeAll()

@@ -197,7 +197,8 @@ public final class UnixSocketTransport: MessageTransport {
             let receiver = state.receiver
             if state.phase == .running { state.phase = .stopping }
             if state.phase == .idle { state.phase = .stopped; state.threadExited = true }
-            state.links.removeAll()
+            // Sends still waiting fail; what was queued stays, for the I/O thread to flush.
+            for peer in state.links.keys { state.links[peer]?.waiters.removeAll() }
             state.inbox.removeAll()
             state.inboxHead = 0
             state.receiver = nil
@@ -207,8 +208,8 @@ public final class UnixSocketTransport: MessageTransport {
         receiver?.resume(returning: nil)
         guard threadRunning else { return }
         Posix.signal(wakePipe)
-        // The I/O thread closes every socket and removes the socket file, then resumes us:
-        // once shutdown returns, the address is free for a new endpoint.
+        // The I/O thread flushes what sends accepted (for a bounded time), closes every socket and
+        // removes the socket file, then resumes us: once shutdown returns, the address is free.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let exited = state.withLock { state -> Bool in
                 if state.threadExited { return true }
