@@ -21,6 +21,10 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     /// after the send timeout, having accepted a bounded number of messages; once the receiver
     /// consumes, exactly the accepted messages arrive, in order, and sending works again.
     case backpressure
+    /// Send timeouts run on ``TransportOptions/clock``: a send blocked on a full receiver does not
+    /// time out while a manual clock stands still, and throws ``TransportError/sendTimedOut(_:after:)``
+    /// promptly once the clock is advanced past the send timeout.
+    case sendTimeoutFollowsClock
     /// A send to an address nobody serves throws ``TransportError/peerUnreachable(_:)``
     /// within the send timeout, and the transport still works afterwards.
     case unknownPeer
@@ -60,6 +64,7 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
         case .hugeMessage: MessagingChecks.hugeMessage
         case .messageTooLarge: MessagingChecks.messageTooLarge
         case .backpressure: MessagingChecks.backpressure
+        case .sendTimeoutFollowsClock: MessagingChecks.sendTimeoutFollowsClock
         case .unknownPeer: PeerChecks.unknownPeer
         case .peerDown: PeerChecks.peerDown
         case .gracefulShutdown: PeerChecks.gracefulShutdown

@@ -26,6 +26,8 @@ enum Fault: String, CaseIterable, Sendable, CustomStringConvertible {
     case neverFinishesEvents
     /// Accepts every send to a peer that does not consume, without bound.
     case queuesWithoutBound
+    /// Times sends out on the wall clock, whatever clock the options carry.
+    case ignoresInjectedClock
 
     var description: String { rawValue }
 }
@@ -43,6 +45,9 @@ final class FaultyTransport: MessageTransport {
         var options = options
         if fault == .queuesWithoutBound {
             options.queueCapacity = 1 << 30
+        }
+        if fault == .ignoresInjectedClock {
+            options.clock = ContinuousClock()
         }
         inner = LoopbackTransport(address: address, network: network, options: options,
                                   byteCapacity: fault == .queuesWithoutBound ? Int.max : LoopbackTransport.defaultByteCapacity)

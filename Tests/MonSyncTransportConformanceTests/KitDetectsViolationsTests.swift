@@ -21,6 +21,8 @@ struct KitDetectsViolationsTests {
         (.hangsOnShutdown, .sendAfterShutdown),
         (.neverFinishesEvents, .sendAfterShutdown),
         (.queuesWithoutBound, .backpressure),
+        (.queuesWithoutBound, .shutdownWhileBusy),
+        (.ignoresInjectedClock, .sendTimeoutFollowsClock),
     ]
 
     @Test(arguments: cases)

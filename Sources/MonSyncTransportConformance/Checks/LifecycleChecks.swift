@@ -55,33 +55,7 @@ enum LifecycleChecks {
         let nobody = try context.address("nobody")
 
         // One sender fills b (which consumes nothing) until its send blocks.
-        let accepted = Atomic<Int>(0)
-        let blocked = Task { () async -> TransportError? in
-            var sequence: UInt64 = 0
-            while true {
-                do throws(TransportError) {
-                    try await a.transport.send(ProbeFrame.make(tag: 1, sequence: sequence, padding: 64 << 10), to: b.address)
-                } catch { return error }
-                sequence += 1
-                accepted.add(1, ordering: .relaxed)
-                if sequence > 100_000 { return nil }
-            }
-        }
-        let clock = ContinuousClock()
-        let giveUp = clock.now.advanced(by: context.timeout)
-        var last = -1
-        var stableSince = clock.now
-        while true {
-            try await clock.sleep(for: .milliseconds(50))
-            let now = accepted.load(ordering: .relaxed)
-            if now != last { last = now; stableSince = clock.now }
-            if stableSince.duration(to: clock.now) >= .milliseconds(300) { break }
-            guard clock.now < giveUp else {
-                blocked.cancel()
-                throw Mismatch(expected: "sends to a receiver that consumes nothing to block once its queues are full",
-                               observed: "\(now) messages of 64 KiB accepted and still going after \(context.timeout)")
-            }
-        }
+        let blocked = try await BlockedSender.start(from: a.transport, to: b.address, context)
         // Another waits on (or has already failed for) an unknown peer.
         let unknown = Task { () async -> TransportError? in
             do throws(TransportError) { try await a.transport.send(ProbeFrame.make(tag: 1, sequence: 0), to: nobody) } catch {
@@ -93,7 +67,7 @@ enum LifecycleChecks {
 
         try await context.shutdown(a.transport, "while a send is blocked and the consumer waits")
         let blockedError = try await expectWithin(context.promptness, "the blocked send to end after shutdown()") {
-            await blocked.value
+            await blocked.task.value
         }
         guard case .notRunning? = blockedError else {
             throw Mismatch(expected: "the send blocked on a full receiver to throw notRunning when its transport shuts down",

@@ -162,6 +162,33 @@ enum MessagingChecks {
         }
     }
 
+    @Sendable static func sendTimeoutFollowsClock(_ context: CheckContext) async throws {
+        let clock = ManualClock()
+        let sendTimeout = Duration.milliseconds(200)
+        let options = context.options {
+            $0.clock = clock
+            $0.sendTimeout = sendTimeout
+        }
+        let a = try await context.node("a", options: options)
+        let b = try await context.node("b", options: options, consume: false)
+        let sender = try await BlockedSender.start(from: a.transport, to: b.address, context)
+        // Longer, in real time, than the send timeout: a transport timing out on the wall would have thrown by now.
+        try await ContinuousClock().sleep(for: sendTimeout + .milliseconds(100))
+        if sender.hasFinished {
+            let error = await sender.task.value
+            throw Mismatch(expected: "a blocked send to wait while options.clock stands still",
+                           observed: "it ended (\(error.map { "\($0)" } ?? "succeeded")) though the clock did not move: the transport times out on another clock")
+        }
+        clock.advance(by: sendTimeout)
+        let error = try await expectWithin(context.promptness, "the blocked send to end once options.clock passed its send timeout") {
+            await sender.task.value
+        }
+        guard case .sendTimedOut(b.address, _)? = error else {
+            throw Mismatch(expected: "sendTimedOut(\(b.address)) once options.clock passed the send timeout",
+                           observed: error.map { "it threw \($0)" } ?? "it succeeded")
+        }
+    }
+
     /// Checks that `message` is exactly `sent`, from `sender`.
     static func expectSame(_ sent: [UInt8], _ message: InboundMessage, from sender: TransportAddress,
                            at receiver: TransportAddress) throws {
