@@ -155,7 +155,10 @@ public struct CodecVerifier: Sendable {
                 start = end
             }
         }
-        if outcome.error == nil { outcome.leftover = decoder.bufferedByteCount }
+        if outcome.error == nil {
+            // An error found behind good frames of the same read comes with the next call: ask for it.
+            if feed([UInt8]()[...]) { outcome.leftover = decoder.bufferedByteCount }
+        }
         return outcome
     }
 }
