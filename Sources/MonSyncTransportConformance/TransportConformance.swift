@@ -37,9 +37,11 @@ public struct TransportConformance: Sendable {
         public var hugeMessageSize: Int
         /// How many messages each of the two senders sends in ``ConformanceCheck/perPairOrdering``.
         public var orderedMessageCount: Int
-        /// The longest the kit waits for anything that must happen (a message to arrive, a peer event).
+        /// The longest the kit waits for anything that must happen (a message to arrive, a peer event);
+        /// also the ``TransportOptions/sendTimeout`` of the transports whose sends must succeed.
         public var timeout: Duration
-        /// The ``TransportOptions/sendTimeout`` given to the transports, where a check waits on it.
+        /// The ``TransportOptions/sendTimeout`` of the transports whose sends are expected to fail or
+        /// time out (unknown and departed peers, backpressure): short, so those checks are quick.
         public var sendTimeout: Duration
         /// The ``TransportOptions/queueCapacity`` given to the transports.
         public var queueCapacity: Int

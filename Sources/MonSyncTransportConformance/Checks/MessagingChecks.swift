@@ -111,7 +111,7 @@ enum MessagingChecks {
 
     @Sendable static func backpressure(_ context: CheckContext) async throws {
         let sendTimeout = context.configuration.sendTimeout
-        let a = try await context.node("a")
+        let a = try await context.node("a", options: context.shortSendTimeout)
         // The receiver runs but nobody consumes its events yet.
         let b = try await context.node("b", consume: false)
         // Far more than any sane bounded queue holds, yet small enough to fail fast when nothing is bounded.

@@ -18,7 +18,7 @@ enum PeerChecks {
 
     @Sendable static func unknownPeer(_ context: CheckContext) async throws {
         let sendTimeout = context.configuration.sendTimeout
-        let a = try await context.node("a")
+        let a = try await context.node("a", options: context.shortSendTimeout)
         let nobody = try context.address("nobody")
         let outcome = await context.attemptSend(ProbeFrame.make(tag: 1, sequence: 0), from: a.transport, to: nobody,
                                                 within: sendTimeout + context.promptness)
@@ -35,8 +35,8 @@ enum PeerChecks {
     }
 
     /// `a` sends to `b`, `b` receives it, and `a` has reported `b` up: the start of the peer checks.
-    private static func connectedPair(_ context: CheckContext) async throws -> (a: Node, b: Node, upMark: Int) {
-        let a = try await context.node("a")
+    private static func connectedPair(_ context: CheckContext, senderOptions: TransportOptions? = nil) async throws -> (a: Node, b: Node, upMark: Int) {
+        let a = try await context.node("a", options: senderOptions)
         let b = try await context.node("b")
         let frame = ProbeFrame.make(tag: 1, sequence: 0)
         try await context.send(frame, from: a.transport, to: b.address, "a first message")
@@ -48,7 +48,7 @@ enum PeerChecks {
 
     @Sendable static func peerDown(_ context: CheckContext) async throws {
         let sendTimeout = context.configuration.sendTimeout
-        let (a, b, upMark) = try await connectedPair(context)
+        let (a, b, upMark) = try await connectedPair(context, senderOptions: context.shortSendTimeout)
         try await context.shutdown(b.transport)
         try await a.events.waitForPeerDown(b.address, after: upMark + 1, within: context.timeout)
         let outcome = await context.attemptSend(ProbeFrame.make(tag: 1, sequence: 1), from: a.transport, to: b.address,
@@ -92,7 +92,7 @@ enum PeerChecks {
     }
 
     @Sendable static func peerRestart(_ context: CheckContext) async throws {
-        let (a, b, upMark) = try await connectedPair(context)
+        let (a, b, upMark) = try await connectedPair(context, senderOptions: context.shortSendTimeout)
         try await context.shutdown(b.transport)
         let downMark = try await a.events.waitForPeerDown(b.address, after: upMark + 1, within: context.timeout)
 

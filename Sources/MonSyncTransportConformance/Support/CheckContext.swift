@@ -58,14 +58,21 @@ final class CheckContext: Sendable {
     }
 
     /// The options the kit gives transports, adjusted by `modify`.
+    ///
+    /// The send timeout is ``TransportConformance/Configuration/timeout``, generous, so that sends that
+    /// must succeed do so on a loaded machine; checks that wait for a send to fail ask for
+    /// ``shortSendTimeout``.
     func options(_ modify: (inout TransportOptions) -> Void = { _ in }) -> TransportOptions {
         var options = TransportOptions(
             maximumMessageSize: max(Frame.defaultMaximumPayloadSize + Frame.overhead, configuration.hugeMessageSize),
-            sendTimeout: configuration.sendTimeout,
+            sendTimeout: configuration.timeout,
             queueCapacity: configuration.queueCapacity)
         modify(&options)
         return options
     }
+
+    /// The options with ``TransportConformance/Configuration/sendTimeout``: for the node whose sends should fail.
+    var shortSendTimeout: TransportOptions { options { $0.sendTimeout = configuration.sendTimeout } }
 
     /// A new, not started transport at `address`, recorded for the final shutdown.
     func make(at address: TransportAddress, options: TransportOptions? = nil) throws -> any MessageTransport {

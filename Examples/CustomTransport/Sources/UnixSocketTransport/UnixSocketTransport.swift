@@ -249,13 +249,14 @@ public final class UnixSocketTransport: MessageTransport {
             guard state.phase == .running else { return (.failure(.notRunning), false) }
             var link = state.links[peer] ?? Link()
             defer { state.links[peer] = link }
+            if link.status == .up && link.queue.count < options.queueCapacity {
+                link.queue.append(bytes)
+                return (.success(true), true)
+            }
             if timebase.now >= deadline {
                 return (.failure(link.status == .up ? .sendTimedOut(peer, after: options.sendTimeout) : .peerUnreachable(peer)), false)
             }
             switch link.status {
-            case .up where link.queue.count < options.queueCapacity:
-                link.queue.append(bytes)
-                return (.success(true), true)
             case .up, .connecting:
                 link.waiters.append(waiter)
                 return (nil, false)
