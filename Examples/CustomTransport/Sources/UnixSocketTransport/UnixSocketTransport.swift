@@ -247,6 +247,8 @@ public final class UnixSocketTransport: MessageTransport {
                           deadline: Duration) -> (Result<Bool, TransportError>?, Bool) {
         state.withLock { state in
             guard state.phase == .running else { return (.failure(.notRunning), false) }
+            // Cancelled before this waiter existed: the cancellation handler found nothing to resume.
+            if Task.isCancelled { return (.failure(.notRunning), false) }
             var link = state.links[peer] ?? Link()
             defer { state.links[peer] = link }
             if link.status == .up && link.queue.count < options.queueCapacity {
