@@ -26,6 +26,7 @@ public struct CodecVerifier: Sendable {
         /// Reads of random sizes from 1 to `maximumChunk` bytes, drawn from `seed`.
         case randomChunks(seed: UInt64, maximumChunk: Int)
 
+        /// The split in words, for reports.
         public var description: String {
             switch self {
             case .whole: "whole"
@@ -45,6 +46,7 @@ public struct CodecVerifier: Sendable {
         /// What it produced.
         public var observed: String
 
+        /// The failure in one sentence.
         public var description: String { "FrameStreamDecoder fed \(split): expected \(expected); observed \(observed)" }
     }
 

@@ -53,6 +53,7 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     /// `DispatchStatistics`, and a following valid `MMonSync` from the same peer is still handled.
     case hostileBytes
 
+    /// The check's stable name (its raw value).
     public var description: String { rawValue }
 
     /// The function that performs the check.

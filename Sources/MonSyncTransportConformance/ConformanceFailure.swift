@@ -25,6 +25,7 @@ public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
         self.observed = observed
     }
 
+    /// The whole report in one line: transport, check, expected, observed.
     public var description: String {
         "\(transport): \(check.rawValue) failed: expected \(expected); observed \(observed)"
     }

@@ -24,7 +24,9 @@ import Synchronization
 /// - **Peer events** follow the outbound connection: up when it connects, down
 ///   when it breaks. A peer that went down is reconnected to in the background.
 public final class UnixSocketTransport: MessageTransport {
+    /// The `unix://` address this endpoint listens on, and its identity towards peers.
     public let localAddress: TransportAddress
+    /// The largest message accepted: ``TransportOptions/maximumMessageSize``.
     public let limits: TransportLimits
 
     /// The socket's path in the file system.
@@ -102,6 +104,10 @@ public final class UnixSocketTransport: MessageTransport {
 
     // MARK: - MessageTransport
 
+    /// Binds the socket path, replacing a stale socket file, and starts the I/O thread.
+    ///
+    /// - Throws: ``TransportError/alreadyStarted`` on a second call; ``TransportError/bindFailed(_:reason:)``
+    ///   if a running endpoint owns the path or it cannot be bound.
     public func start() async throws(TransportError) {
         try state.withLock { state throws(TransportError) in
             guard state.phase == .idle else { throw .alreadyStarted }
@@ -143,6 +149,10 @@ public final class UnixSocketTransport: MessageTransport {
         }
     }
 
+    /// Asks the I/O thread to connect to `peer` now; ``TransportEvent/peerUp(_:)`` follows once it is connected.
+    ///
+    /// - Throws: ``TransportError/notRunning`` unless started; ``TransportError/invalidAddress(_:reason:)``
+    ///   for an address that is not `unix://` with an absolute path.
     public func connect(to peer: TransportAddress) async throws(TransportError) {
         _ = try Self.path(of: peer)
         let wake = try state.withLock { state throws(TransportError) -> Bool in
@@ -154,6 +164,12 @@ public final class UnixSocketTransport: MessageTransport {
         if wake { Posix.signal(wakePipe) }
     }
 
+    /// Queues one frame for `peer`, connecting first if needed; returns once the frame is queued.
+    ///
+    /// - Throws: ``TransportError/notRunning``, ``TransportError/messageTooLarge(size:limit:)``,
+    ///   ``TransportError/underlying(_:)`` for bytes that are not exactly one frame,
+    ///   ``TransportError/peerUnreachable(_:)`` when nobody accepts at the peer's path, and
+    ///   ``TransportError/sendTimedOut(_:after:)`` when its queue stays full for the send timeout.
     public func send(_ bytes: [UInt8], to peer: TransportAddress) async throws(TransportError) {
         guard state.withLock({ $0.phase == .running }) else { throw .notRunning }
         guard bytes.count <= limits.maximumMessageSize else {
@@ -187,10 +203,13 @@ public final class UnixSocketTransport: MessageTransport {
         }
     }
 
+    /// Inbound messages and peer events, for one consumer; finishes after ``shutdown()``.
     public var events: TransportEvents {
         TransportEvents { [self] in await nextEvent() }
     }
 
+    /// Fails waiting sends, flushes accepted ones for a bounded time, closes every socket, removes
+    /// the socket file and finishes ``events``. Idempotent; when it returns, the address is free.
     public func shutdown() async {
         let (waiters, receiver, threadRunning) = state.withLock { state in
             let waiters = state.links.values.flatMap(\.waiters)
