@@ -10,12 +10,14 @@ import Synchronization
 /// not the transport's, to refuse it without harm.
 enum HostileBytesCheck {
     /// The hostile frames, each with the ``DecodeError/kind`` the dispatcher should count it under.
-    static func hostileFrames() -> [(name: String, kind: String, bytes: [UInt8])] {
+    static func hostileFrames() throws -> [(name: String, kind: String, bytes: [UInt8])] {
         var rng = SeededRandomNumberGenerator(seed: 0x5EED)
         let garbage = (0..<61).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let codec = MessageCodec()
         let valid = codec.encode(MMonSync(op: .heartbeat, session: 7))
-        let (header, payload) = try! Frame.decode(valid[...])  // the codec's own output: a valid frame
+        guard let (header, payload) = try? Frame.decode(valid[...]) else {
+            throw Mismatch(expected: "the codec to encode a valid MMonSync frame", observed: "Frame.decode refused it")
+        }
         let mmonSync = MessageType.mmonSync
         return [
             ("a frame of an unknown message type", "unknown_type",
@@ -51,7 +53,7 @@ enum HostileBytesCheck {
         let running = Task { await dispatcher.run() }
         defer { running.cancel() }
 
-        let hostile = hostileFrames()
+        let hostile = try hostileFrames()
         for frame in hostile {
             try await context.send(frame.bytes, from: a.transport, to: b.address, frame.name)
         }
