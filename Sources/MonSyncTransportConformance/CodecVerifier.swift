@@ -37,17 +37,20 @@ public struct CodecVerifier: Sendable {
         }
     }
 
-    /// A split whose outcome differed from what was expected.
+    /// A split whose outcome differed from what was expected, or a message that did not survive a round trip.
     public struct Failure: Error, Sendable, CustomStringConvertible {
-        /// The split that went wrong.
-        public var split: Split
-        /// What the split should have produced.
+        /// The split that went wrong; `nil` for a round-trip failure of ``CodecVerifier/verifyRoundTrip(_:codec:)``.
+        public var split: Split?
+        /// What should have been produced.
         public var expected: String
-        /// What it produced.
+        /// What was produced.
         public var observed: String
 
         /// The failure in one sentence.
-        public var description: String { "FrameStreamDecoder fed \(split): expected \(expected); observed \(observed)" }
+        public var description: String {
+            if let split { return "FrameStreamDecoder fed \(split): expected \(expected); observed \(observed)" }
+            return "MessageCodec round trip: expected \(expected); observed \(observed)"
+        }
     }
 
     /// The decoder's payload limit.
@@ -75,6 +78,29 @@ public struct CodecVerifier: Sendable {
     /// - Throws: ``Failure`` for the first split that yields other frames, an error, or leftover bytes.
     public func verify(frames: [[UInt8]]) throws(Failure) {
         try verify(stream: frames, expectedFrames: frames, expectedError: nil)
+    }
+
+    /// Verifies that `messages` survive the whole path a transport puts them on: each is encoded by
+    /// `codec`, the frames are cut back out of one stream under every split, and each frame decodes
+    /// to a message that encodes to the very same bytes.
+    ///
+    /// Use it for a new ``WireMessage`` type: register it with the codec and pass a few instances.
+    ///
+    /// - Throws: ``Failure`` for the first split or message that goes wrong.
+    public func verifyRoundTrip(_ messages: [any WireMessage], codec: MessageCodec = MessageCodec()) throws(Failure) {
+        let frames = messages.map { codec.encode(any: $0) }
+        try verify(frames: frames)
+        for (index, frame) in frames.enumerated() {
+            let decoded: any WireMessage
+            do { decoded = try codec.decode(frame) } catch {
+                throw Failure(split: nil, expected: "message \(index) (\(messages[index])) to decode", observed: "\(error)")
+            }
+            let again = codec.encode(any: decoded)
+            guard again == frame else {
+                throw Failure(split: nil, expected: "message \(index) to re-encode to its \(frame.count) bytes",
+                              observed: "\(again.count) bytes, \(decoded)")
+            }
+        }
     }
 
     /// Verifies a stream whose frames are followed by corrupt bytes: under every split the decoder

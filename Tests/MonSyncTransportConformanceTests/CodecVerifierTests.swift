@@ -22,6 +22,16 @@ struct CodecVerifierTests {
         try CodecVerifier(seed: 42, randomRuns: 16).verify(frames: Self.frames())
     }
 
+    @Test func messagesSurviveTheRoundTrip() throws {
+        let chunk = Array(repeating: UInt8(0xAB), count: 5000)
+        try CodecVerifier(seed: 3).verifyRoundTrip([
+            MMonSync(op: .start, replyTo: MonitorEntity(rank: 2, name: "c", address: "loopback://c"), session: 1),
+            MMonSync(op: .chunk, flags: [.crc, .last], version: 99, chunk: chunk[...], lastKey: SyncKey(prefix: "paxos", key: "42"),
+                     crc: CRC32C.checksum(chunk), session: 1, sequence: 7),
+            MMonSync(op: .abort, flags: [.retry], session: 1, reason: .busy),
+        ])
+    }
+
     @Test func emptyStreamYieldsNothing() throws {
         try CodecVerifier().verify(frames: [])
     }
