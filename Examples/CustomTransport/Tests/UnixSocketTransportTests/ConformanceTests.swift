@@ -17,7 +17,7 @@ func conformance(_ check: ConformanceCheck) async throws {
 }
 
 /// The registry path: the factory makes the transport from a URL, and refuses what it cannot serve.
-@Test func factoryServesUnixURLs() async throws {
+@Test(.timeLimit(.minutes(1))) func factoryServesUnixURLs() async throws {
     var registry = TransportRegistry()
     registry.register(UnixSocketTransportFactory())
     #expect(registry.schemes == ["unix"])
@@ -33,7 +33,7 @@ func conformance(_ check: ConformanceCheck) async throws {
 }
 
 /// A socket file left behind by a process that died is replaced; the endpoint starts.
-@Test func staleSocketFileIsReplaced() async throws {
+@Test(.timeLimit(.minutes(1))) func staleSocketFileIsReplaced() async throws {
     let directory = try makeSocketDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let address = try TransportAddress("unix://\(directory)/stale.sock")
@@ -57,7 +57,7 @@ func conformance(_ check: ConformanceCheck) async throws {
 
 /// Strangers writing to the socket file (garbage, a hello followed by a corrupt frame) are cut off
 /// without disturbing the endpoint or its real peers.
-@Test func strangersWritingGarbageAreCutOff() async throws {
+@Test(.timeLimit(.minutes(1))) func strangersWritingGarbageAreCutOff() async throws {
     let directory = try makeSocketDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let a = try UnixSocketTransport(address: TransportAddress("unix://\(directory)/a.sock"))
