@@ -9,8 +9,9 @@ import Synchronization
 final class EventProbe: Sendable {
     private struct State {
         var log: [TransportEvent] = []
-        /// Index in ``log`` of the first event ``nextMessage`` has not consumed.
-        var cursor = 0
+        /// The messages of ``log`` in order; those before ``taken`` were handed out by ``messages(count:within:_:)``.
+        var messages: [InboundMessage] = []
+        var taken = 0
         var finished = false
         /// Bumped on every change, so a waiter knows whether to look again.
         var version: UInt64 = 0
@@ -26,7 +27,12 @@ final class EventProbe: Sendable {
         address = transport.localAddress
         let events = transport.events
         Task { [self] in
-            for await event in events { update { $0.log.append(event) } }
+            for await event in events {
+                update { state in
+                    state.log.append(event)
+                    if case let .message(message) = event { state.messages.append(message) }
+                }
+            }
             update { $0.finished = true }
         }
     }
@@ -114,19 +120,14 @@ final class EventProbe: Sendable {
     /// Takes the next `count` messages not yet taken, skipping peer events.
     func messages(count: Int, within limit: Duration, _ expectation: String) async throws -> [InboundMessage] {
         try await wait(limit, expectation) { (state: inout State) throws(Mismatch) -> [InboundMessage]? in
-            var found: [InboundMessage] = []
-            var index = state.cursor
-            while index < state.log.count && found.count < count {
-                if case let .message(message) = state.log[index] { found.append(message) }
-                index += 1
-            }
-            if found.count == count {
-                state.cursor = index
-                return found
+            let available = state.messages.count - state.taken
+            if available >= count {
+                defer { state.taken += count }
+                return Array(state.messages[state.taken..<state.taken + count])
             }
             if state.finished {
                 throw Mismatch(expected: expectation,
-                               observed: "the events sequence finished after \(found.count) of \(count) message(s)")
+                               observed: "the events sequence finished after \(available) of \(count) message(s)")
             }
             return nil
         }
