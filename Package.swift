@@ -19,6 +19,7 @@ let package = Package(
     products: [
         .library(name: "MonSyncCore", targets: ["MonSyncCore"]),
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
+        .library(name: "MonSyncTransportConformance", targets: ["MonSyncTransportConformance"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "MonSyncDecoderFuzzer", targets: ["MonSyncDecoderFuzzer"]),
     ],
@@ -55,6 +56,15 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+
+        // The transport conformance kit: one set of checks every transport runs, and a
+        // codec verifier. Depends on the core only (no test framework), so any test
+        // framework in any package can call it.
+        .target(
+            name: "MonSyncTransportConformance",
+            dependencies: ["MonSyncCore"],
             swiftSettings: strictSettings
         ),
 
@@ -97,5 +107,31 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "MonSyncTransportConformanceTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncLoopback",
+                "MonSyncTransportConformance",
+            ],
+            swiftSettings: strictSettings
+        ),
     ]
 )
+
+// The Unix-domain socket transport of Examples/CustomTransport (a package of its own) is
+// also compiled here, from the same files, so this package's tests run the conformance
+// kit against a third, socket-based transport. It is written against Glibc: Linux only.
+#if os(Linux)
+package.targets.append(
+    .target(
+        name: "MonSyncUnixSocketExample",
+        dependencies: ["MonSyncCore"],
+        path: "Examples/CustomTransport/Sources/UnixSocketTransport",
+        swiftSettings: strictSettings
+    )
+)
+for target in package.targets where target.name == "MonSyncTransportConformanceTests" {
+    target.dependencies.append("MonSyncUnixSocketExample")
+}
+#endif

@@ -23,6 +23,9 @@ public struct FrameStreamDecoder: Sendable {
     /// Appends `bytes` and returns every frame completed by them, in order.
     ///
     /// - Throws: the ``DecodeError`` of the first bad frame; every later call throws it again.
+    ///   If this call completed good frames before the bad one, it returns them and the next
+    ///   call throws (feed an empty collection to ask), so the frames returned do not depend on
+    ///   how the stream was split.
     public mutating func feed<C: Collection<UInt8>>(_ bytes: C) throws(DecodeError) -> [[UInt8]] {
         if let failure { throw failure }
         buffer.append(contentsOf: bytes)
@@ -33,7 +36,8 @@ public struct FrameStreamDecoder: Sendable {
             failure = error
             buffer = []
             readIndex = 0
-            throw error
+            if frames.isEmpty { throw error }
+            return frames  // good frames that preceded the bad one; the error comes with the next call
         }
         if readIndex > 0 && readIndex >= buffer.count / 2 {
             buffer.removeFirst(readIndex)
