@@ -36,10 +36,10 @@ enum Fault: String, CaseIterable, Sendable, CustomStringConvertible {
 final class FaultyTransport: MessageTransport {
     let inner: LoopbackTransport
     let fault: Fault
-    private let held = Mutex<[TransportAddress: [UInt8]]>([:])
+    private let held = LockedState<[TransportAddress: [UInt8]]>([:])
     private let sent = Atomic<Int>(0)
     /// Continuations of the operations a fault hangs forever; never resumed, and unchecked so nothing complains.
-    private let hung = Mutex<[UnsafeContinuation<Void, Never>]>([])
+    private let hung = LockedState<[UnsafeContinuation<Void, Never>]>([])
 
     init(address: TransportAddress, network: LoopbackNetwork, options: TransportOptions, fault: Fault) {
         var options = options

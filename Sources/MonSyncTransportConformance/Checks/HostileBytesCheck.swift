@@ -1,5 +1,4 @@
 import MonSyncCore
-import Synchronization
 
 /// Hostile input through a real transport into a real `Dispatcher`.
 ///
@@ -44,7 +43,7 @@ enum HostileBytesCheck {
     @Sendable static func run(_ context: CheckContext) async throws {
         let a = try await context.node("a", consume: false)
         let b = try await context.node("b", consume: false)
-        let handled = Mutex<[(MMonSync, TransportAddress)]>([])
+        let handled = LockedState<[(MMonSync, TransportAddress)]>([])
         var router = MessageRouter()
         router.register(.heartbeat) { message, messageContext in
             handled.withLock { $0.append((message, messageContext.sender)) }

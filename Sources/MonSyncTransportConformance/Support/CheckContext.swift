@@ -1,5 +1,4 @@
 import MonSyncCore
-import Synchronization
 
 /// One endpoint of a check: a started transport and, unless the check holds its consumer back, a probe on its events.
 struct Node: Sendable {
@@ -34,8 +33,8 @@ enum SendOutcome: Sendable, CustomStringConvertible {
 /// every transport made so that all are shut down when the check ends.
 final class CheckContext: Sendable {
     let kit: TransportConformance
-    private let addresses = Mutex<[String: TransportAddress]>([:])
-    private let transports = Mutex<[any MessageTransport]>([])
+    private let addresses = LockedState<[String: TransportAddress]>([:])
+    private let transports = LockedState<[any MessageTransport]>([])
 
     init(_ kit: TransportConformance) { self.kit = kit }
 

@@ -1,4 +1,4 @@
-import Synchronization
+import MonSyncCore
 
 /// How an operation run under a deadline ended.
 enum DeadlineOutcome<Value: Sendable>: Sendable {
@@ -52,7 +52,7 @@ private final class Race<Value: Sendable>: Sendable {
         var tasks: [Task<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     func install(_ continuation: CheckedContinuation<DeadlineOutcome<Value>, Never>) {
         let early = state.withLock { state -> DeadlineOutcome<Value>? in

@@ -1,5 +1,4 @@
 import MonSyncCore
-import Synchronization
 
 /// The single consumer of one transport's events during a check: it pulls every event into a log
 /// that the check then waits on, each wait with a deadline.
@@ -20,7 +19,7 @@ final class EventProbe: Sendable {
     }
 
     let address: TransportAddress
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     /// Starts pulling `transport.events` until the sequence finishes.
     init(_ transport: any MessageTransport) {

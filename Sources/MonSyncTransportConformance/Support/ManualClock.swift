@@ -1,4 +1,4 @@
-import Synchronization
+import MonSyncCore
 
 /// A clock that moves only when told to, so a check can tell whether a transport's timeouts follow
 /// ``TransportOptions/clock`` or the wall.
@@ -21,7 +21,7 @@ final class ManualClock: Clock, Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     var now: Instant { state.withLock { $0.now } }
     var minimumResolution: Duration { .zero }

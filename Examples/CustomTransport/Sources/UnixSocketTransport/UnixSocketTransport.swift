@@ -2,7 +2,6 @@
 import Glibc
 #endif
 public import MonSyncCore
-import Synchronization
 
 /// A ``MessageTransport`` over Unix-domain stream sockets, for processes on one machine:
 /// `unix:///tmp/monsync-a.sock`.
@@ -70,7 +69,7 @@ public final class UnixSocketTransport: MessageTransport {
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    let state = Mutex(State())
+    let state = LockedState(State())
 
     /// Creates an endpoint; call ``start()`` to listen.
     ///
