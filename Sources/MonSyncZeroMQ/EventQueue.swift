@@ -1,7 +1,6 @@
 #if ZeroMQ
 import DequeModule
 import MonSyncCore
-import Synchronization
 
 /// The bounded hand-off of inbound events from the I/O thread to the one consumer of `events`.
 ///
@@ -20,7 +19,7 @@ final class EventQueue: Sendable {
         var readerPaused = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let capacity: Int
     private let byteCapacity: Int
     private let mailbox: Mailbox

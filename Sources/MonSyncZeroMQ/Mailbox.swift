@@ -2,7 +2,6 @@
 import CZeroMQ
 import MonSyncCore
 import Glibc
-import Synchronization
 
 /// One send handed to the I/O thread: the bytes, where to, until when, and whom to tell.
 struct SendRequest: Sendable {
@@ -42,7 +41,7 @@ final class Mailbox: Sendable {
         var signalled = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Opens the mailbox on a fresh eventfd.
     func open() throws(TransportError) -> Int32 {

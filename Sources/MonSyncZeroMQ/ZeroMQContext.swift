@@ -2,7 +2,6 @@
 import CZeroMQ
 import MonSyncCore
 import Glibc
-import Synchronization
 
 /// A libzmq context shared by transports: `inproc://` endpoints reach each other only inside one context.
 ///
@@ -37,7 +36,7 @@ public final class ZeroMQContext: Sendable {
         var nextGeneration: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates a context holder; the libzmq context itself is made on first use.
     ///

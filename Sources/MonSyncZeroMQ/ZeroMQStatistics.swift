@@ -1,5 +1,4 @@
 #if ZeroMQ
-import Synchronization
 
 extension ZeroMQTransport {
     /// Counts of what a ``ZeroMQTransport`` sent, received, and refused.
@@ -54,7 +53,7 @@ extension ZeroMQTransport {
 
 /// The transport's counters, written by the I/O thread and read by anyone.
 final class StatisticsBox: Sendable {
-    private let state = Mutex(ZeroMQTransport.Statistics())
+    private let state = Locked(ZeroMQTransport.Statistics())
 
     var snapshot: ZeroMQTransport.Statistics { state.withLock { $0 } }
 
@@ -63,7 +62,7 @@ final class StatisticsBox: Sendable {
 
 /// A one-shot signal that any number of tasks can await (the I/O thread has exited).
 final class Completion: Sendable {
-    private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Locked<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Marks the completion done and resumes every waiter.
     func signal() {

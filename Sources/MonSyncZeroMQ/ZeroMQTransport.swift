@@ -55,7 +55,7 @@ public final class ZeroMQTransport: MessageTransport {
     private let nextSendID = Atomic<UInt64>(0)
 
     private enum Phase { case idle, starting, running, stopped }
-    private let phase = Mutex(Phase.idle)
+    private let phase = Locked(Phase.idle)
 
     /// Creates a transport that will listen on `address` once started.
     ///

@@ -12,7 +12,6 @@ import ArgumentParser
 import Logging
 import MonSyncCore
 import MonSyncZeroMQ
-import Synchronization
 
 @main
 struct ZeroMQPeer: AsyncParsableCommand {
@@ -48,10 +47,10 @@ struct ZeroMQPeer: AsyncParsableCommand {
         var router = MessageRouter()
         router.register(.heartbeat) { message, context in
             try await context.reply(MMonSync(op: .heartbeatReply, session: message.session, sequence: message.sequence))
-            tally.request(from: context.sender, sequence: message.sequence)
+            await tally.request(from: context.sender, sequence: message.sequence)
         }
         router.register(.heartbeatReply) { message, context in
-            tally.reply(from: context.sender, sequence: message.sequence)
+            await tally.reply(from: context.sender, sequence: message.sequence)
         }
         let dispatcher = Dispatcher(transport: transport, router: router)
 
@@ -68,7 +67,7 @@ struct ZeroMQPeer: AsyncParsableCommand {
                             do {
                                 try await dispatcher.send(MMonSync(op: .heartbeat, session: 1, sequence: sequence), to: peer)
                             } catch {
-                                tally.sendFailed(to: peer, error: "\(error)")
+                                await tally.sendFailed(to: peer, error: "\(error)")
                                 return
                             }
                         }
@@ -79,67 +78,51 @@ struct ZeroMQPeer: AsyncParsableCommand {
 
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(timeout)
-        while !tally.isComplete(count: count), clock.now < deadline {
+        while await !tally.isComplete(count: count), clock.now < deadline {
             try await clock.sleep(for: .milliseconds(20))
         }
         await sending.value
-        let complete = tally.isComplete(count: count)
+        let complete = await tally.isComplete(count: count)
         await transport.shutdown()
         await dispatching.value
 
         let malformed = dispatcher.statistics.snapshot.malformed.values.reduce(0, +)
-        print("RESULT listen=\(localAddress) \(tally.summary) malformed=\(malformed)")
+        print("RESULT listen=\(localAddress) \(await tally.summary) malformed=\(malformed)")
         if !complete { throw ExitCode(1) }
     }
 }
 
 /// What this node has received, per peer; updated by handlers, read by the main task.
-final class Tally: Sendable {
-    private struct State {
-        var requests: [TransportAddress: UInt64] = [:]
-        var replies: [TransportAddress: UInt64] = [:]
-        var inOrder = true
-        var failures: [String] = []
-    }
-
+actor Tally {
+    private var requests: [TransportAddress: UInt64] = [:]
+    private var replies: [TransportAddress: UInt64] = [:]
+    private var inOrder = true
+    private var failures: [String] = []
     private let peers: [TransportAddress]
-    private let state = Mutex(State())
 
     init(peers: [TransportAddress]) { self.peers = peers }
 
     func request(from peer: TransportAddress, sequence: UInt64) {
-        state.withLock { state in
-            let previous = state.requests[peer, default: 0]
-            if sequence != previous + 1 { state.inOrder = false }
-            state.requests[peer] = sequence
-        }
+        if sequence != requests[peer, default: 0] + 1 { inOrder = false }
+        requests[peer] = sequence
     }
 
     func reply(from peer: TransportAddress, sequence: UInt64) {
-        state.withLock { state in
-            let previous = state.replies[peer, default: 0]
-            if sequence != previous + 1 { state.inOrder = false }
-            state.replies[peer] = sequence
-        }
+        if sequence != replies[peer, default: 0] + 1 { inOrder = false }
+        replies[peer] = sequence
     }
 
-    func sendFailed(to peer: TransportAddress, error: String) {
-        state.withLock { $0.failures.append("\(peer): \(error)") }
-    }
+    func sendFailed(to peer: TransportAddress, error: String) { failures.append("\(peer): \(error)") }
 
     func isComplete(count: Int) -> Bool {
-        state.withLock { state in
-            peers.allSatisfy { state.requests[$0] == UInt64(count) && state.replies[$0] == UInt64(count) }
-        }
+        peers.allSatisfy { requests[$0] == UInt64(count) && replies[$0] == UInt64(count) }
     }
 
     var summary: String {
-        state.withLock { state in
-            let requests = peers.map { "\($0)=\(state.requests[$0, default: 0])" }.joined(separator: ",")
-            let replies = peers.map { "\($0)=\(state.replies[$0, default: 0])" }.joined(separator: ",")
-            let failures = state.failures.isEmpty ? "" : " failures=\(state.failures.joined(separator: ";"))"
-            return "requests=\(requests) replies=\(replies) in_order=\(state.inOrder)\(failures)"
-        }
+        let requests = peers.map { "\($0)=\(self.requests[$0, default: 0])" }.joined(separator: ",")
+        let replies = peers.map { "\($0)=\(self.replies[$0, default: 0])" }.joined(separator: ",")
+        let failures = self.failures.isEmpty ? "" : " failures=\(self.failures.joined(separator: ";"))"
+        return "requests=\(requests) replies=\(replies) in_order=\(inOrder)\(failures)"
     }
 }
 #else

@@ -276,7 +276,7 @@ final class ManualClock: Clock {
         var waiting: [(Instant, CheckedContinuation<Void, any Error>)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     var now: Instant { state.withLock { $0.now } }
     var minimumResolution: Duration { .nanoseconds(1) }
