@@ -285,6 +285,9 @@ final class IOLoop {
             waiting[head.request.id] = nil
             head.timer?.cancel()
             if error == 0 {
+                // With ZMQ_IMMEDIATE a DEALER takes a message only over a completed connection, so
+                // the peer is up even if the monitor's handshake event has not been read yet.
+                markUp(link)
                 statistics.update {
                     $0.messagesSent += 1
                     $0.bytesSent += head.request.bytes.count

@@ -23,8 +23,8 @@ struct ZeroMQTransportTests {
         try await eventsA.wait("world at a") { _ in !eventsA.messages.isEmpty }
         #expect(eventsA.messages.map(\.sender) == [b.localAddress])
         #expect(eventsA.messages.map(\.bytes) == [Array("world".utf8)])
-        #expect(eventsA.ups(of: b.localAddress) == 1)
-        #expect(eventsB.ups(of: a.localAddress) == 1)
+        try await eventsA.wait("b up at a") { _ in eventsA.ups(of: b.localAddress) == 1 }
+        try await eventsB.wait("a up at b") { _ in eventsB.ups(of: a.localAddress) == 1 }
 
         // An empty message is a message too.
         try await a.send([], to: b.localAddress)
