@@ -126,10 +126,13 @@ actor Tally {
     }
 }
 #else
+import Glibc
+
 @main
 struct ZeroMQPeer {
     static func main() {
         print("monsync-zmq-peer: built without the ZeroMQ trait; rebuild with it enabled")
+        exit(1)
     }
 }
 #endif
