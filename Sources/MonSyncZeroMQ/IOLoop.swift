@@ -198,14 +198,15 @@ final class IOLoop {
             polled.removeAll(keepingCapacity: true)
             items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
             let readRouter = events.roomOrPause()
-            items.append(zmq_pollitem_t(socket: router, fd: 0, events: readRouter ? Int16(ZMQ_POLLIN) : 0, revents: 0))
-            items.append(zmq_pollitem_t(socket: routerMonitor, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0))
+            items.append(zmq_pollitem_t(socket: router, fd: -1, events: readRouter ? Int16(ZMQ_POLLIN) : 0, revents: 0))
+            items.append(zmq_pollitem_t(socket: routerMonitor, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0))
             for link in links.values {
                 guard let dealer = link.dealer else { continue }
                 let wanted = ZMQ_POLLIN | (link.pending.isEmpty || !link.canSend ? 0 : ZMQ_POLLOUT)
-                items.append(zmq_pollitem_t(socket: dealer, fd: 0, events: Int16(wanted), revents: 0))
-                // A link without a monitor (inproc) polls nothing in this slot.
-                items.append(zmq_pollitem_t(socket: link.monitor, fd: 0, events: link.monitor == nil ? 0 : Int16(ZMQ_POLLIN),
+                items.append(zmq_pollitem_t(socket: dealer, fd: -1, events: Int16(wanted), revents: 0))
+                // A link without a monitor (inproc) polls nothing in this slot: with no socket, fd -1
+                // is ignored by poll(2) (fd 0 would report POLLNVAL forever if stdin were closed).
+                items.append(zmq_pollitem_t(socket: link.monitor, fd: -1, events: link.monitor == nil ? 0 : Int16(ZMQ_POLLIN),
                                             revents: 0))
                 polled.append(link)
             }
