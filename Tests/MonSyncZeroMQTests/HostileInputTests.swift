@@ -133,3 +133,63 @@ ctx.term()
     }
 }
 #endif
+
+#if ZeroMQ
+import Foundation
+import Glibc
+
+/// A peer whose process freezes (SIGSTOP: its TCP connections stay open, but it answers nothing)
+/// is found dead by ZMTP heartbeats, reported down, and reported up again once it resumes.
+@Suite("ZeroMQ heartbeats", .timeLimit(.minutes(1)),
+       .enabled(if: PythonZMQ.isAvailable, "needs python3 with pyzmq (pip install pyzmq)"))
+struct HeartbeatTests {
+    static let listenerScript = #"""
+import sys, time, zmq
+ctx = zmq.Context()
+r = ctx.socket(zmq.ROUTER)
+r.setsockopt(zmq.LINGER, 0)
+r.bind(sys.argv[1])
+print("bound", flush=True)
+time.sleep(30)
+"""#
+
+    @Test("a frozen peer is reported down by heartbeat timeout, and up again when it thaws")
+    func frozenPeer() async throws {
+        let configuration = ZeroMQConfiguration(reconnectIntervalMax: .milliseconds(200),
+                                                heartbeatInterval: .milliseconds(100),
+                                                heartbeatTimeout: .milliseconds(600))
+        let node = try await startedTransport("tcp", configuration: configuration)
+        let events = EventCollector(node)
+        let peer = Addresses.make("tcp")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: PythonZMQ.python)
+        process.arguments = ["python3", "-c", Self.listenerScript, peer.description]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer {
+            // SIGKILL: the test runner's children may inherit an ignored SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        try await node.connect(to: peer)
+        try await events.wait("peer up", timeout: .seconds(15)) { _ in events.ups(of: peer) == 1 }
+        kill(process.processIdentifier, SIGSTOP)
+        let clock = ContinuousClock()
+        let stopped = clock.now
+        try await events.wait("peer down after the heartbeat timeout") { _ in events.downs(of: peer) == 1 }
+        #expect(stopped.duration(to: clock.now) < .seconds(5))
+        kill(process.processIdentifier, SIGCONT)
+        try await events.wait("peer up after it resumed") { _ in events.ups(of: peer) == 2 }
+        #expect(events.events.compactMap { event -> String? in
+            switch event {
+            case .peerUp(peer): "up"
+            case .peerDown(peer): "down"
+            default: nil
+            }
+        } == ["up", "down", "up"])
+        await node.shutdown()
+    }
+}
+#endif

@@ -172,7 +172,7 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Duration) 
     let deadline = clock.now + timeout
     while process.isRunning {
         if clock.now >= deadline {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL) // SIGTERM may be inherited as ignored
             process.waitUntilExit()
             throw TimedOut(what: "\(executable) \(arguments.joined(separator: " "))")
         }
