@@ -19,6 +19,10 @@ private final class PeerLink {
     var monitor: UnsafeMutableRawPointer?
     var pending: Deque<PendingSend> = []
     var isUp = false
+    /// The peer was up at some time: it exists, so the link is kept while it is down.
+    var wasEverUp = false
+    /// `connect(to:)` asked for this link: it is kept even while the peer never came up.
+    var isPinned = false
     /// inproc only: the generation of the listener binding this link is connected to (0: none known).
     var inprocGeneration: UInt64 = 0
 
@@ -178,6 +182,7 @@ final class IOLoop {
         }
         links.removeAll()
         waiting.removeAll()
+        statistics.update { $0.outboundLinks = 0 }
         if let router {
             if routerMonitor != nil { zmq_socket_monitor(router, nil, 0) }
             zmq_close(router)
@@ -240,7 +245,7 @@ final class IOLoop {
             switch command {
             case let .send(request): enqueue(request)
             case let .connect(peer):
-                do throws(TransportError) { _ = try link(to: peer) } catch {
+                do throws(TransportError) { try link(to: peer).isPinned = true } catch {
                     logger.warning("cannot connect", metadata: ["peer": "\(peer)", "error": "\(error)"])
                 }
             case let .expire(id): finishWaiting(id: id, cancelled: false)
@@ -341,7 +346,19 @@ final class IOLoop {
             if case .sendTimedOut = error { $0.sendsTimedOut += 1 } else { $0.sendsUnreachable += 1 }
         }
         logger.debug("send failed", metadata: ["peer": "\(link.peer)", "error": "\(error)"])
+        forgetIfUnused(link)
         request.complete(.failure(error))
+    }
+
+    /// Closes a link that only sends opened, that never came up, and that has nothing waiting.
+    ///
+    /// Handlers reply to whatever address a message claims to come from; without this, a peer
+    /// sending under many made-up addresses would make us keep a reconnecting DEALER for each.
+    private func forgetIfUnused(_ link: PeerLink) {
+        guard !link.isPinned, !link.wasEverUp, link.pending.isEmpty, links[link.peer] === link else { return }
+        closeSockets(of: link)
+        links[link.peer] = nil
+        statistics.update { $0.outboundLinks = links.count }
     }
 
     // MARK: - Links
@@ -355,6 +372,7 @@ final class IOLoop {
         let link = PeerLink(peer: peer)
         try open(link)
         links[peer] = link
+        statistics.update { $0.outboundLinks = links.count }
         return link
     }
 
@@ -422,6 +440,7 @@ final class IOLoop {
     private func markUp(_ link: PeerLink) {
         guard !link.isUp else { return }
         link.isUp = true
+        link.wasEverUp = true
         statistics.update { $0.peerUps += 1 }
         logger.debug("peer up", metadata: ["peer": "\(link.peer)"])
         events.push(.peerUp(link.peer))

@@ -42,6 +42,11 @@ extension ZeroMQTransport {
         public var peerUps = 0
         /// `peerDown` events reported.
         public var peerDowns = 0
+        /// Outbound DEALER connections currently open (one per peer this node sends to).
+        ///
+        /// A connection that only sends opened and whose peer never came up is closed once
+        /// nothing waits on it, so made-up sender addresses cannot pile up connections.
+        public var outboundLinks = 0
 
         /// Every inbound message the transport dropped itself.
         public var dropped: Int { droppedWrongFrameCount + droppedInvalidSender + droppedOversize + droppedUnexpected }

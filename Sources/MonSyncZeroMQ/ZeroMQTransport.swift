@@ -83,6 +83,10 @@ public final class ZeroMQTransport: MessageTransport {
                                 mailbox: mailbox)
     }
 
+    /// Stops the I/O thread if ``shutdown()`` was never called. It closes the sockets and
+    /// terminates the context on that thread, never here.
+    deinit { _ = mailbox.post(.shutdown) }
+
     /// What the transport has sent, received and dropped so far.
     public var statistics: Statistics { counters.snapshot }
 

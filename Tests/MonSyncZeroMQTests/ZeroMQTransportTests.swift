@@ -105,6 +105,11 @@ struct ZeroMQTransportTests {
         let elapsed = start.duration(to: clock.now)
         #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(3), "took \(elapsed)")
         #expect(a.statistics.sendsUnreachable == 1)
+        // A connection only that send opened, to a peer that never came up, is not kept.
+        #expect(a.statistics.outboundLinks == 0)
+        // One that connect(to:) asked for is.
+        try await a.connect(to: nobody)
+        try await eventually("the pinned link") { a.statistics.outboundLinks == 1 }
 
         await #expect(throws: TransportError.self) { try await a.send([1], to: "loopback://elsewhere") }
         await a.shutdown()
