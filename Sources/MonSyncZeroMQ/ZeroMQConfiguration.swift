@@ -27,8 +27,6 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
     /// Messages of at least this many bytes are handed to libzmq without copying (`zmq_msg_init_data`);
     /// smaller ones are copied, which is as fast below about 1 KiB.
     public var zeroCopyThreshold: Int
-    /// The number of libzmq I/O threads of a context made for this configuration (`ZMQ_IO_THREADS`).
-    public var ioThreads: Int
 
     /// Creates a configuration; every parameter has a default suited to a LAN cluster.
     ///
@@ -40,7 +38,6 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
     ///   - heartbeatTimeout: see ``heartbeatTimeout``; 5 s by default.
     ///   - eventQueueByteCapacity: see ``eventQueueByteCapacity``; 256 MiB by default.
     ///   - zeroCopyThreshold: see ``zeroCopyThreshold``; 1 KiB by default.
-    ///   - ioThreads: see ``ioThreads``; 1 by default.
     public init(
         linger: Duration = .milliseconds(200),
         reconnectInterval: Duration = .milliseconds(100),
@@ -48,8 +45,7 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
         heartbeatInterval: Duration? = .seconds(1),
         heartbeatTimeout: Duration = .seconds(5),
         eventQueueByteCapacity: Int = 256 << 20,
-        zeroCopyThreshold: Int = 1024,
-        ioThreads: Int = 1
+        zeroCopyThreshold: Int = 1024
     ) {
         self.linger = linger
         self.reconnectInterval = reconnectInterval
@@ -58,7 +54,6 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
         self.heartbeatTimeout = heartbeatTimeout
         self.eventQueueByteCapacity = eventQueueByteCapacity
         self.zeroCopyThreshold = zeroCopyThreshold
-        self.ioThreads = ioThreads
     }
 }
 

@@ -44,6 +44,8 @@ struct ZeroMQTransportTests {
         let c = try await startedTransport(scheme)
         let events = EventCollector(b)
         let count = 10_000
+        let clock = ContinuousClock()
+        let start = clock.now
         // Two senders at once: each one's messages keep their order; nothing is promised across them.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for sender in [a, c] {
@@ -57,6 +59,9 @@ struct ZeroMQTransportTests {
             try await group.waitForAll()
         }
         try await events.wait("\(2 * count) messages", timeout: .seconds(30)) { _ in events.messages.count == 2 * count }
+        // Thousands of small messages per second, even in a debug build (about 10,000/s here; the bound is loose for TSan).
+        let elapsed = start.duration(to: clock.now)
+        #expect(elapsed < .seconds(20), "\(2 * count) messages took \(elapsed)")
         for sender in [a, c] {
             let values = events.messages.filter { $0.sender == sender.localAddress }.map { message in
                 message.bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
