@@ -150,7 +150,8 @@ struct ProcessResult: Sendable {
     var stderr: String
 }
 
-func runProcess(_ executable: String, _ arguments: [String], timeout: Duration) async throws -> ProcessResult {
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                timeout: Duration) async throws -> ProcessResult {
     let directory = FileManager.default.temporaryDirectory
     let stem = "monsync-zmq-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     let outURL = directory.appendingPathComponent(stem + ".out"), errURL = directory.appendingPathComponent(stem + ".err")
@@ -163,6 +164,9 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Duration) 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
     process.standardOutput = out
     process.standardError = err
