@@ -20,8 +20,17 @@ let package = Package(
         .library(name: "MonSyncCore", targets: ["MonSyncCore"]),
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
         .library(name: "MonSyncTransportConformance", targets: ["MonSyncTransportConformance"]),
+        .library(name: "MonSyncZeroMQ", targets: ["MonSyncZeroMQ"]),
+        .executable(name: "monsync-zmq-peer", targets: ["monsync-zmq-peer"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "MonSyncDecoderFuzzer", targets: ["MonSyncDecoderFuzzer"]),
+    ],
+    traits: [
+        .trait(
+            name: "ZeroMQ",
+            description: "Builds the ZeroMQ transport (MonSyncZeroMQ); needs libzmq (Debian: libzmq3-dev, see Scripts/ensure-system-packages)."
+        ),
+        .default(enabledTraits: ["ZeroMQ"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
@@ -54,6 +63,35 @@ let package = Package(
             dependencies: [
                 "MonSyncCore",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // libzmq, found through its header in /usr/include and linked as -lzmq.
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+
+        // The ZeroMQ DEALER/ROUTER transport for tcp://, ipc:// and inproc:// addresses.
+        // Its sources sit inside `#if ZeroMQ`, so without the trait it builds empty and
+        // the package needs no libzmq.
+        .target(
+            name: "MonSyncZeroMQ",
+            dependencies: [
+                "MonSyncCore",
+                .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // A MonSync node over ZeroMQ in its own process: the multi-process test runs three.
+        .executableTarget(
+            name: "monsync-zmq-peer",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -113,6 +151,17 @@ let package = Package(
                 "MonSyncCore",
                 "MonSyncLoopback",
                 "MonSyncTransportConformance",
+                "MonSyncZeroMQ",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncZeroMQTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncZeroMQ",
+                .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,0 +1,716 @@
+#if ZeroMQ
+import CZeroMQ
+import DequeModule
+import Glibc
+import Logging
+import MonSyncCore
+import Synchronization
+
+/// A send waiting on the I/O thread, with the timer that bounds its wait.
+private struct PendingSend {
+    var request: SendRequest
+    var timer: Task<Void, Never>?
+}
+
+/// The outbound connection to one peer: a DEALER whose routing id is our own address, and its monitor.
+private final class PeerLink {
+    let peer: TransportAddress
+    var dealer: UnsafeMutableRawPointer?
+    var monitor: UnsafeMutableRawPointer?
+    var pending: Deque<PendingSend> = []
+    var isUp = false
+    /// The peer was up at some time: it exists, so the link is kept while it is down.
+    var wasEverUp = false
+    /// `connect(to:)` asked for this link: it is kept even while the peer never came up.
+    var isPinned = false
+    /// inproc only: the generation of the listener binding this link is connected to (0: none known).
+    var inprocGeneration: UInt64 = 0
+
+    init(peer: TransportAddress) { self.peer = peer }
+
+    /// Whether handing a message to the DEALER can mean delivery.
+    ///
+    /// For tcp and ipc, `ZMQ_IMMEDIATE` already makes the DEALER refuse messages
+    /// until a connection is complete. An inproc connection to a name nobody has
+    /// bound is accepted and queued by libzmq regardless, so inproc sends wait
+    /// for the context's registry to say the listener is there.
+    var canSend: Bool { peer.scheme != "inproc" || isUp }
+}
+
+/// Keeps a large outbound payload alive while libzmq owns it (zero-copy send).
+///
+/// The array is a `let` that nothing mutates, so its contiguous native storage
+/// never moves; libzmq reads it until it calls the free function, which
+/// releases this box from whatever thread it runs on (reference counting is atomic).
+private final class PayloadBox {
+    let bytes: [UInt8]
+    let baseAddress: UnsafeMutableRawPointer
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        baseAddress = bytes.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress!) }
+    }
+}
+
+/// Monitor endpoints must be unique within a (possibly shared) context.
+private let monitorSequence = Atomic<UInt64>(0)
+
+/// The transport's dedicated I/O thread: it alone touches the sockets.
+///
+/// It polls the wake-up eventfd, the listening ROUTER, every outbound DEALER and
+/// every socket monitor with `zmq_poll` and no timeout; all timing comes from
+/// callers' timer tasks (on the injectable clock) that post commands. It is
+/// created by ``ZeroMQTransport/start()``, handed to a new thread, and never
+/// touched by any other thread afterwards.
+final class IOLoop {
+    private let address: TransportAddress
+    private let options: TransportOptions
+    private let configuration: ZeroMQConfiguration
+    private let timebase: Timebase
+    private let context: ZeroMQContext
+    private let lease: ZeroMQContext.Lease
+    private let mailbox: Mailbox
+    private let wakeFD: Int32
+    private let events: EventQueue
+    private let statistics: StatisticsBox
+    private let logger: Logger
+    private let started: CheckedContinuation<Result<Void, TransportError>, Never>
+    private let finished: Completion
+
+    private var router: UnsafeMutableRawPointer?
+    private var routerMonitor: UnsafeMutableRawPointer?
+    private var links: [TransportAddress: PeerLink] = [:]
+    /// Send id → peer, for every send waiting in a link's `pending`.
+    private var waiting: [UInt64: TransportAddress] = [:]
+    private let message: UnsafeMutablePointer<zmq_msg_t>
+    private var running = true
+    private var inprocBound = false
+
+    init(address: TransportAddress, options: TransportOptions, configuration: ZeroMQConfiguration, timebase: Timebase,
+         context: ZeroMQContext, lease: ZeroMQContext.Lease, mailbox: Mailbox, wakeFD: Int32, events: EventQueue,
+         statistics: StatisticsBox, logger: Logger,
+         started: CheckedContinuation<Result<Void, TransportError>, Never>, finished: Completion) {
+        self.address = address
+        self.options = options
+        self.configuration = configuration
+        self.timebase = timebase
+        self.context = context
+        self.lease = lease
+        self.mailbox = mailbox
+        self.wakeFD = wakeFD
+        self.events = events
+        self.statistics = statistics
+        self.logger = logger
+        self.started = started
+        self.finished = finished
+        message = .allocate(capacity: 1)
+    }
+
+    deinit { message.deallocate() }
+
+    /// Starts the thread that runs this loop. On failure the loop is not run and the error is returned.
+    static func spawn(_ loop: IOLoop) -> TransportError? {
+        var thread = pthread_t()
+        let unmanaged = Unmanaged.passRetained(loop)
+        let rc = pthread_create(&thread, nil, { argument in
+            let loop = Unmanaged<IOLoop>.fromOpaque(argument!).takeRetainedValue()
+            monsync_set_thread_name("monsync-zmq")
+            loop.run()
+            return nil
+        }, unmanaged.toOpaque())
+        guard rc == 0 else {
+            unmanaged.release()
+            return .underlying("pthread_create: \(String(cString: strerror(rc)))")
+        }
+        pthread_detach(thread)
+        return nil
+    }
+
+    // MARK: - Lifecycle
+
+    private func run() {
+        do {
+            try bindRouter()
+        } catch {
+            tearDown()
+            started.resume(returning: .failure(error))
+            finished.signal()
+            return
+        }
+        if address.scheme == "inproc" {
+            context.inprocBound(address.description, by: lease.member)
+            inprocBound = true
+        }
+        logger.debug("listening")
+        started.resume(returning: .success(()))
+        poll()
+        tearDown()
+        logger.debug("stopped")
+        finished.signal()
+    }
+
+    private func bindRouter() throws(TransportError) {
+        guard let socket = zmq_socket(lease.handle.raw, ZMQ_ROUTER) else { throw zmqError("zmq_socket(ROUTER)") }
+        router = socket
+        try setCommonOptions(socket)
+        // We never send through the ROUTER (replies travel on our own DEALER to the
+        // sender's ROUTER), but if anything ever did, an unknown routing id must fail, not vanish.
+        try setOption(socket, ZMQ_ROUTER_MANDATORY, Int32(1))
+        // A restarted peer reconnects with the same routing id before its old connection
+        // has timed out: let the new connection take the id over instead of being refused.
+        try setOption(socket, ZMQ_ROUTER_HANDOVER, Int32(1))
+        routerMonitor = try monitor(socket, events: ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED
+            | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        if address.scheme == "ipc" && unixSocketIsListening(at: address.location) {
+            throw .bindFailed(address, reason: "address already in use (another process listens on \(address.location))")
+        }
+        guard zmq_bind(socket, address.description) == 0 else {
+            throw .bindFailed(address, reason: String(cString: zmq_strerror(zmq_errno())))
+        }
+    }
+
+    /// Closes every socket on this thread, fails what is still waiting, and leaves the context.
+    private func tearDown() {
+        for command in mailbox.close() {
+            if case let .send(request) = command { request.complete(.failure(.notRunning)) }
+        }
+        if inprocBound { context.inprocUnbound(address.description, by: lease.member) }
+        for link in links.values {
+            for pending in link.pending {
+                pending.timer?.cancel()
+                pending.request.complete(.failure(.notRunning))
+            }
+            link.pending.removeAll()
+            closeSockets(of: link)
+        }
+        links.removeAll()
+        waiting.removeAll()
+        statistics.update { $0.outboundLinks = 0 }
+        if let router {
+            if routerMonitor != nil { zmq_socket_monitor(router, nil, 0) }
+            // zmq_close releases the endpoint later, on libzmq's reaper thread; unbinding first
+            // frees the address now, so a node restarted at once can bind it again.
+            zmq_unbind(router, address.description)
+            zmq_close(router)
+        }
+        if let routerMonitor { zmq_close(routerMonitor) }
+        router = nil
+        routerMonitor = nil
+        context.leave(lease)
+    }
+
+    // MARK: - The poll loop
+
+    private func poll() {
+        var items: [zmq_pollitem_t] = []
+        var polled: [PeerLink] = []
+        while running {
+            items.removeAll(keepingCapacity: true)
+            polled.removeAll(keepingCapacity: true)
+            items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
+            let readRouter = events.roomOrPause()
+            items.append(zmq_pollitem_t(socket: router, fd: -1, events: readRouter ? Int16(ZMQ_POLLIN) : 0, revents: 0))
+            items.append(zmq_pollitem_t(socket: routerMonitor, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0))
+            for link in links.values {
+                guard let dealer = link.dealer else { continue }
+                let wanted = ZMQ_POLLIN | (link.pending.isEmpty || !link.canSend ? 0 : ZMQ_POLLOUT)
+                items.append(zmq_pollitem_t(socket: dealer, fd: -1, events: Int16(wanted), revents: 0))
+                // A link without a monitor (inproc) polls nothing in this slot: with no socket, fd -1
+                // is ignored by poll(2) (fd 0 would report POLLNVAL forever if stdin were closed).
+                items.append(zmq_pollitem_t(socket: link.monitor, fd: -1, events: link.monitor == nil ? 0 : Int16(ZMQ_POLLIN),
+                                            revents: 0))
+                polled.append(link)
+            }
+            let count = items.count
+            let rc = items.withUnsafeMutableBufferPointer { zmq_poll($0.baseAddress, Int32(count), -1) }
+            if rc < 0 {
+                let error = zmq_errno()
+                if error == EINTR { continue }
+                logger.critical("zmq_poll failed; stopping the transport", metadata: [
+                    "error": "\(String(cString: zmq_strerror(error)))",
+                ])
+                events.close()
+                running = false
+                break
+            }
+            // Sockets first: handling commands may close and reopen links' sockets.
+            if items[1].revents & Int16(ZMQ_POLLIN) != 0 { drainRouter() }
+            if items[2].revents & Int16(ZMQ_POLLIN) != 0 { drainRouterMonitor() }
+            for (index, link) in polled.enumerated() {
+                let dealerItem = items[3 + 2 * index], monitorItem = items[4 + 2 * index]
+                if monitorItem.revents & Int16(ZMQ_POLLIN) != 0 { drainMonitor(of: link) }
+                if dealerItem.revents & Int16(ZMQ_POLLIN) != 0 { drainDealer(of: link) }
+                if dealerItem.revents & Int16(ZMQ_POLLOUT) != 0 { flush(link) }
+            }
+            if items[0].revents & Int16(ZMQ_POLLIN) != 0 { handleCommands() }
+        }
+    }
+
+    private func handleCommands() {
+        for command in mailbox.takeAll() {
+            switch command {
+            case let .send(request): enqueue(request)
+            case let .connect(peer):
+                do throws(TransportError) { try link(to: peer).isPinned = true } catch {
+                    logger.warning("cannot connect", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                }
+            case let .expire(id): finishWaiting(id: id, cancelled: false)
+            case let .cancel(id): finishWaiting(id: id, cancelled: true)
+            case let .inprocPresence(name, generation, bound): inprocPresence(name: name, generation: generation, bound: bound)
+            case .shutdown: running = false
+            }
+        }
+    }
+
+    // MARK: - Sending
+
+    private func enqueue(_ request: SendRequest) {
+        guard running else { return request.complete(.failure(.notRunning)) }
+        let link: PeerLink
+        do throws(TransportError) { link = try self.link(to: request.peer) } catch {
+            return request.complete(.failure(error))
+        }
+        if link.pending.count >= max(1, options.queueCapacity) {
+            // The bounded wait queue in front of libzmq's pipe is full too: refuse at once.
+            fail(request, link: link, error: link.isUp ? .sendTimedOut(link.peer, after: .zero) : .peerUnreachable(link.peer))
+            return
+        }
+        link.pending.append(PendingSend(request: request))
+        waiting[request.id] = link.peer
+        flush(link)
+        guard waiting[request.id] != nil, let index = link.pending.indices.last else { return }
+        // Could not go at once: bound the wait by the send timeout on the transport's clock.
+        let (mailbox, timebase, id, deadline) = (mailbox, timebase, request.id, request.deadline)
+        link.pending[index].timer = Task {
+            do { try await timebase.sleep(until: deadline) } catch { return }
+            _ = mailbox.post(.expire(id: id))
+        }
+    }
+
+    /// Sends the link's waiting messages in order until libzmq refuses one (no connection or high-water mark).
+    private func flush(_ link: PeerLink) {
+        guard let dealer = link.dealer, link.canSend else { return }
+        while let head = link.pending.first {
+            let error = transmit(head.request.bytes, on: dealer)
+            if error == EAGAIN { return }
+            link.pending.removeFirst()
+            waiting[head.request.id] = nil
+            head.timer?.cancel()
+            if error == 0 {
+                // With ZMQ_IMMEDIATE a DEALER takes a message only over a completed connection, so
+                // the peer is up even if the monitor's handshake event has not been read yet.
+                markUp(link)
+                statistics.update {
+                    $0.messagesSent += 1
+                    $0.bytesSent += head.request.bytes.count
+                }
+                head.request.complete(.success(()))
+            } else {
+                let text = String(cString: zmq_strerror(error))
+                logger.error("send failed", metadata: ["peer": "\(link.peer)", "error": "\(text)"])
+                head.request.complete(.failure(.underlying("zmq_send to \(link.peer): \(text)")))
+            }
+        }
+    }
+
+    /// Hands `bytes` to libzmq without blocking; returns 0 or the errno (`EAGAIN`: try again later).
+    private func transmit(_ bytes: [UInt8], on socket: UnsafeMutableRawPointer) -> Int32 {
+        if bytes.count < configuration.zeroCopyThreshold {
+            let rc = bytes.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, ZMQ_DONTWAIT) }
+            return rc < 0 ? zmq_errno() : 0
+        }
+        let box = Unmanaged.passRetained(PayloadBox(bytes))
+        let rc = zmq_msg_init_data(message, box.takeUnretainedValue().baseAddress, bytes.count, { _, hint in
+            // Runs on whichever thread libzmq frees the message on.
+            Unmanaged<PayloadBox>.fromOpaque(hint!).release()
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            return zmq_errno()
+        }
+        if zmq_msg_send(message, socket, ZMQ_DONTWAIT) < 0 {
+            let error = zmq_errno()
+            zmq_msg_close(message) // still ours after a failed send: frees the box
+            return error
+        }
+        return 0
+    }
+
+    /// A waiting send's timer fired, or its task was cancelled.
+    private func finishWaiting(id: UInt64, cancelled: Bool) {
+        guard let peer = waiting.removeValue(forKey: id), let link = links[peer],
+              let index = link.pending.firstIndex(where: { $0.request.id == id }) else { return }
+        let pending = link.pending.remove(at: index)
+        pending.timer?.cancel()
+        if cancelled { return pending.request.complete(.failure(.notRunning)) }
+        fail(pending.request, link: link,
+             error: link.isUp ? .sendTimedOut(peer, after: options.sendTimeout) : .peerUnreachable(peer))
+    }
+
+    private func fail(_ request: SendRequest, link: PeerLink, error: TransportError) {
+        statistics.update {
+            if case .sendTimedOut = error { $0.sendsTimedOut += 1 } else { $0.sendsUnreachable += 1 }
+        }
+        logger.debug("send failed", metadata: ["peer": "\(link.peer)", "error": "\(error)"])
+        forgetIfUnused(link)
+        request.complete(.failure(error))
+    }
+
+    /// Closes a link that only sends opened, that never came up, and that has nothing waiting.
+    ///
+    /// Handlers reply to whatever address a message claims to come from; without this, a peer
+    /// sending under many made-up addresses would make us keep a reconnecting DEALER for each.
+    private func forgetIfUnused(_ link: PeerLink) {
+        guard !link.isPinned, !link.wasEverUp, link.pending.isEmpty, links[link.peer] === link else { return }
+        closeSockets(of: link)
+        links[link.peer] = nil
+        statistics.update { $0.outboundLinks = links.count }
+    }
+
+    // MARK: - Links
+
+    /// The link to `peer`, opening it on first use.
+    private func link(to peer: TransportAddress) throws(TransportError) -> PeerLink {
+        if let link = links[peer] { return link }
+        guard ZeroMQTransport.schemes.contains(peer.scheme) else {
+            throw .invalidAddress(peer.description, reason: "the ZeroMQ transport reaches only tcp://, ipc:// and inproc:// addresses")
+        }
+        let link = PeerLink(peer: peer)
+        try open(link)
+        links[peer] = link
+        statistics.update { $0.outboundLinks = links.count }
+        return link
+    }
+
+    private func open(_ link: PeerLink) throws(TransportError) {
+        guard let dealer = zmq_socket(lease.handle.raw, ZMQ_DEALER) else { throw zmqError("zmq_socket(DEALER)") }
+        do throws(TransportError) {
+            try setCommonOptions(dealer)
+            // Queue only to completed connections: a message for a peer that is not (yet) up
+            // waits in our bounded, timed queue and fails with peerUnreachable, instead of
+            // sitting in a pipe to a peer that may never come.
+            try setOption(dealer, ZMQ_IMMEDIATE, Int32(1))
+            // The identity scheme: the peer's ROUTER learns our address as the routing id.
+            try setOption(dealer, ZMQ_ROUTING_ID, Array(address.description.utf8))
+            try setOption(dealer, ZMQ_RECONNECT_IVL, configuration.reconnectInterval.zmqMilliseconds)
+            try setOption(dealer, ZMQ_RECONNECT_IVL_MAX, configuration.reconnectIntervalMax.zmqMilliseconds)
+            if link.peer.scheme != "inproc" {
+                link.monitor = try monitor(dealer, events: ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
+                    | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                    | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            }
+            guard zmq_connect(dealer, link.peer.description) == 0 else {
+                throw .invalidAddress(link.peer.description, reason: String(cString: zmq_strerror(zmq_errno())))
+            }
+        } catch {
+            link.dealer = dealer
+            closeSockets(of: link)
+            throw error
+        }
+        link.dealer = dealer
+        if link.peer.scheme == "inproc", let generation = context.inprocGeneration(of: link.peer.description) {
+            link.inprocGeneration = generation
+            markUp(link)
+        }
+    }
+
+    private func closeSockets(of link: PeerLink) {
+        if let dealer = link.dealer {
+            if link.monitor != nil { zmq_socket_monitor(dealer, nil, 0) }
+            zmq_close(dealer)
+        }
+        if let monitor = link.monitor { zmq_close(monitor) }
+        link.dealer = nil
+        link.monitor = nil
+    }
+
+    /// An inproc listener of our context appeared or went away (libzmq reports neither, nor reconnects).
+    private func inprocPresence(name: String, generation: UInt64, bound: Bool) {
+        guard let peer = try? TransportAddress(name), let link = links[peer] else { return }
+        if bound {
+            guard generation > link.inprocGeneration else { return }
+            // The old pipe (if any) died with the old listener: connect afresh, keeping what waits.
+            closeSockets(of: link)
+            do throws(TransportError) { try open(link) } catch {
+                logger.error("cannot reconnect", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                return
+            }
+            link.inprocGeneration = generation
+            markUp(link)
+            flush(link)
+        } else if generation == link.inprocGeneration {
+            markDown(link)
+        }
+    }
+
+    private func markUp(_ link: PeerLink) {
+        guard !link.isUp else { return }
+        link.isUp = true
+        link.wasEverUp = true
+        statistics.update { $0.peerUps += 1 }
+        logger.debug("peer up", metadata: ["peer": "\(link.peer)"])
+        events.push(.peerUp(link.peer))
+    }
+
+    private func markDown(_ link: PeerLink) {
+        guard link.isUp else { return }
+        link.isUp = false
+        statistics.update { $0.peerDowns += 1 }
+        logger.debug("peer down", metadata: ["peer": "\(link.peer)"])
+        events.push(.peerDown(link.peer))
+    }
+
+    // MARK: - Receiving
+
+    /// Reads the next frame into `message`; `false` when none is waiting (or on error).
+    private func receiveFrame(from socket: UnsafeMutableRawPointer) -> Bool {
+        zmq_msg_init(message)
+        if zmq_msg_recv(message, socket, ZMQ_DONTWAIT) >= 0 { return true }
+        let error = zmq_errno()
+        zmq_msg_close(message)
+        if error != EAGAIN && error != EINTR {
+            logger.error("zmq_msg_recv failed", metadata: ["error": "\(String(cString: zmq_strerror(error)))"])
+        }
+        return false
+    }
+
+    /// Copies the frame in `message` out and closes it; returns whether more frames follow.
+    private func takeFrame() -> (bytes: [UInt8], more: Bool) {
+        let size = zmq_msg_size(message)
+        let data = zmq_msg_data(message)
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            if size > 0, let data { memcpy(buffer.baseAddress!, data, size) }
+            count = size
+        }
+        let more = zmq_msg_more(message) != 0
+        zmq_msg_close(message)
+        return (bytes, more)
+    }
+
+    /// Discards the rest of a multipart message; returns how many frames it skipped.
+    private func skipRemainingFrames(of socket: UnsafeMutableRawPointer) -> Int {
+        var skipped = 0
+        // Multipart delivery is all-or-nothing, so the remaining frames are already here.
+        while receiveFrame(from: socket) {
+            skipped += 1
+            let more = zmq_msg_more(message) != 0
+            zmq_msg_close(message)
+            if !more { break }
+        }
+        return skipped
+    }
+
+    private func drainRouter() {
+        guard let router else { return }
+        var budget = 1024 // then poll again, so commands are not starved by a flood
+        while budget > 0, events.roomOrPause(), receiveFrame(from: router) {
+            budget -= 1
+            let (identity, more) = takeFrame()
+            guard more else {
+                drop(.wrongFrameCount, identity: identity, size: 0, detail: "1 frame, expected [routing id, body]")
+                continue
+            }
+            guard receiveFrame(from: router) else { return }
+            let size = zmq_msg_size(message)
+            if zmq_msg_more(message) != 0 {
+                zmq_msg_close(message)
+                let frames = 2 + skipRemainingFrames(of: router)
+                drop(.wrongFrameCount, identity: identity, size: size, detail: "\(frames) frames, expected [routing id, body]")
+                continue
+            }
+            guard let sender = Self.sender(from: identity) else {
+                zmq_msg_close(message)
+                drop(.invalidSender, identity: identity, size: size, detail: "the routing id is not a tcp, ipc or inproc address")
+                continue
+            }
+            guard size <= options.maximumMessageSize else {
+                zmq_msg_close(message)
+                drop(.oversize, identity: identity, size: size, detail: "limit \(options.maximumMessageSize) bytes")
+                continue
+            }
+            let (bytes, _) = takeFrame()
+            statistics.update {
+                $0.messagesReceived += 1
+                $0.bytesReceived += bytes.count
+            }
+            events.push(.message(InboundMessage(sender: sender, bytes: bytes)))
+        }
+    }
+
+    /// Our DEALERs only send; whatever a peer's ROUTER sends back on them is hostile or confused.
+    private func drainDealer(of link: PeerLink) {
+        guard let dealer = link.dealer else { return }
+        var budget = 1024
+        while budget > 0, receiveFrame(from: dealer) {
+            budget -= 1
+            let size = zmq_msg_size(message)
+            let more = zmq_msg_more(message) != 0
+            zmq_msg_close(message)
+            if more { _ = skipRemainingFrames(of: dealer) }
+            statistics.update { $0.droppedUnexpected += 1 }
+            logger.warning("dropped inbound message", metadata: [
+                "sender": "\(link.peer)", "reason": "unexpected", "bytes": "\(size)",
+                "detail": "received on our outbound connection, which carries no inbound traffic",
+            ])
+        }
+    }
+
+    private enum DropReason: String {
+        case wrongFrameCount = "wrong_frame_count"
+        case invalidSender = "invalid_sender"
+        case oversize
+    }
+
+    private func drop(_ reason: DropReason, identity: [UInt8], size: Int, detail: String) {
+        statistics.update {
+            switch reason {
+            case .wrongFrameCount: $0.droppedWrongFrameCount += 1
+            case .invalidSender: $0.droppedInvalidSender += 1
+            case .oversize: $0.droppedOversize += 1
+            }
+        }
+        logger.warning("dropped inbound message", metadata: [
+            "sender": "\(Self.printable(identity))", "reason": "\(reason.rawValue)", "bytes": "\(size)", "detail": "\(detail)",
+        ])
+    }
+
+    /// The sender named by a routing id, if it is a valid address of a scheme this transport serves.
+    static func sender(from identity: [UInt8]) -> TransportAddress? {
+        guard let text = String(validating: identity, as: UTF8.self),
+              let address = try? TransportAddress(text),
+              ZeroMQTransport.schemes.contains(address.scheme),
+              address.description == text else { return nil }
+        return address
+    }
+
+    /// A routing id for logs: printable ASCII as is, other bytes as `\xNN`, at most 80 bytes shown.
+    static func printable(_ identity: [UInt8]) -> String {
+        var text = ""
+        for byte in identity.prefix(80) {
+            if byte >= 0x20 && byte < 0x7F && byte != 0x5C {
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = String(byte, radix: 16)
+                text += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return identity.count > 80 ? text + "…" : text
+    }
+
+    // MARK: - Monitors
+
+    /// Reads one monitor event: `[u16 event, u32 value]` then the endpoint.
+    private func readMonitorEvent(from socket: UnsafeMutableRawPointer) -> (event: Int32, endpoint: String)? {
+        guard receiveFrame(from: socket) else { return nil }
+        var event: UInt16 = 0
+        if zmq_msg_size(message) >= 6, let data = zmq_msg_data(message) {
+            event = data.loadUnaligned(as: UInt16.self)
+        }
+        let more = zmq_msg_more(message) != 0
+        zmq_msg_close(message)
+        var endpoint = ""
+        if more, receiveFrame(from: socket) {
+            let (bytes, rest) = takeFrame()
+            endpoint = String(decoding: bytes, as: UTF8.self)
+            if rest { _ = skipRemainingFrames(of: socket) }
+        }
+        return (Int32(event), endpoint)
+    }
+
+    private func drainMonitor(of link: PeerLink) {
+        guard let monitor = link.monitor else { return }
+        while let (event, endpoint) = readMonitorEvent(from: monitor) {
+            switch event {
+            case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: markUp(link)
+            case ZMQ_EVENT_DISCONNECTED: markDown(link)
+            case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+                logger.warning("handshake with peer failed", metadata: ["peer": "\(link.peer)", "endpoint": "\(endpoint)"])
+            default: break
+            }
+        }
+    }
+
+    private func drainRouterMonitor() {
+        guard let routerMonitor else { return }
+        while let (event, endpoint) = readMonitorEvent(from: routerMonitor) {
+            switch event {
+            case ZMQ_EVENT_ACCEPTED:
+                statistics.update { $0.inboundConnections += 1 }
+            case ZMQ_EVENT_DISCONNECTED:
+                statistics.update { $0.inboundDisconnects += 1 }
+                logger.info("inbound connection closed (peer left, heartbeat lost, or protocol error such as an oversize frame)",
+                            metadata: ["endpoint": "\(endpoint)"])
+            case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+                statistics.update { $0.inboundHandshakeFailures += 1 }
+                logger.warning("inbound handshake failed", metadata: ["endpoint": "\(endpoint)"])
+            default: break
+            }
+        }
+    }
+
+    /// Starts monitoring `socket` and returns the connected PAIR socket that receives its events.
+    private func monitor(_ socket: UnsafeMutableRawPointer, events: Int32) throws(TransportError) -> UnsafeMutableRawPointer {
+        let endpoint = "inproc://monsync-zmq-monitor-\(monitorSequence.add(1, ordering: .relaxed).newValue)"
+        guard zmq_socket_monitor(socket, endpoint, events) == 0 else { throw zmqError("zmq_socket_monitor") }
+        guard let pair = zmq_socket(lease.handle.raw, ZMQ_PAIR) else {
+            zmq_socket_monitor(socket, nil, 0)
+            throw zmqError("zmq_socket(PAIR)")
+        }
+        do {
+            try setOption(pair, ZMQ_LINGER, Int32(0))
+        } catch {
+            zmq_close(pair)
+            zmq_socket_monitor(socket, nil, 0)
+            throw error
+        }
+        guard zmq_connect(pair, endpoint) == 0 else {
+            let error = zmqError("zmq_connect(monitor)")
+            zmq_close(pair)
+            zmq_socket_monitor(socket, nil, 0)
+            throw error
+        }
+        return pair
+    }
+
+    // MARK: - Options
+
+    /// Options every data socket gets: linger, high-water marks, inbound size limit, heartbeats.
+    private func setCommonOptions(_ socket: UnsafeMutableRawPointer) throws(TransportError) {
+        try setOption(socket, ZMQ_LINGER, configuration.linger.zmqMilliseconds)
+        let hwm = Int32(clamping: max(1, options.queueCapacity))
+        try setOption(socket, ZMQ_SNDHWM, hwm)
+        try setOption(socket, ZMQ_RCVHWM, hwm)
+        // libzmq refuses a larger frame while reading its header, and drops that connection.
+        try setOption(socket, ZMQ_MAXMSGSIZE, Int64(options.maximumMessageSize))
+        if let interval = configuration.heartbeatInterval {
+            try setOption(socket, ZMQ_HEARTBEAT_IVL, interval.zmqMilliseconds)
+            try setOption(socket, ZMQ_HEARTBEAT_TIMEOUT, configuration.heartbeatTimeout.zmqMilliseconds)
+            // Sent to the peer: it may drop the connection if it hears nothing for this long.
+            try setOption(socket, ZMQ_HEARTBEAT_TTL, min(configuration.heartbeatTimeout.zmqMilliseconds, 6_553_500))
+        }
+    }
+
+    private func setOption(_ socket: UnsafeMutableRawPointer, _ option: Int32, _ value: Int32) throws(TransportError) {
+        var value = value
+        guard zmq_setsockopt(socket, option, &value, MemoryLayout<Int32>.size) == 0 else {
+            throw zmqError("zmq_setsockopt(\(option))")
+        }
+    }
+
+    private func setOption(_ socket: UnsafeMutableRawPointer, _ option: Int32, _ value: Int64) throws(TransportError) {
+        var value = value
+        guard zmq_setsockopt(socket, option, &value, MemoryLayout<Int64>.size) == 0 else {
+            throw zmqError("zmq_setsockopt(\(option))")
+        }
+    }
+
+    private func setOption(_ socket: UnsafeMutableRawPointer, _ option: Int32, _ bytes: [UInt8]) throws(TransportError) {
+        let rc = bytes.withUnsafeBytes { zmq_setsockopt(socket, option, $0.baseAddress, $0.count) }
+        guard rc == 0 else { throw zmqError("zmq_setsockopt(\(option))") }
+    }
+
+    private func zmqError(_ call: String) -> TransportError {
+        .underlying("\(call): \(String(cString: zmq_strerror(zmq_errno())))")
+    }
+}
+#endif

@@ -1,0 +1,227 @@
+#if ZeroMQ
+import Foundation
+import Glibc
+import MonSyncCore
+import MonSyncZeroMQ
+import Synchronization
+import Testing
+
+/// A test gave up waiting.
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+enum Addresses {
+    private static let sequence = Atomic<Int>(0)
+
+    /// A TCP port that was free a moment ago (bound to port 0 by a POSIX socket, then closed).
+    static func freeTCPPort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        precondition(fd >= 0, "socket() failed")
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddr in
+                bind(fd, sockaddr, length) == 0 && getsockname(fd, sockaddr, &length) == 0
+            }
+        }
+        precondition(bound, "bind() failed")
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A fresh address of `scheme`: a free loopback port, a new socket file, or a new inproc name.
+    static func make(_ scheme: String) -> TransportAddress {
+        let n = sequence.add(1, ordering: .relaxed).newValue
+        switch scheme {
+        case "tcp": return try! TransportAddress("tcp://127.0.0.1:\(freeTCPPort())")
+        case "ipc": return try! TransportAddress("ipc:///tmp/monsync-zmq-test-\(getpid())-\(n).sock")
+        default: return try! TransportAddress("inproc://monsync-test-\(getpid())-\(n)")
+        }
+    }
+}
+
+/// Options with short timeouts, so that a test that fails does not wait long.
+func testOptions(sendTimeout: Duration = .seconds(5), queueCapacity: Int = 1000,
+                 maximumMessageSize: Int = TransportOptions().maximumMessageSize) -> TransportOptions {
+    TransportOptions(maximumMessageSize: maximumMessageSize, sendTimeout: sendTimeout, queueCapacity: queueCapacity)
+}
+
+/// Starts a transport on a fresh address of `scheme`, retrying with another port if one was taken meanwhile.
+func startedTransport(_ scheme: String, options: TransportOptions = testOptions(),
+                      configuration: ZeroMQConfiguration = ZeroMQConfiguration()) async throws -> ZeroMQTransport {
+    var attempts = 0
+    while true {
+        attempts += 1
+        let transport = try ZeroMQTransport(address: Addresses.make(scheme), options: options, configuration: configuration)
+        let result: Result<Void, TransportError>
+        do { result = .success(try await transport.start()) } catch { result = .failure(error) }
+        switch result {
+        case .success: return transport
+        case let .failure(error):
+            var addressTaken = false
+            if case .bindFailed = error { addressTaken = true }
+            if !addressTaken || attempts >= 5 { throw error }
+        }
+    }
+}
+
+/// Starts a transport on `address` (a restart at a known address).
+func startedTransport(at address: TransportAddress, options: TransportOptions = testOptions()) async throws -> ZeroMQTransport {
+    let transport = try ZeroMQTransport(address: address, options: options)
+    try await transport.start()
+    return transport
+}
+
+/// Consumes a transport's events in the background and lets a test wait for what it expects.
+final class EventCollector: Sendable {
+    private final class Store: Sendable {
+        let received = LockedState<[TransportEvent]>([])
+        let finished = LockedState(false)
+    }
+
+    private let store = Store()
+    private let task: Task<Void, Never>
+
+    init(_ transport: any MessageTransport) {
+        let store = store
+        task = Task {
+            for await event in transport.events { store.received.withLock { $0.append(event) } }
+            store.finished.withLock { $0 = true }
+        }
+    }
+
+    deinit { task.cancel() }
+
+    var events: [TransportEvent] { store.received.withLock { $0 } }
+    var isFinished: Bool { store.finished.withLock { $0 } }
+
+    var messages: [InboundMessage] {
+        events.compactMap { if case let .message(message) = $0 { message } else { nil } }
+    }
+
+    func ups(of peer: TransportAddress) -> Int {
+        events.filter { if case let .peerUp(p) = $0 { p == peer } else { false } }.count
+    }
+
+    func downs(of peer: TransportAddress) -> Int {
+        events.filter { if case let .peerDown(p) = $0 { p == peer } else { false } }.count
+    }
+
+    /// Waits until `condition` holds on the collected events, or throws after `timeout`.
+    func wait(_ what: String, timeout: Duration = .seconds(10), until condition: ([TransportEvent]) -> Bool) async throws {
+        try await eventually(what, timeout: timeout) { condition(self.events) }
+    }
+}
+
+/// Polls `condition` every few milliseconds until it holds, or throws ``TimedOut`` after `timeout`.
+func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while !condition() {
+        guard clock.now < deadline else { throw TimedOut(what: what) }
+        try await clock.sleep(for: .milliseconds(5))
+    }
+}
+
+/// Runs `operation`, failing with ``TimedOut`` if it takes longer than `timeout` (the operation is cancelled).
+func withTimeout<T: Sendable>(_ what: String, _ timeout: Duration,
+                              _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
+        return value
+    }
+}
+
+/// Runs a program with a time limit; its output goes to temporary files so a chatty child cannot block on a pipe.
+struct ProcessResult: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                timeout: Duration) async throws -> ProcessResult {
+    let directory = FileManager.default.temporaryDirectory
+    let stem = "monsync-zmq-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    let outURL = directory.appendingPathComponent(stem + ".out"), errURL = directory.appendingPathComponent(stem + ".err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while process.isRunning {
+        if clock.now >= deadline {
+            kill(process.processIdentifier, SIGKILL) // SIGTERM may be inherited as ignored
+            process.waitUntilExit()
+            throw TimedOut(what: "\(executable) \(arguments.joined(separator: " "))")
+        }
+        try await clock.sleep(for: .milliseconds(20))
+    }
+    try out.close()
+    try err.close()
+    return ProcessResult(status: process.terminationStatus,
+                         stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
+
+/// The directory of the built products (the test bundle sits there beside the executables).
+var productsDirectory: URL {
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var directory = executable.deletingLastPathComponent()
+    // The Linux test runner is `<products>/MonSyncPackageTests.xctest`; step out of any bundle directory.
+    while directory.pathExtension == "xctest" || directory.lastPathComponent == "Contents" || directory.lastPathComponent == "MacOS" {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory
+}
+
+/// Python with pyzmq, installed with pip if missing (once per test run).
+enum PythonZMQ {
+    static let python = "/usr/bin/env"
+
+    /// Whether `python3 -c "import zmq"` works, after trying `pip install pyzmq` once.
+    static let isAvailable: Bool = {
+        func probe() -> Bool { run(["python3", "-c", "import zmq"]) == 0 }
+        if probe() { return true }
+        _ = run(["python3", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "pyzmq"])
+        return probe()
+    }()
+
+    private static func run(_ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+#endif
+
