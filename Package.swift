@@ -19,8 +19,10 @@ let package = Package(
     products: [
         .library(name: "MonSyncCore", targets: ["MonSyncCore"]),
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
+        .library(name: "MonSyncStore", targets: ["MonSyncStore"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "MonSyncDecoderFuzzer", targets: ["MonSyncDecoderFuzzer"]),
+        .executable(name: "monsync-store-crasher", targets: ["monsync-store-crasher"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
@@ -29,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
     ],
     targets: [
         // Hardware-accelerated CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
@@ -55,6 +58,28 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+
+        // RocksDB's C API (Debian's librocksdb-dev; Scripts/ensure-system-packages installs it).
+        .systemLibrary(name: "CRocksDB", path: "Sources/CRocksDB"),
+
+        // The monitor store: the store API, its in-memory and RocksDB backends,
+        // transactions, snapshots and chunks for sync, staging, and the digest.
+        .target(
+            name: "MonSyncStore",
+            dependencies: [
+                "MonSyncCore",
+                "CRocksDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // A child process for the crash tests: commits numbered transactions until killed.
+        .executableTarget(
+            name: "monsync-store-crasher",
+            dependencies: ["MonSyncStore"],
             swiftSettings: strictSettings
         ),
 
@@ -86,6 +111,17 @@ let package = Package(
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
             resources: [.copy("GoldenVectors")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncStoreTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncStore",
+                "monsync-store-crasher",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Clocks", package: "swift-clocks"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
