@@ -22,6 +22,10 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case backend(String)
     /// An argument was outside its allowed range.
     case invalidArgument(String)
+    /// No snapshot session has this id (never opened, released, or expired).
+    case unknownSession(UInt64)
+    /// The session table is full.
+    case tooManySessions(limit: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +37,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .malformedValue(prefix, key): "value at \(prefix)/\(key) has an unexpected shape"
         case let .backend(message): "store backend error: \(message)"
         case let .invalidArgument(message): "invalid argument: \(message)"
+        case let .unknownSession(id): "no snapshot session \(id)"
+        case let .tooManySessions(limit): "too many snapshot sessions (limit \(limit))"
         }
     }
 }

@@ -31,6 +31,14 @@ public struct StoreTransaction: Sendable, Hashable {
             }
         }
 
+        /// The key the operation touches; `nil` for ``erasePrefix(prefix:)``.
+        public var key: String? {
+            switch self {
+            case let .put(_, key, _), let .erase(_, key): key
+            case .erasePrefix: nil
+            }
+        }
+
         /// The prefix the operation touches.
         public var prefix: String {
             switch self {

@@ -5,7 +5,7 @@
 //
 // Version v's transaction writes `crash/slot-0` … `crash/slot-7`, each holding
 // the 8-byte version followed by a filler of a size that varies with v (up to
-// 96 KiB, so a kill often lands in the middle of a large write), erases
+// 24 KiB, so a kill often lands in the middle of a large write), erases
 // `crash/marker-<v-1>` and puts `crash/marker-<v>`. After any kill, reopening
 // must show one whole version: `paxos/last_committed` = v, every slot = v, and
 // exactly one marker, `marker-<v>`. The test checks that.
@@ -29,9 +29,9 @@ struct StoreCrasher {
                 version += 1
                 var transaction = StoreTransaction()
                 for slot in 0..<8 {
-                    var value = withUnsafeBytes(of: version.littleEndian) { Array($0) }
-                    let filler = Int((version &* 2_654_435_761 &+ UInt64(slot) &* 40_503) % (96 * 1024))
-                    value.append(contentsOf: repeatElement(UInt8(truncatingIfNeeded: version), count: filler))
+                    let filler = Int((version &* 2_654_435_761 &+ UInt64(slot) &* 40_503) % (24 * 1024))
+                    var value = [UInt8](repeating: UInt8(truncatingIfNeeded: version), count: 8 + filler)
+                    withUnsafeBytes(of: version.littleEndian) { value.replaceSubrange(0..<8, with: $0) }
                     transaction.put("crash", "slot-\(slot)", value)
                 }
                 if version > 1 { transaction.erase("crash", "marker-\(version - 1)") }
