@@ -20,6 +20,10 @@ final class StagingLoader {
     private var lastKey: [UInt8] = []
     private var fileNumber = 0
     private var envOptions: OpaquePointer?
+    /// `0x02 ‖ prefix ‖ 0 ‖ S` per target, and a reused buffer for the key being written:
+    /// the per-entry path of a bulk load allocates nothing.
+    private var rangeStarts: [String: [UInt8]] = [:]
+    private var scratch: [UInt8] = []
 
     static func directory(for path: String) -> String { path + "/monsync-staging-sst" }
 
@@ -67,10 +71,10 @@ final class StagingLoader {
                     try handle.write(batch, synced: false)
                     continue
                 }
-                let physical = self.key(prefix, key)
-                if writer != nil && !lastKey.lexicographicallyPrecedes(physical) { try flushFile() }
+                fillScratch(prefix, key)
+                if writer != nil && !Self.precedes(lastKey, scratch) { try flushFile() }
                 if writer == nil { try openFile() }
-                try withBytes(physical) { (keyBytes) throws(StoreError) in
+                try withBytes(scratch) { (keyBytes) throws(StoreError) in
                     try withBytes(value) { (valueBytes) throws(StoreError) in
                         try RocksDBHandle.check {
                             rocksdb_sstfilewriter_put(
@@ -81,10 +85,35 @@ final class StagingLoader {
                         }
                     }
                 }
-                lastKey = physical
                 writerEntries += 1
-                writerBytes += physical.count + value.count
+                writerBytes += scratch.count + value.count
+                swap(&lastKey, &scratch)
                 if writerBytes >= fileSize { try flushFile() }
+            }
+        }
+    }
+
+    /// Puts the physical staging key of `(prefix, key)` into `scratch`.
+    private func fillScratch(_ prefix: String, _ key: String) {
+        scratch.removeAll(keepingCapacity: true)
+        if let start = rangeStarts[prefix] {
+            scratch.append(contentsOf: start)
+        } else {
+            let start = RocksDBKeys.rangeStart(prefix.utf8, generation: marker.stagingID)
+            rangeStarts[prefix] = start
+            scratch.append(contentsOf: start)
+        }
+        var key = key
+        key.withUTF8 { scratch.append(contentsOf: $0) }
+    }
+
+    /// Bytewise `a < b` with `memcmp`.
+    private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { a in
+            b.withUnsafeBytes { b in
+                let common = min(a.count, b.count)
+                let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+                return order != 0 ? order < 0 : a.count < b.count
             }
         }
     }
@@ -93,7 +122,8 @@ final class StagingLoader {
         for operation in chunk.operations {
             switch operation {
             case let .put(prefix, key, value):
-                batch.put(self.key(prefix, key), value)
+                fillScratch(prefix, key)
+                batch.put(scratch, value)
             case let .erase(prefix, key):
                 batch.delete(self.key(prefix, key))
             case let .erasePrefix(prefix):

@@ -110,3 +110,51 @@ public enum BulkLoadWorkload {
         FileManager.default.temporaryDirectory.appendingPathComponent("monsync-bulkload-\(UUID().uuidString)").path
     }
 }
+
+extension BulkLoadWorkload {
+    /// What the digest measurement found.
+    public struct DigestOutcome: Sendable {
+        public var loadSeconds: Double
+        public var digestSeconds: Double
+        public var keys: Int
+        public var bytes: Int
+        public var hex: String
+    }
+
+    /// Loads `totalBytes` of `valueSize`-byte entries into a fresh RocksDB store
+    /// (generated chunk by chunk, SST ingestion), then times `digest(of:)` over it.
+    public static func digest(valueSize: Int, totalBytes: Int, directory: String) throws -> DigestOutcome {
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try RocksDBStore(path: directory)
+        var random = SeededRandomNumberGenerator(seed: 7)
+        let count = max(1, totalBytes / (valueSize + 16))
+        let loadStart = ContinuousClock.now
+        try store.beginStaging(targets: ["osdmap"])
+        var transaction = StoreTransaction()
+        var value = [UInt8](repeating: 0, count: valueSize)
+        for index in 0..<count {
+            for offset in stride(from: 0, to: valueSize, by: 8) {
+                let word = random.next()
+                for byte in 0..<min(8, valueSize - offset) { value[offset + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
+            }
+            transaction.put("osdmap", String(format: "full_%010d", index), value)
+            if transaction.count == 1024 {
+                try store.stage(transaction)
+                transaction = StoreTransaction()
+            }
+        }
+        try store.stage(transaction)
+        try store.commitStaging()
+        let loaded = ContinuousClock.now
+        let digest = try store.digest(of: ["osdmap"])
+        let done = ContinuousClock.now
+        func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        return DigestOutcome(
+            loadSeconds: seconds(loadStart.duration(to: loaded)), digestSeconds: seconds(loaded.duration(to: done)),
+            keys: digest.keyCount, bytes: digest.byteCount, hex: digest.hex
+        )
+    }
+}

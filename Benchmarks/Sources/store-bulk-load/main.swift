@@ -1,10 +1,20 @@
 // Prints the store bulk-load figures as a Markdown table (BENCHMARKS.md, "Store bulk load").
 //
 // Usage: swift run -c release store-bulk-load [megabytes-per-load] [repetitions]
+//        swift run -c release store-bulk-load digest [megabytes]
 import BulkLoadWorkload
 import Foundation
 
 let arguments = CommandLine.arguments
+if arguments.count > 1 && arguments[1] == "digest" {
+    let megabytes = arguments.count > 2 ? Int(arguments[2]) ?? 1024 : 1024
+    let outcome = try BulkLoadWorkload.digest(valueSize: 1024, totalBytes: megabytes << 20, directory: BulkLoadWorkload.scratchDirectory())
+    let line = String(format: "digest of %d keys, %.0f MiB (1 KiB values): %.2f s = %.0f MB/s (store loaded in %.2f s); sha256 %@",
+                      outcome.keys, Double(outcome.bytes) / 1_048_576, outcome.digestSeconds,
+                      Double(outcome.bytes) / 1_048_576 / outcome.digestSeconds, outcome.loadSeconds, outcome.hex)
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    exit(0)
+}
 let megabytes = arguments.count > 1 ? Int(arguments[1]) ?? 256 : 256
 let repetitions = arguments.count > 2 ? Int(arguments[2]) ?? 3 : 3
 
