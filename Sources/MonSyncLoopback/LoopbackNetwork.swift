@@ -1,5 +1,4 @@
 public import MonSyncCore
-import Synchronization
 
 /// A set of in-process loopback endpoints that can reach each other, with seeded fault injection.
 ///
@@ -41,14 +40,14 @@ public final class LoopbackNetwork: Sendable {
         var statistics = Statistics()
     }
 
-    private let state: Mutex<State>
+    private let state: LockedState<State>
 
     /// The network endpoints join when none is given.
     public static let shared = LoopbackNetwork()
 
     /// A network whose faults are drawn from `seed`.
     public init(seed: UInt64 = 0, faults: LoopbackFaults = .none) {
-        state = Mutex(State(faults: faults, rng: SeededRandomNumberGenerator(seed: seed)))
+        state = LockedState(State(faults: faults, rng: SeededRandomNumberGenerator(seed: seed)))
     }
 
     /// What the network has done so far.

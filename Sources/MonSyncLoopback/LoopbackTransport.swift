@@ -1,5 +1,4 @@
 public import MonSyncCore
-import Synchronization
 
 /// An in-process transport endpoint: many of them in one process exchange frames through a ``LoopbackNetwork``.
 ///
@@ -26,7 +25,7 @@ public final class LoopbackTransport: MessageTransport {
         var nextWaiterID: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: LockedState<State>
 
     /// The default limit on queued bytes from one sender: 256 MiB.
     public static let defaultByteCapacity = 256 << 20
@@ -45,7 +44,7 @@ public final class LoopbackTransport: MessageTransport {
         self.options = options
         limits = TransportLimits(maximumMessageSize: options.maximumMessageSize)
         timebase = Timebase(options.clock)
-        state = Mutex(State(inbox: LoopbackInbox(capacity: options.queueCapacity, byteCapacity: byteCapacity)))
+        state = LockedState(State(inbox: LoopbackInbox(capacity: options.queueCapacity, byteCapacity: byteCapacity)))
     }
 
     public func start() async throws(TransportError) {

@@ -1,7 +1,6 @@
 import Foundation
 import MonSyncCore
 import MonSyncLoopback
-import Synchronization
 
 /// The three-node message exchange behind `monsync demo`.
 struct DemoRun {
@@ -24,7 +23,7 @@ struct DemoRun {
             var finished = false
             var nextExpected: UInt64 = 1
         }
-        let state = Mutex(State())
+        let state = LockedState(State())
         let done = AsyncStream.makeStream(of: Void.self)
     }
 
@@ -37,7 +36,7 @@ struct DemoRun {
             var requester: TransportAddress?
             var session: UInt64 = 0
         }
-        let state = Mutex(State())
+        let state = LockedState(State())
     }
 
     func run() async throws -> Report {
@@ -54,7 +53,7 @@ struct DemoRun {
         let session: UInt64 = 0x5EED_0000 | seed
 
         var steps: [String] = []
-        let stepLog = Mutex<[String]>([])
+        let stepLog = LockedState<[String]>([])
         @Sendable func step(_ text: String) { stepLog.withLock { $0.append(text) } }
 
         // Leader: grant the sync and name the provider; acknowledge FINISH.

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Counters of a ``Dispatcher``: what arrived, what was handled, and what was dropped and why.
 ///
@@ -28,7 +27,7 @@ public final class DispatchStatistics: Sendable {
         public var dropped: Int { malformed.values.reduce(0, +) + unroutable }
     }
 
-    private let state = Mutex(Snapshot(received: 0, handled: 0, malformed: [:], unroutable: 0,
+    private let state = LockedState(Snapshot(received: 0, handled: 0, malformed: [:], unroutable: 0,
                                        handlerFailures: 0, sent: 0, sendFailures: 0, peerEvents: 0))
 
     public init() {}

@@ -1,6 +1,5 @@
 public import Logging
 import Metrics
-import Synchronization
 
 /// Connects a transport to the role handlers: decodes what arrives, routes it, and encodes what handlers send.
 ///
@@ -22,9 +21,9 @@ public final class Dispatcher: Sendable {
     /// Counters of what arrived, was handled, or was dropped.
     public let statistics = DispatchStatistics()
 
-    private let router: Mutex<MessageRouter>
+    private let router: LockedState<MessageRouter>
     private let logger: Logger
-    private let droppedCounters: Mutex<[String: Counter]> = Mutex([:])
+    private let droppedCounters: LockedState<[String: Counter]> = LockedState([:])
     private let receivedCounter: Counter
     private let sentCounter: Counter
 
@@ -33,7 +32,7 @@ public final class Dispatcher: Sendable {
                 router: MessageRouter = MessageRouter(), logger: Logger = Logger(label: "monsync.dispatch")) {
         self.transport = transport
         self.codec = codec
-        self.router = Mutex(router)
+        self.router = LockedState(router)
         var logger = logger
         logger[metadataKey: "node"] = "\(transport.localAddress)"
         self.logger = logger
