@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "MonSyncCore", targets: ["MonSyncCore"]),
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
         .library(name: "MonSyncStore", targets: ["MonSyncStore"]),
+        .library(name: "MonSyncStoreSync", targets: ["MonSyncStoreSync"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "MonSyncDecoderFuzzer", targets: ["MonSyncDecoderFuzzer"]),
         .executable(name: "monsync-store-crasher", targets: ["monsync-store-crasher"]),
@@ -129,6 +130,28 @@ let package = Package(
             dependencies: [
                 "MonSyncCore",
                 "MonSyncLoopback",
+                .product(name: "Clocks", package: "swift-clocks"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The store sync roles: provider, requester (and, with the monitor, the leader's trim hold).
+        .target(
+            name: "MonSyncStoreSync",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncStore",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncStoreSyncTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncStoreSync",
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
             swiftSettings: strictSettings
