@@ -19,11 +19,14 @@ let package = Package(
     products: [
         .library(name: "MonSyncCore", targets: ["MonSyncCore"]),
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
+        .library(name: "MonSyncStore", targets: ["MonSyncStore"]),
+        .library(name: "MonSyncStoreSync", targets: ["MonSyncStoreSync"]),
         .library(name: "MonSyncTransportConformance", targets: ["MonSyncTransportConformance"]),
         .library(name: "MonSyncZeroMQ", targets: ["MonSyncZeroMQ"]),
         .executable(name: "monsync-zmq-peer", targets: ["monsync-zmq-peer"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "MonSyncDecoderFuzzer", targets: ["MonSyncDecoderFuzzer"]),
+        .executable(name: "monsync-store-crasher", targets: ["monsync-store-crasher"]),
     ],
     traits: [
         .trait(
@@ -39,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
     ],
     targets: [
         // Hardware-accelerated CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
@@ -106,6 +110,28 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // RocksDB's C API (Debian's librocksdb-dev; Scripts/ensure-system-packages installs it).
+        .systemLibrary(name: "CRocksDB", path: "Sources/CRocksDB"),
+
+        // The monitor store: the store API, its in-memory and RocksDB backends,
+        // transactions, snapshots and chunks for sync, staging, and the digest.
+        .target(
+            name: "MonSyncStore",
+            dependencies: [
+                "MonSyncCore",
+                "CRocksDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // A child process for the crash tests: commits numbered transactions until killed.
+        .executableTarget(
+            name: "monsync-store-crasher",
+            dependencies: ["MonSyncStore"],
+            swiftSettings: strictSettings
+        ),
+
         // The `monsync` command.
         .executableTarget(
             name: "monsync",
@@ -162,6 +188,39 @@ let package = Package(
                 "MonSyncZeroMQ",
                 .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncStoreTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncStore",
+                "monsync-store-crasher",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Clocks", package: "swift-clocks"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The store sync roles: provider, requester (and, with the monitor, the leader's trim hold).
+        .target(
+            name: "MonSyncStoreSync",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncStore",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncStoreSyncTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncStoreSync",
+                .product(name: "Clocks", package: "swift-clocks"),
             ],
             swiftSettings: strictSettings
         ),

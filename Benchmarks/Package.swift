@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+//
+// MonSync benchmarks, kept in a nested package so benchmark dependencies stay
+// out of the main build. Run from this directory:
+//
+//   swift package --allow-writing-to-package-directory benchmark --target StoreBulkLoad
+//   swift run -c release store-bulk-load          # the same workload, printed as a table
+//
+// See BENCHMARKS.md, "Store bulk load".
+
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is its directory's name, which depends on where
+// the repository was cloned: compute it instead of hard-coding it.
+let parentIdentity = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "MonSyncBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.29.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The bulk-load workload, shared by the benchmark and the plain executable.
+        .target(
+            name: "BulkLoadWorkload",
+            dependencies: [
+                .product(name: "MonSyncStore", package: parentIdentity),
+                .product(name: "MonSyncCore", package: parentIdentity),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "store-bulk-load",
+            dependencies: ["BulkLoadWorkload"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "StoreBulkLoad",
+            dependencies: [
+                "BulkLoadWorkload",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/StoreBulkLoad",
+            swiftSettings: strictSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

@@ -1,0 +1,151 @@
+import CRocksDB
+import Foundation
+
+/// The open database and the option objects every call shares.
+///
+/// `@unchecked Sendable` is sound because of what RocksDB guarantees and what
+/// this type does not do:
+/// - `rocksdb_t` (a `rocksdb::DB`) is documented thread-safe: `Get`, `Write`,
+///   `NewIterator`, `GetSnapshot`/`ReleaseSnapshot`, `IngestExternalFile` and
+///   `FlushWAL` may be called concurrently from any threads without external locking.
+/// - The option objects are created and configured once, in `init`, before the
+///   handle is shared, and are only ever passed by const reference afterwards
+///   (RocksDB never mutates them), so concurrent reads of them are safe.
+/// - Iterators, write batches and SST writers are *not* thread-safe; none is
+///   stored here. Each is created, used and destroyed by one caller (iterators
+///   inside one `scan`, batches inside one write, the SST writer under the
+///   staging mutex).
+/// - The database is closed only in `deinit`, when no other reference exists.
+final class RocksDBHandle: @unchecked Sendable {
+    let db: OpaquePointer
+    let options: OpaquePointer
+    let syncedWrite: OpaquePointer
+    let unsyncedWrite: OpaquePointer
+    let read: OpaquePointer
+    let path: String
+
+    init(path: String) throws(StoreError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw .backend("cannot create \(path): \(error)")
+        }
+        let options = rocksdb_options_create()!
+        rocksdb_options_set_create_if_missing(options, 1)
+        rocksdb_options_increase_parallelism(options, Int32(max(2, ProcessInfo.processInfo.activeProcessorCount)))
+        var error: UnsafeMutablePointer<CChar>?
+        guard let db = rocksdb_open(options, path, &error), error == nil else {
+            let message = error.map { String(cString: $0) } ?? "rocksdb_open failed"
+            if let error { rocksdb_free(error) }
+            rocksdb_options_destroy(options)
+            throw .backend(message)
+        }
+        self.db = db
+        self.options = options
+        syncedWrite = rocksdb_writeoptions_create()!
+        rocksdb_writeoptions_set_sync(syncedWrite, 1)
+        unsyncedWrite = rocksdb_writeoptions_create()!
+        read = rocksdb_readoptions_create()!
+        self.path = path
+    }
+
+    deinit {
+        rocksdb_close(db)
+        rocksdb_readoptions_destroy(read)
+        rocksdb_writeoptions_destroy(unsyncedWrite)
+        rocksdb_writeoptions_destroy(syncedWrite)
+        rocksdb_options_destroy(options)
+    }
+
+    /// Runs `body` with an error out-pointer and turns a reported error into ``StoreError/backend(_:)``.
+    @inline(__always)
+    static func check<R>(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> R) throws(StoreError) -> R {
+        var error: UnsafeMutablePointer<CChar>?
+        let result = body(&error)
+        if let error {
+            let message = String(cString: error)
+            rocksdb_free(error)
+            throw .backend(message)
+        }
+        return result
+    }
+
+    /// Reads one physical key.
+    func get(_ key: [UInt8], options readOptions: OpaquePointer? = nil) throws(StoreError) -> [UInt8]? {
+        let slice: OpaquePointer? = try key.withUnsafeBufferPointer { (key) throws(StoreError) -> OpaquePointer? in
+            try Self.check { error in
+                key.baseAddress!.withMemoryRebound(to: CChar.self, capacity: key.count) {
+                    rocksdb_get_pinned(db, readOptions ?? read, $0, key.count, error)
+                }
+            }
+        }
+        guard let slice else { return nil }
+        defer { rocksdb_pinnableslice_destroy(slice) }
+        var length = 0
+        guard let value = rocksdb_pinnableslice_value(slice, &length) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    /// Writes a batch.
+    func write(_ batch: borrowing WriteBatch, synced: Bool) throws(StoreError) {
+        try Self.check { rocksdb_write(db, synced ? syncedWrite : unsyncedWrite, batch.pointer, $0) }
+    }
+
+    /// Makes everything written so far durable (syncs the write-ahead log).
+    func syncLog() throws(StoreError) {
+        try Self.check { rocksdb_flush_wal(db, 1, $0) }
+    }
+}
+
+/// An owned `rocksdb_writebatch_t`, used by one caller at a time.
+struct WriteBatch: ~Copyable {
+    let pointer: OpaquePointer
+
+    init() { pointer = rocksdb_writebatch_create()! }
+    deinit { rocksdb_writebatch_destroy(pointer) }
+
+    var count: Int { Int(rocksdb_writebatch_count(pointer)) }
+
+    var dataSize: Int {
+        var size = 0
+        _ = rocksdb_writebatch_data(pointer, &size)
+        return size
+    }
+
+    func clear() { rocksdb_writebatch_clear(pointer) }
+
+    func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        rocksdb_writebatch_put(
+            pointer,
+            key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count,
+            value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count
+        )
+    }
+
+    func put(_ key: [UInt8], _ value: some Collection<UInt8>) {
+        key.withUnsafeBytes { key in
+            if value.withContiguousStorageIfAvailable({ put(key, UnsafeRawBufferPointer($0)) }) == nil {
+                Array(value).withUnsafeBytes { put(key, $0) }
+            }
+        }
+    }
+
+    func delete(_ key: [UInt8]) {
+        key.withUnsafeBytes { key in
+            rocksdb_writebatch_delete(pointer, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count)
+        }
+    }
+
+    /// Deletes `[start, end)` with one range tombstone.
+    func deleteRange(_ start: [UInt8], _ end: [UInt8]) {
+        start.withUnsafeBytes { start in
+            end.withUnsafeBytes { end in
+                rocksdb_writebatch_delete_range(
+                    pointer,
+                    start.baseAddress?.assumingMemoryBound(to: CChar.self), start.count,
+                    end.baseAddress?.assumingMemoryBound(to: CChar.self), end.count
+                )
+            }
+        }
+    }
+}

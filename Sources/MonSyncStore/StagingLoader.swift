@@ -1,0 +1,186 @@
+import CRocksDB
+import Foundation
+
+/// Writes staged chunks into a staging generation, by write batch or by SST ingestion.
+///
+/// Used only under ``RocksDBStore``'s staging mutex, so its SST writer (not
+/// thread-safe in RocksDB) is never touched by two threads at once.
+final class StagingLoader {
+    let marker: SyncMarker
+    private let handle: RocksDBHandle
+    private let method: RocksDBStore.BulkLoadMethod
+    private let fileSize: Int
+    private let directory: String
+
+    /// The SST file being written, with its path, entry count and last key.
+    private var writer: OpaquePointer?
+    private var writerPath = ""
+    private var writerEntries = 0
+    private var writerBytes = 0
+    private var lastKey: [UInt8] = []
+    private var fileNumber = 0
+    private var envOptions: OpaquePointer?
+    /// `0x02 ‖ prefix ‖ 0 ‖ S` per target, and a reused buffer for the key being written:
+    /// the per-entry path of a bulk load allocates nothing.
+    private var rangeStarts: [String: [UInt8]] = [:]
+    private var scratch: [UInt8] = []
+
+    static func directory(for path: String) -> String { path + "/monsync-staging-sst" }
+
+    init(handle: RocksDBHandle, marker: SyncMarker, configuration: RocksDBStore.Configuration) throws(StoreError) {
+        self.handle = handle
+        self.marker = marker
+        method = configuration.bulkLoad
+        fileSize = configuration.sstFileSize
+        directory = Self.directory(for: handle.path)
+        if method == .sstIngest {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw .backend("cannot create \(directory): \(error)")
+            }
+            envOptions = rocksdb_envoptions_create()
+        }
+    }
+
+    deinit {
+        if let writer { rocksdb_sstfilewriter_destroy(writer) }
+        if let envOptions { rocksdb_envoptions_destroy(envOptions) }
+    }
+
+    private func key(_ prefix: String, _ key: String) -> [UInt8] {
+        RocksDBKeys.dataKey(prefix, generation: marker.stagingID, key: key)
+    }
+
+    func stage(_ chunk: StoreTransaction) throws(StoreError) {
+        for operation in chunk.operations where !marker.targets.contains(operation.prefix) {
+            throw .notAStagingTarget(operation.prefix)
+        }
+        switch method {
+        case let .writeBatch(synced):
+            let batch = WriteBatch()
+            addAll(chunk, to: batch)
+            try handle.write(batch, synced: synced)
+        case .sstIngest:
+            for operation in chunk.operations {
+                guard case let .put(prefix, key, value) = operation else {
+                    // Erases cannot be expressed in a file ingested below newer data: write them in order.
+                    try flushFile()
+                    let batch = WriteBatch()
+                    addAll(StoreTransaction([operation]), to: batch)
+                    try handle.write(batch, synced: false)
+                    continue
+                }
+                fillScratch(prefix, key)
+                if writer != nil && !Self.precedes(lastKey, scratch) { try flushFile() }
+                if writer == nil { try openFile() }
+                try withBytes(scratch) { (keyBytes) throws(StoreError) in
+                    try withBytes(value) { (valueBytes) throws(StoreError) in
+                        try RocksDBHandle.check {
+                            rocksdb_sstfilewriter_put(
+                                writer,
+                                keyBytes.baseAddress?.assumingMemoryBound(to: CChar.self), keyBytes.count,
+                                valueBytes.baseAddress?.assumingMemoryBound(to: CChar.self), valueBytes.count, $0
+                            )
+                        }
+                    }
+                }
+                writerEntries += 1
+                writerBytes += scratch.count + value.count
+                swap(&lastKey, &scratch)
+                if writerBytes >= fileSize { try flushFile() }
+            }
+        }
+    }
+
+    /// Puts the physical staging key of `(prefix, key)` into `scratch`.
+    private func fillScratch(_ prefix: String, _ key: String) {
+        scratch.removeAll(keepingCapacity: true)
+        if let start = rangeStarts[prefix] {
+            scratch.append(contentsOf: start)
+        } else {
+            let start = RocksDBKeys.rangeStart(prefix.utf8, generation: marker.stagingID)
+            rangeStarts[prefix] = start
+            scratch.append(contentsOf: start)
+        }
+        var key = key
+        key.withUTF8 { scratch.append(contentsOf: $0) }
+    }
+
+    /// Bytewise `a < b` with `memcmp`.
+    private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { a in
+            b.withUnsafeBytes { b in
+                let common = min(a.count, b.count)
+                let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+                return order != 0 ? order < 0 : a.count < b.count
+            }
+        }
+    }
+
+    private func addAll(_ chunk: StoreTransaction, to batch: borrowing WriteBatch) {
+        for operation in chunk.operations {
+            switch operation {
+            case let .put(prefix, key, value):
+                fillScratch(prefix, key)
+                batch.put(scratch, value)
+            case let .erase(prefix, key):
+                batch.delete(self.key(prefix, key))
+            case let .erasePrefix(prefix):
+                batch.deleteRange(
+                    RocksDBKeys.rangeStart(prefix.utf8, generation: marker.stagingID),
+                    RocksDBKeys.rangeEnd(prefix.utf8, generation: marker.stagingID)
+                )
+            }
+        }
+    }
+
+    private func openFile() throws(StoreError) {
+        fileNumber += 1
+        writerPath = "\(directory)/\(marker.stagingID)-\(fileNumber).sst"
+        let writer = rocksdb_sstfilewriter_create(envOptions, handle.options)!
+        do {
+            try RocksDBHandle.check { rocksdb_sstfilewriter_open(writer, writerPath, $0) }
+        } catch {
+            rocksdb_sstfilewriter_destroy(writer)
+            throw error
+        }
+        self.writer = writer
+        writerEntries = 0
+        writerBytes = 0
+    }
+
+    /// Finishes the current SST file and ingests it (moving the file into the database).
+    private func flushFile() throws(StoreError) {
+        guard let writer else { return }
+        self.writer = nil
+        defer { rocksdb_sstfilewriter_destroy(writer) }
+        guard writerEntries > 0 else {
+            try? FileManager.default.removeItem(atPath: writerPath)
+            return
+        }
+        try RocksDBHandle.check { rocksdb_sstfilewriter_finish(writer, $0) }
+        let options = rocksdb_ingestexternalfileoptions_create()!
+        defer { rocksdb_ingestexternalfileoptions_destroy(options) }
+        rocksdb_ingestexternalfileoptions_set_move_files(options, 1)
+        guard let path = strdup(writerPath) else { throw .backend("out of memory") }
+        defer { free(path) }
+        let files = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: 1)
+        defer { files.deallocate() }
+        files.initialize(to: UnsafePointer(path))
+        try RocksDBHandle.check { rocksdb_ingest_external_file(handle.db, files, 1, options, $0) }
+    }
+
+    /// Makes everything staged visible in the staging generation (ingests the open file).
+    func finish() throws(StoreError) {
+        try flushFile()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Drops the open file and every SST file not yet ingested.
+    func discardFiles() {
+        if let writer { rocksdb_sstfilewriter_destroy(writer) }
+        writer = nil
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}

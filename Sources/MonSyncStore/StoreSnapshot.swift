@@ -1,0 +1,105 @@
+public import MonSyncCore
+
+/// One entry seen by ``StoreSnapshot/scan(after:_:)``: views into the backend's memory.
+///
+/// The buffers are valid only during the callback that receives the entry;
+/// copy what must outlive it.
+public struct StoreEntryView {
+    /// The prefix's UTF-8 bytes.
+    public let prefix: UnsafeRawBufferPointer
+    /// The key's UTF-8 bytes.
+    public let key: UnsafeRawBufferPointer
+    /// The value's bytes.
+    public let value: UnsafeRawBufferPointer
+
+    /// Creates a view; used by backends.
+    public init(prefix: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        self.prefix = prefix
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A consistent, point-in-time, read-only view of a set of prefixes (the sync targets).
+///
+/// Writes that land after the snapshot was taken are never seen through it,
+/// however long it lives; the backend keeps the data it needs until the
+/// snapshot is released (dropped). Safe to use from several threads.
+public protocol StoreSnapshot: Sendable {
+    /// The prefixes this snapshot covers, sorted bytewise.
+    var prefixes: [String] { get }
+
+    /// Visits the entries strictly after `position`, in store order (prefix, then
+    /// key, bytewise), until `visit` returns `false` or the entries run out.
+    ///
+    /// - Returns: `true` when every entry was visited (the snapshot is exhausted).
+    func scan(after position: SyncKey, _ visit: (StoreEntryView) throws(StoreError) -> Bool) throws(StoreError) -> Bool
+}
+
+/// How large a sync chunk may grow.
+public struct ChunkLimits: Sendable, Hashable {
+    /// The largest encoded chunk, in bytes (Ceph's `mon_sync_max_payload_size`, 1 MiB).
+    /// A single entry larger than this still goes alone, so progress never stalls.
+    public var maxBytes: Int
+    /// The most entries in one chunk.
+    public var maxKeys: Int
+
+    /// Creates limits; both are clamped to at least 1.
+    public init(maxBytes: Int = 1 << 20, maxKeys: Int = 65_536) {
+        self.maxBytes = max(1, maxBytes)
+        self.maxKeys = max(1, maxKeys)
+    }
+
+    /// 1 MiB and 65 536 keys.
+    public static let `default` = ChunkLimits()
+}
+
+/// A chunk of a snapshot: consecutive entries, as a transaction of puts.
+public struct StoreChunk: Sendable, Hashable {
+    /// The entries, as puts in store order (the MMonSync `chunk_bl` once encoded).
+    public var transaction: StoreTransaction
+    /// The last key carried; equal to the position the chunk started after when the chunk is empty.
+    public var lastKey: SyncKey
+    /// Whether the snapshot has no entry after ``lastKey``.
+    public var isComplete: Bool
+    /// The number of entries.
+    public var keyCount: Int { transaction.count }
+    /// The size of ``transaction`` once encoded.
+    public var encodedSize: Int
+}
+
+extension StoreSnapshot {
+    /// The next chunk: entries strictly after `position`, within `limits`.
+    ///
+    /// The first entry is always taken, however large, so each call that is not
+    /// complete makes progress. Resuming with the returned ``StoreChunk/lastKey``
+    /// visits every entry exactly once.
+    public func chunk(after position: SyncKey, limits: ChunkLimits = .default) throws(StoreError) -> StoreChunk {
+        var transaction = StoreTransaction()
+        var size = StoreTransaction.encodedEmptySize
+        var lastKey = position
+        let complete = try scan(after: position) { (entry: StoreEntryView) throws(StoreError) -> Bool in
+            let entrySize = StoreTransaction.encodedSize(prefixCount: entry.prefix.count, keyCount: entry.key.count, valueCount: entry.value.count)
+            if !transaction.isEmpty && (size + entrySize > limits.maxBytes || transaction.count >= limits.maxKeys) {
+                return false
+            }
+            let prefix = String(decoding: entry.prefix, as: UTF8.self)
+            let key = String(decoding: entry.key, as: UTF8.self)
+            transaction.put(prefix, key, entry.value)
+            size += entrySize
+            lastKey = SyncKey(prefix: prefix, key: key)
+            return true
+        }
+        return StoreChunk(transaction: transaction, lastKey: lastKey, isComplete: complete, encodedSize: size)
+    }
+
+    /// Every entry of the snapshot, as `(position, value)` pairs (for tests and small stores).
+    public func allEntries() throws(StoreError) -> [(SyncKey, [UInt8])] {
+        var result: [(SyncKey, [UInt8])] = []
+        _ = try scan(after: .beginning) { (entry: StoreEntryView) throws(StoreError) -> Bool in
+            result.append((SyncKey(prefix: String(decoding: entry.prefix, as: UTF8.self), key: String(decoding: entry.key, as: UTF8.self)), Array(entry.value)))
+            return true
+        }
+        return result
+    }
+}

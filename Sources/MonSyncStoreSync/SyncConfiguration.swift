@@ -1,0 +1,41 @@
+public import MonSyncStore
+
+/// Every timer and limit of the store sync, with Ceph v0.59's defaults where Ceph had one.
+///
+/// | setting | Ceph option | default |
+/// |---|---|---|
+/// | ``trimTimeout`` | `mon_sync_trim_timeout` | 30 s |
+/// | ``trimEnableDelay`` | hard-coded in `C_TrimEnable` | 30 s |
+/// | ``providerTimeout`` | `mon_sync_timeout` (provider side) | 30 s |
+/// | ``startTimeout`` | 2 × `mon_sync_trim_timeout` | 60 s |
+/// | ``startRetryBackoff`` | `mon_sync_backoff_timeout` | 30 s |
+/// | ``heartbeatInterval`` | `mon_sync_heartbeat_interval` | 5 s |
+/// | ``heartbeatTimeout`` | `mon_sync_heartbeat_timeout` | 30 s |
+/// | ``chunkTimeout`` | `mon_sync_timeout` (requester side) | 30 s |
+/// | ``maxProviderSwitches`` | `mon_sync_max_retries` | 5 |
+/// | ``finishReplyTimeout`` | `mon_sync_timeout` | 30 s |
+/// | ``chunkLimits`` | `mon_sync_max_payload_size` | 1 MiB |
+/// | ``window`` | none (Ceph is stop-and-wait: 1) | 8 |
+/// | ``maxProviderSessions`` | none | 4 |
+public struct SyncConfiguration: Sendable, Hashable {
+    public var trimTimeout: Duration = .seconds(30)
+    public var trimEnableDelay: Duration = .seconds(30)
+    public var providerTimeout: Duration = .seconds(30)
+    public var startTimeout: Duration = .seconds(60)
+    public var startRetryBackoff: Duration = .seconds(30)
+    public var heartbeatInterval: Duration = .seconds(5)
+    public var heartbeatTimeout: Duration = .seconds(30)
+    public var chunkTimeout: Duration = .seconds(30)
+    public var maxProviderSwitches: Int = 5
+    public var finishReplyTimeout: Duration = .seconds(30)
+    /// How large one chunk may grow (a single larger entry still goes alone).
+    public var chunkLimits: ChunkLimits = .default
+    /// Chunks a provider may have unacknowledged; 1 reproduces Ceph's stop-and-wait.
+    public var window: Int = 8
+    /// The largest window a provider grants, whatever a requester asks for.
+    public var maxWindow: Int = 64
+    /// Syncs a provider serves at once; more are answered ABORT with RETRY.
+    public var maxProviderSessions: Int = 4
+
+    public init() {}
+}

@@ -1,0 +1,83 @@
+import Clocks
+import Foundation
+import Logging
+import MonSyncCore
+import MonSyncLoopback
+import MonSyncStore
+import MonSyncStoreSync
+import Testing
+
+/// A provider environment that always serves, with fixed targets (the monitor supplies the real one).
+struct FixedEnvironment: SyncProviderEnvironment {
+    var serving = true
+    var targets = ["kv", "paxos"]
+    func canServeSync() async -> Bool { serving }
+    func syncTargets() async -> [String] { targets }
+}
+
+/// One node on a loopback network: transport, dispatcher, store and both sync roles.
+struct SyncNode {
+    let entity: MonitorEntity
+    let transport: LoopbackTransport
+    let dispatcher: Dispatcher
+    let store: InMemoryStore
+    let provider: SyncProvider
+    let requester: SyncRequester
+    let running: Task<Void, Never>
+
+    static func start(_ name: String, rank: Int32, network: LoopbackNetwork, clock: TestClock<Duration>,
+                      configuration: SyncConfiguration, environment: FixedEnvironment = FixedEnvironment()) async throws -> SyncNode {
+        let address = try TransportAddress("loopback://\(name)")
+        let transport = LoopbackTransport(address: address, network: network, options: TransportOptions(clock: clock))
+        try await transport.start()
+        let store = InMemoryStore()
+        let timebase = Timebase(clock)
+        var logger = Logger(label: "test.sync.\(name)")
+        logger.logLevel = .error
+        let provider = SyncProvider(store: store, environment: environment, configuration: configuration, timebase: timebase, logger: logger)
+        let requester = SyncRequester(store: store, configuration: configuration, timebase: timebase, seed: UInt64(rank) + 100, logger: logger)
+        var router = MessageRouter()
+        SyncRoutes.register(provider: provider, requester: requester, on: &router)
+        let dispatcher = Dispatcher(transport: transport, router: router, logger: logger)
+        let running = Task { await dispatcher.run() }
+        return SyncNode(entity: MonitorEntity(rank: rank, name: name, address: "\(address)"), transport: transport,
+                        dispatcher: dispatcher, store: store, provider: provider, requester: requester, running: running)
+    }
+
+    func stop() async {
+        await transport.shutdown()
+        await running.value
+    }
+
+    func digest() throws -> StoreDigest { try store.digest(of: ["kv", "paxos"]) }
+}
+
+/// Commits versions `range` to `store` through the Paxos log: each writes a few keys, rewrites an older one
+/// and erases another, so rolling forward matters.
+func commitVersions(_ range: ClosedRange<UInt64>, to stores: [InMemoryStore], valueSize: Int = 200) throws {
+    for version in range {
+        var transaction = StoreTransaction()
+        for index in 0..<4 {
+            let value = [UInt8](repeating: UInt8(truncatingIfNeeded: version &+ UInt64(index)), count: valueSize)
+            transaction.put("kv", String(format: "key-%05d-%d", version, index), value)
+        }
+        if version > 3 {
+            transaction.put("kv", String(format: "key-%05d-%d", version / 2, 0), Array("rewritten at \(version)".utf8))
+            transaction.erase("kv", String(format: "key-%05d-%d", version / 3, 1))
+        }
+        for store in stores { try PaxosLog(store: store).commit(version: version, transaction) }
+    }
+}
+
+/// Waits, in real time, for `condition`; records an issue after `timeout`.
+func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: () async -> Bool) async {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while !(await condition()) {
+        if clock.now > deadline {
+            Issue.record("timed out waiting for \(what)")
+            return
+        }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+}
