@@ -17,6 +17,8 @@ public import MonSyncStore
 /// | ``chunkLimits`` | `mon_sync_max_payload_size` | 1 MiB |
 /// | ``window`` | none (Ceph is stop-and-wait: 1) | 8 |
 /// | ``maxProviderSessions`` | none | 4 |
+/// | ``maxHeldVersions`` | `paxos_trim_disabled_max_versions` | 108 000 (Ceph v0.61.5; 100 in v0.59) |
+/// | ``startRetryAttempts`` | none (Ceph re-probes forever) | 10 |
 public struct SyncConfiguration: Sendable, Hashable {
     public var trimTimeout: Duration = .seconds(30)
     public var trimEnableDelay: Duration = .seconds(30)
@@ -36,6 +38,11 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var maxWindow: Int = 64
     /// Syncs a provider serves at once; more are answered ABORT with RETRY.
     public var maxProviderSessions: Int = 4
+    /// Versions the leader lets the log grow by while trim is held; past it new syncs get RETRY,
+    /// and running ones are aborted explicitly before Paxos trims.
+    public var maxHeldVersions: UInt64 = 108_000
+    /// START attempts a requester makes (each after a RETRY backoff or a start timeout) before giving up.
+    public var startRetryAttempts: Int = 10
 
     public init() {}
 }

@@ -1,4 +1,4 @@
-import MonSyncCore
+public import MonSyncCore
 public import MonSyncStore
 
 /// Why a requester's sync ended without a copy. Live data is untouched in every case.
@@ -11,6 +11,10 @@ public enum SyncFailure: Error, Sendable, CustomStringConvertible {
     case store(StoreError)
     /// A version needed to roll the copy forward never arrived.
     case missingVersion(UInt64)
+    /// The leader never granted the sync (RETRY, no answer, or no leader) in the allowed attempts.
+    case notGranted(attempts: Int, lastReason: String)
+    /// The leader aborted the sync (it must trim past what the sync needs).
+    case abortedByLeader(SyncAbortReason)
     /// The sync was cancelled (shutdown, or the monitor changed its mind before swapping).
     case cancelled
 
@@ -20,6 +24,8 @@ public enum SyncFailure: Error, Sendable, CustomStringConvertible {
         case let .tooManyProviderSwitches(reason): "gave up after too many provider switches (last: \(reason))"
         case let .store(error): "store: \(error)"
         case let .missingVersion(version): "Paxos version \(version) needed to roll the copy forward never arrived"
+        case let .notGranted(attempts, reason): "the leader did not grant the sync after \(attempts) attempt(s) (last: \(reason))"
+        case let .abortedByLeader(reason): "the leader aborted the sync: \(reason)"
         case .cancelled: "cancelled"
         }
     }

@@ -15,6 +15,8 @@ public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
     public var aborts = 0
     public var staleMessages = 0
     public var corruptChunks = 0
+    public var heartbeatTimeouts = 0
+    public var finishReplyTimeouts = 0
 
     public enum Phase: String, Sendable, Hashable {
         case idle, requesting, streaming, swapping, done, failed

@@ -23,6 +23,19 @@ public final class SyncRequester: Sendable {
     enum Event: Sendable {
         case chunk(MMonSync, TransportAddress)
         case abort(MMonSync, TransportAddress)
+        case startReply(MMonSync, TransportAddress)
+        case finishReply(MMonSync, TransportAddress)
+    }
+
+    struct State {
+        var progress = SyncProgress()
+        var rng: SeededRandomNumberGenerator
+        /// The running sync's session and the version its copy is consistent with, for heartbeats.
+        var session: UInt64 = 0
+        var baseVersion: UInt64 = 0
+        var lastHeartbeatReply: Duration = .zero
+        var heartbeatSequence: UInt64 = 0
+        var inHeartbeatTimeout = false
     }
 
     private let store: any MonitorStore
@@ -30,7 +43,7 @@ public final class SyncRequester: Sendable {
     private let timebase: Timebase
     private let logger: Logger
     private let mailbox: SyncMailbox<Event>
-    private let state: LockedState<(progress: SyncProgress, rng: SeededRandomNumberGenerator)>
+    private let state: LockedState<State>
 
     /// - Parameter seed: seeds the session ids, so a run is reproducible.
     public init(store: any MonitorStore, configuration: SyncConfiguration, timebase: Timebase, seed: UInt64,
@@ -40,7 +53,7 @@ public final class SyncRequester: Sendable {
         self.timebase = timebase
         self.logger = logger
         mailbox = SyncMailbox(timebase: timebase, capacity: max(64, configuration.maxWindow * 4))
-        state = LockedState((SyncProgress(), SeededRandomNumberGenerator(seed: seed)))
+        state = LockedState(State(rng: SeededRandomNumberGenerator(seed: seed)))
     }
 
     /// The current progress (for logs and `status`).
@@ -51,25 +64,68 @@ public final class SyncRequester: Sendable {
         if !mailbox.post(.chunk(message, sender)) { state.withLock { $0.progress.staleMessages += 1 } }
     }
 
-    /// ABORT from a provider: queued for the running sync.
+    /// ABORT from a provider or the leader: queued for the running sync.
     public func handleAbort(_ message: MMonSync, from sender: TransportAddress) {
         if !mailbox.post(.abort(message, sender)) { state.withLock { $0.progress.staleMessages += 1 } }
+    }
+
+    /// START_REPLY from the leader: queued for the running sync.
+    public func handleStartReply(_ message: MMonSync, from sender: TransportAddress) {
+        if !mailbox.post(.startReply(message, sender)) { state.withLock { $0.progress.staleMessages += 1 } }
+    }
+
+    /// FINISH_REPLY from the leader: queued for the running sync.
+    public func handleFinishReply(_ message: MMonSync, from sender: TransportAddress) {
+        if !mailbox.post(.finishReply(message, sender)) { state.withLock { $0.progress.staleMessages += 1 } }
+    }
+
+    /// HEARTBEAT_REPLY from the leader: the trim hold is alive.
+    public func handleHeartbeatReply(_ message: MMonSync, from sender: TransportAddress) {
+        state.withLock { state in
+            guard message.session == state.session, state.session != 0 else {
+                state.progress.staleMessages += 1
+                return
+            }
+            state.lastHeartbeatReply = timebase.now
+            state.inHeartbeatTimeout = false
+        }
     }
 
     /// Copies the `targets` prefixes from `providers` (tried in order, then round again) and swaps the copy in.
     ///
     /// - Throws: ``SyncFailure``; the staging area is abandoned and live data is unchanged.
     public func synchronize(targets: [String], from providers: [MonitorEntity], dispatcher: Dispatcher) async throws(SyncFailure) -> SyncOutcome {
+        let session = newSession(phase: .streaming)
+        return try await copy(targets: targets, from: providers, session: session, leader: nil, started: timebase.now,
+                              dispatcher: dispatcher)
+    }
+
+    /// Runs the whole requester side of the protocol: asks the leader for the green light
+    /// (START, with RETRY backoff and a start timeout), heartbeats it while copying from the
+    /// provider it names (failing over to the quorum it lists), swaps the copy in, and sends
+    /// FINISH. A missing FINISH_REPLY never discards the finished copy.
+    ///
+    /// - Parameter environment: tells who leads now (heartbeats follow a leader change).
+    public func synchronize(targets: [String], environment: any SyncRequesterEnvironment,
+                            dispatcher: Dispatcher) async throws(SyncFailure) -> SyncOutcome {
+        let started = timebase.now
+        let session = newSession(phase: .requesting)
+        let grant = try await requestGrant(session: session, environment: environment, dispatcher: dispatcher)
+        let heartbeats = Task { await heartbeat(session: session, environment: environment, fallback: grant.leader, dispatcher: dispatcher) }
+        defer { heartbeats.cancel() }
+        update { $0.phase = .streaming }
+        let outcome = try await copy(targets: targets, from: grant.providers, session: session, leader: grant.leader,
+                                     started: started, dispatcher: dispatcher)
+        heartbeats.cancel()
+        await finish(session: session, version: outcome.version, leader: await environment.currentLeader() ?? grant.leader,
+                     dispatcher: dispatcher)
+        return outcome
+    }
+
+    private func copy(targets: [String], from providers: [MonitorEntity], session: UInt64, leader: MonitorEntity?,
+                      started: Duration, dispatcher: Dispatcher) async throws(SyncFailure) -> SyncOutcome {
         let addresses = providers.compactMap { try? TransportAddress($0.address) }
         guard !addresses.isEmpty else { throw .noProvider }
-        let started = timebase.now
-        let session = state.withLock { state -> UInt64 in
-            let session = state.rng.next() | 1
-            state.progress = SyncProgress()
-            state.progress.session = session
-            state.progress.phase = .streaming
-            return session
-        }
         do {
             try store.beginStaging(targets: targets)
             let floor = try store.lastCommittedFloor()
@@ -154,10 +210,18 @@ public final class SyncRequester: Sendable {
             }
             switch event {
             case let .abort(message, sender):
-                guard sender == provider, message.session == session else { countStale(); continue }
+                guard message.session == session else { countStale(); continue }
+                if message.reason == .trimRequired {
+                    // The leader can no longer hold trim for us: the copy could not be rolled forward.
+                    update { $0.aborts += 1 }
+                    throw SyncFailure.abortedByLeader(message.reason)
+                }
+                guard sender == provider else { countStale(); continue }
                 update { $0.aborts += 1 }
                 if message.flags.contains(.retry) { update { $0.retries += 1 } }
                 return "provider refused: \(message.reason)"
+            case .startReply, .finishReply:
+                countStale()
             case let .chunk(message, sender):
                 guard sender == provider, message.session == session, message.sequence >= expected else { countStale(); continue }
                 if message.sequence > expected { return "chunk \(expected) lost (got \(message.sequence))" }
@@ -173,6 +237,7 @@ public final class SyncRequester: Sendable {
                 }
                 try store.stage(transaction)
                 let base = copy.baseVersion ?? message.version
+                if copy.baseVersion == nil { state.withLock { $0.baseVersion = base } }
                 copy.baseVersion = base
                 if message.version > base { collectReplay(transaction, above: base, into: &copy.replay) }
                 copy.position = max(copy.position, message.lastKey)
@@ -209,6 +274,128 @@ public final class SyncRequester: Sendable {
 
     private func countStale() { update { $0.staleMessages += 1 } }
 
+    private func newSession(phase: SyncProgress.Phase) -> UInt64 {
+        state.withLock { state -> UInt64 in
+            let session = state.rng.next() | 1
+            state.progress = SyncProgress()
+            state.progress.session = session
+            state.progress.phase = phase
+            state.session = session
+            state.baseVersion = 0
+            state.lastHeartbeatReply = timebase.now
+            state.heartbeatSequence = 0
+            state.inHeartbeatTimeout = false
+            return session
+        }
+    }
+
     @discardableResult
     private func update<R>(_ body: (inout SyncProgress) -> R) -> R { state.withLock { body(&$0.progress) } }
+}
+
+/// What the requester needs from its monitor: where the leader is now.
+public protocol SyncRequesterEnvironment: Sendable {
+    /// The leader as this monitor last learned it (from probing), or `nil` when unknown.
+    func currentLeader() async -> MonitorEntity?
+}
+
+extension SyncRequester {
+    struct Grant {
+        var leader: MonitorEntity
+        var providers: [MonitorEntity]
+    }
+
+    /// START until the leader grants the sync: RETRY waits the backoff; silence waits the start timeout.
+    func requestGrant(session: UInt64, environment: any SyncRequesterEnvironment,
+                      dispatcher: Dispatcher) async throws(SyncFailure) -> Grant {
+        let floor = (try? store.lastCommittedFloor()) ?? 0
+        var lastReason = "no leader known"
+        for attempt in 1...max(1, configuration.startRetryAttempts) {
+            if Task.isCancelled { throw .cancelled }
+            guard let leader = await environment.currentLeader(), let address = try? TransportAddress(leader.address) else {
+                lastReason = "no leader known"
+                try await backoff()
+                continue
+            }
+            do {
+                try await dispatcher.send(MMonSync(op: .start, session: session, requesterVersion: floor), to: address)
+            } catch {
+                lastReason = "cannot reach the leader: \(error)"
+                try await backoff()
+                continue
+            }
+            let deadline = timebase.now + configuration.startTimeout
+            waiting: while timebase.now < deadline {
+                guard let event = await mailbox.next(timeout: deadline - timebase.now) else { break waiting }
+                guard case let .startReply(reply, sender) = event, reply.session == session else {
+                    countStale()
+                    continue
+                }
+                if reply.flags.contains(.retry) {
+                    update { $0.retries += 1 }
+                    lastReason = "RETRY (\(reply.reason))"
+                    logger.info("leader asked to retry later", metadata: ["attempt": "\(attempt)", "reason": "\(reply.reason)"])
+                    try await backoff()
+                    continue
+                }
+                // The provider is the one named, or the leader itself; the quorum is the failover list.
+                let granting = MonitorEntity(rank: leader.rank, name: leader.name, address: "\(sender)")
+                var providers = [reply.replyTo ?? granting]
+                for member in reply.quorum where !providers.contains(where: { $0.address == member.address }) {
+                    providers.append(member)
+                }
+                logger.info("sync granted", metadata: ["provider": "\(providers[0])", "quorum": "\(reply.quorum.count)"])
+                return Grant(leader: granting, providers: providers)
+            }
+            lastReason = "no START_REPLY within \(configuration.startTimeout)"
+        }
+        throw .notGranted(attempts: configuration.startRetryAttempts, lastReason: lastReason)
+    }
+
+    private func backoff() async throws(SyncFailure) {
+        do { try await timebase.sleep(for: configuration.startRetryBackoff) } catch { throw .cancelled }
+    }
+
+    /// Sends HEARTBEAT to whoever leads now, every interval, until cancelled; notes a silent leader.
+    func heartbeat(session: UInt64, environment: any SyncRequesterEnvironment, fallback: MonitorEntity,
+                   dispatcher: Dispatcher) async {
+        while !Task.isCancelled {
+            let leader = await environment.currentLeader() ?? fallback
+            let (sequence, base, silentFor) = state.withLock { state -> (UInt64, UInt64, Duration) in
+                state.heartbeatSequence += 1
+                return (state.heartbeatSequence, state.baseVersion, timebase.now - state.lastHeartbeatReply)
+            }
+            if silentFor > configuration.heartbeatTimeout {
+                let first = state.withLock { state -> Bool in
+                    defer { state.inHeartbeatTimeout = true }
+                    return !state.inHeartbeatTimeout
+                }
+                if first {
+                    update { $0.heartbeatTimeouts += 1 }
+                    // Not fatal: the data path does not need the leader. Keep streaming and keep
+                    // heartbeating whoever leads next, which re-establishes the trim hold.
+                    logger.warning("no heartbeat reply from the leader", metadata: ["for": "\(silentFor)", "leader": "\(leader)"])
+                }
+            }
+            if let address = try? TransportAddress(leader.address) {
+                try? await dispatcher.send(MMonSync(op: .heartbeat, session: session, sequence: sequence,
+                                                    requesterVersion: base), to: address)
+            }
+            do { try await timebase.sleep(for: configuration.heartbeatInterval) } catch { return }
+        }
+    }
+
+    /// FINISH to the leader; waits for FINISH_REPLY up to its timeout. The copy is kept either way.
+    func finish(session: UInt64, version: UInt64, leader: MonitorEntity, dispatcher: Dispatcher) async {
+        guard let address = try? TransportAddress(leader.address) else { return }
+        try? await dispatcher.send(MMonSync(op: .finish, version: version, session: session), to: address)
+        let deadline = timebase.now + configuration.finishReplyTimeout
+        while timebase.now < deadline {
+            guard let event = await mailbox.next(timeout: deadline - timebase.now) else { break }
+            if case let .finishReply(reply, _) = event, reply.session == session { return }
+            countStale()
+        }
+        update { $0.finishReplyTimeouts += 1 }
+        logger.warning("no FINISH_REPLY; keeping the completed copy", metadata: ["leader": "\(leader)"])
+    }
 }
