@@ -52,6 +52,8 @@ public actor SyncLeader {
     /// The `last_committed` when the hold began; `nil` when trim is not held.
     private var holdSince: UInt64?
     private var releaseTask: Task<Void, Never>?
+    /// Sessions this leader aborted for trim: a late heartbeat of theirs must not re-establish a hold.
+    private var abortedSessions: [UInt64] = []
     public private(set) var statistics = Statistics()
 
     public init(environment: any SyncLeaderEnvironment, trim: any TrimHoldControl, configuration: SyncConfiguration,
@@ -109,7 +111,8 @@ public actor SyncLeader {
         if entries[requester]?.session != message.session {
             // A sync that started under another leader. Keep it if we still hold what it needs.
             let needs = message.requesterVersion == 0 ? first : message.requesterVersion + 1
-            guard first <= needs, holdSince.map({ last < $0 + configuration.maxHeldVersions }) ?? true else {
+            guard first <= needs, !abortedSessions.contains(message.session),
+                  holdSince.map({ last < $0 + configuration.maxHeldVersions }) ?? true else {
                 statistics.abortedForTrim += 1
                 try? await context.reply(MMonSync(op: .abort, session: message.session, reason: .trimRequired))
                 return
@@ -144,6 +147,8 @@ public actor SyncLeader {
     /// Paxos must trim past the hold: abort every running sync explicitly, then release trim at once.
     public func trimMustResume(dispatcher: Dispatcher) async {
         for entry in entries.values {
+            abortedSessions.append(entry.session)
+            if abortedSessions.count > 256 { abortedSessions.removeFirst(abortedSessions.count - 256) }
             statistics.abortedForTrim += 1
             logger.warning("aborting a sync: trim can no longer be held", metadata: ["requester": "\(entry.requester)"])
             try? await dispatcher.send(MMonSync(op: .abort, session: entry.session, reason: .trimRequired), to: entry.requester)
