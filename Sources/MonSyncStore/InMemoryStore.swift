@@ -32,12 +32,14 @@ public final class InMemoryStore: MonitorStore {
         return bytes
     }
 
+    /// The value at `(prefix, key)`, or `nil` when absent.
     public func get(_ prefix: String, _ key: String) throws(StoreError) -> [UInt8]? {
         try StoreLayout.validatePrefix(prefix)
         let physical = Self.physicalKey(prefix, key)
         return state.withLock { $0.live[physical] }
     }
 
+    /// Whether `(prefix, key)` holds a value.
     public func exists(_ prefix: String, _ key: String) throws(StoreError) -> Bool {
         try get(prefix, key) != nil
     }
@@ -56,6 +58,7 @@ public final class InMemoryStore: MonitorStore {
         }
     }
 
+    /// Applies every operation of `transaction` atomically.
     public func apply(_ transaction: StoreTransaction) throws(StoreError) {
         try transaction.validate()
         state.withLock { state in
@@ -65,12 +68,14 @@ public final class InMemoryStore: MonitorStore {
         }
     }
 
+    /// A point-in-time view of `prefixes` (a copy-on-write copy of the table, sorted once).
     public func snapshot(of prefixes: [String]) throws(StoreError) -> any StoreSnapshot {
         let targets = try StoreLayout.normalizedPrefixes(prefixes, forSync: false)
         let table = state.withLock { $0.live }
         return InMemorySnapshot(table: table, prefixes: targets)
     }
 
+    /// Opens a fresh staging area for `targets` and writes the in-sync marker.
     @discardableResult
     public func beginStaging(targets: [String]) throws(StoreError) -> SyncMarker {
         let targets = try StoreLayout.normalizedPrefixes(targets, forSync: true)
@@ -85,6 +90,7 @@ public final class InMemoryStore: MonitorStore {
         }
     }
 
+    /// Applies a chunk to the staging area.
     public func stage(_ chunk: StoreTransaction) throws(StoreError) {
         try chunk.validate()
         try state.withLock { (state: inout State) throws(StoreError) in
@@ -96,6 +102,7 @@ public final class InMemoryStore: MonitorStore {
         }
     }
 
+    /// Swaps the staged copy in for the targets, applies `transaction`, clears the marker (one step under the lock).
     public func commitStaging(applying transaction: StoreTransaction) throws(StoreError) {
         try transaction.validate()
         try state.withLock { (state: inout State) throws(StoreError) in
@@ -110,6 +117,7 @@ public final class InMemoryStore: MonitorStore {
         }
     }
 
+    /// Discards the staging area and clears the in-sync marker.
     public func abandonStaging() throws(StoreError) {
         state.withLock { state in
             state.staging = [:]

@@ -105,6 +105,7 @@ public final class RocksDBStore: MonitorStore {
 
     // MARK: Live data
 
+    /// The value at `(prefix, key)`, or `nil` when absent.
     public func get(_ prefix: String, _ key: String) throws(StoreError) -> [UInt8]? {
         try StoreLayout.validatePrefix(prefix)
         // Read under the lock so a concurrent swap cannot drop the generation we are reading.
@@ -113,6 +114,7 @@ public final class RocksDBStore: MonitorStore {
         }
     }
 
+    /// Whether `(prefix, key)` holds a value.
     public func exists(_ prefix: String, _ key: String) throws(StoreError) -> Bool {
         try get(prefix, key) != nil
     }
@@ -132,6 +134,7 @@ public final class RocksDBStore: MonitorStore {
         }
     }
 
+    /// Applies every operation of `transaction` atomically and durably: one `WriteBatch` written with `sync = true`.
     public func apply(_ transaction: StoreTransaction) throws(StoreError) {
         try transaction.validate()
         let batch = WriteBatch()
@@ -141,6 +144,7 @@ public final class RocksDBStore: MonitorStore {
         }
     }
 
+    /// A point-in-time view of `prefixes` (a RocksDB snapshot plus each prefix's generation at that instant).
     public func snapshot(of prefixes: [String]) throws(StoreError) -> any StoreSnapshot {
         let targets = try StoreLayout.normalizedPrefixes(prefixes, forSync: false)
         return live.withLock { state in
@@ -162,6 +166,7 @@ public final class RocksDBStore: MonitorStore {
 
     private static let markerKey = RocksDBKeys.dataKey(StoreLayout.protectedPrefix, generation: 0, key: StoreLayout.inSyncKey)
 
+    /// Opens a fresh staging area for `targets` and writes the in-sync marker (one synced write).
     @discardableResult
     public func beginStaging(targets: [String]) throws(StoreError) -> SyncMarker {
         let targets = try StoreLayout.normalizedPrefixes(targets, forSync: true)
@@ -186,6 +191,7 @@ public final class RocksDBStore: MonitorStore {
         }
     }
 
+    /// Applies a chunk to the staging area under its fresh generation, by ``Configuration/bulkLoad``.
     public func stage(_ chunk: StoreTransaction) throws(StoreError) {
         try chunk.validate()
         try staging.withLock { (loader: inout StagingLoader?) throws(StoreError) in
@@ -194,6 +200,7 @@ public final class RocksDBStore: MonitorStore {
         }
     }
 
+    /// Swaps the staged copy in for the targets, applies `transaction`, clears the marker: ingests what is pending, syncs the WAL, then flips generations in one small synced write.
     public func commitStaging(applying transaction: StoreTransaction) throws(StoreError) {
         try transaction.validate()
         try staging.withLock { (loader: inout StagingLoader?) throws(StoreError) in
@@ -220,6 +227,7 @@ public final class RocksDBStore: MonitorStore {
         }
     }
 
+    /// Discards the staging area and clears the in-sync marker (range deletes of the staging generation, one synced write).
     public func abandonStaging() throws(StoreError) {
         try staging.withLock { (loader: inout StagingLoader?) throws(StoreError) in
             loader?.discardFiles()
@@ -257,6 +265,8 @@ final class RocksDBSnapshot: StoreSnapshot, @unchecked Sendable {
         rocksdb_readoptions_set_snapshot(readOptions, snapshot)
         // A sync reads the whole store once: do not evict the hot working set for it.
         rocksdb_readoptions_set_fill_cache(readOptions, 0)
+        // Snapshot scans are long sequential reads: read ahead in large blocks.
+        rocksdb_readoptions_set_readahead_size(readOptions, 2 << 20)
     }
 
     deinit {

@@ -160,6 +160,13 @@ final class StagingLoader {
             return
         }
         try RocksDBHandle.check { rocksdb_sstfilewriter_finish(writer, $0) }
+        // Make the file durable ourselves before it becomes part of the database, rather
+        // than rely on whether this RocksDB version's writer or ingestion syncs it.
+        let descriptor = open(writerPath, O_RDONLY)
+        guard descriptor >= 0 else { throw .backend("cannot open \(writerPath) to sync it: errno \(errno)") }
+        let synced = fsync(descriptor)
+        close(descriptor)
+        guard synced == 0 else { throw .backend("fsync of \(writerPath) failed: errno \(errno)") }
         let options = rocksdb_ingestexternalfileoptions_create()!
         defer { rocksdb_ingestexternalfileoptions_destroy(options) }
         rocksdb_ingestexternalfileoptions_set_move_files(options, 1)

@@ -23,6 +23,7 @@ public struct StoreDigest: Sendable, Hashable, CustomStringConvertible {
         }.joined()
     }
 
+    /// `sha256:<hex> keys:<n> bytes:<n>`.
     public var description: String { "sha256:\(hex) keys:\(keyCount) bytes:\(byteCount)" }
 }
 

@@ -27,6 +27,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The session table is full.
     case tooManySessions(limit: Int)
 
+    /// A one-line explanation for logs.
     public var description: String {
         switch self {
         case let .invalidPrefix(prefix): "invalid prefix \(prefix.debugDescription): must be non-empty and contain no NUL"

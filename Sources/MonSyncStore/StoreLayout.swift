@@ -68,3 +68,16 @@ func withBytes<R>(_ bytes: ArraySlice<UInt8>, _ body: (UnsafeRawBufferPointer) t
     }
     return try result.get()
 }
+
+extension StoreTransaction {
+    /// Appends a put of the `last_committed` floor under the protected prefix
+    /// (u64 little-endian): the node never syncs from a peer below it.
+    public mutating func setLastCommittedFloor(_ version: UInt64) {
+        put(StoreLayout.protectedPrefix, StoreLayout.lastCommittedFloorKey, uint64: version)
+    }
+
+    /// Appends a put of the latest monmap under the protected prefix, where no sync wipe reaches it.
+    public mutating func setLatestMonmap<C: Collection<UInt8>>(_ monmap: C) {
+        put(StoreLayout.protectedPrefix, StoreLayout.latestMonmapKey, monmap)
+    }
+}

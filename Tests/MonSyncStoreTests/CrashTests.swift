@@ -46,6 +46,21 @@ struct CrashTests {
         return version
     }
 
+    /// Starts the crasher in `mode`, lets it run for a random while after it opened the store, and kills it with SIGKILL.
+    static func runAndKill(_ crasher: URL, directory: String, mode: String, random: inout SeededRandomNumberGenerator) throws {
+        let process = Process()
+        process.executableURL = crasher
+        process.arguments = [directory, mode]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        _ = output.fileHandleForReading.availableData  // "ready": the store is open
+        usleep(UInt32(20_000 + Int(random.next() % 300_000)))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the crasher exited by itself (status \(process.terminationStatus))")
+    }
+
     @Test func killNineAtRandomMomentsLeavesWholeTransactions() throws {
         let crasher = try Self.crasherURL()
         let directory = temporaryDirectory()
@@ -54,19 +69,7 @@ struct CrashTests {
         var last: UInt64 = 0
         var progressed = 0
         for round in 0..<20 {
-            let process = Process()
-            process.executableURL = crasher
-            process.arguments = [directory]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            // Wait until it has opened the store, then let it commit for a random while.
-            _ = output.fileHandleForReading.availableData
-            let delay = 20_000 + Int(random.next() % 300_000)
-            usleep(UInt32(delay))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal, "round \(round): the crasher exited by itself")
+            try Self.runAndKill(crasher, directory: directory, mode: "commits", random: &random)
             let version = try Self.verify(directory)
             #expect(version >= last, "round \(round): went back from \(last) to \(version)")
             if version > last { progressed += 1 }
@@ -74,5 +77,40 @@ struct CrashTests {
         }
         #expect(progressed >= 10, "the crasher barely committed anything")
         #expect(last > 20)
+    }
+
+    /// kill -9 during staging, ingestion and the swap: the live copy is always one whole
+    /// round's, the one the floor (written in the swap's own write) names; a marker left
+    /// behind means the swap did not happen, and abandoning it leaves the live copy intact.
+    @Test func killNineDuringSyncNeverExposesAPartialCopy() throws {
+        let crasher = try Self.crasherURL()
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var random = SeededRandomNumberGenerator(seed: 0xc0ff_ee00)
+        var last: UInt64 = 0
+        var markersSeen = 0
+        for round in 0..<15 {
+            try Self.runAndKill(crasher, directory: directory, mode: "sync", random: &random)
+            let store = try RocksDBStore(path: directory)
+            if try store.syncMarker() != nil {
+                markersSeen += 1
+                try store.abandonStaging()
+            }
+            let floor = try store.lastCommittedFloor()
+            #expect(floor >= last, "round \(round): floor went back from \(last) to \(floor)")
+            last = floor
+            let entries = try store.snapshot(of: ["sync"]).allEntries()
+            if floor == 0 {
+                #expect(entries.isEmpty)
+                continue
+            }
+            #expect(entries.count == 300, // the crasher's SyncCrash.keys
+                    "round \(round): \(entries.count) keys live")
+            let expected = withUnsafeBytes(of: floor.littleEndian) { Array($0) }
+            #expect(entries.allSatisfy { Array($0.1.prefix(8)) == expected }, "round \(round): live copy mixes rounds")
+            #expect(try store.syncMarker() == nil)
+        }
+        #expect(last >= 5, "the crasher barely synced")
+        #expect(markersSeen >= 3, "no kill landed mid-sync")
     }
 }

@@ -184,7 +184,11 @@ struct StoreBehaviourTests {
         try store.put("paxos", "old", bytes("live"))
         try store.put("auth", "stale", bytes("live"))
         try store.put("local", "keep", bytes("not a target"))
-        try store.put(StoreLayout.protectedPrefix, StoreLayout.latestMonmapKey, bytes("monmap"))
+        var bookkeeping = StoreTransaction()
+        bookkeeping.setLatestMonmap(bytes("monmap"))
+        bookkeeping.setLastCommittedFloor(2)
+        try store.apply(bookkeeping)
+        #expect(try store.lastCommittedFloor() == 2)
 
         #expect(try store.syncMarker() == nil)
         let marker = try store.beginStaging(targets: ["paxos", "auth", "osdmap"])
@@ -211,7 +215,7 @@ struct StoreBehaviourTests {
         #expect(try store.snapshot(of: ["paxos", "auth"]).allEntries().count == 2)
 
         var epilogue = StoreTransaction()
-        epilogue.put(StoreLayout.protectedPrefix, StoreLayout.lastCommittedFloorKey, uint64: 3)
+        epilogue.setLastCommittedFloor(3)
         try store.commitStaging(applying: epilogue)
 
         #expect(try store.syncMarker() == nil)

@@ -37,10 +37,15 @@ public enum BulkLoadWorkload {
 
     /// What one load measured.
     public struct Outcome: Sendable {
+        /// Wall-clock seconds from `beginStaging` to a durable `commitStaging`.
         public var seconds: Double
+        /// Entries loaded.
         public var keys: Int
+        /// Key and value bytes loaded.
         public var bytes: Int
+        /// MiB of keys and values per second.
         public var megabytesPerSecond: Double { Double(bytes) / 1_048_576 / seconds }
+        /// Entries per second.
         public var keysPerSecond: Double { Double(keys) / seconds }
     }
 
@@ -114,10 +119,15 @@ public enum BulkLoadWorkload {
 extension BulkLoadWorkload {
     /// What the digest measurement found.
     public struct DigestOutcome: Sendable {
+        /// Seconds to load the store.
         public var loadSeconds: Double
+        /// Seconds to compute the digest.
         public var digestSeconds: Double
+        /// Entries hashed.
         public var keys: Int
+        /// Key and value bytes hashed.
         public var bytes: Int
+        /// The SHA-256, hex.
         public var hex: String
     }
 
