@@ -110,7 +110,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
-            resources: [.copy("GoldenVectors")],
+            exclude: ["GoldenVectors"],
             swiftSettings: strictSettings
         ),
         .testTarget(

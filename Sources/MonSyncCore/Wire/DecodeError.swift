@@ -10,6 +10,8 @@ public enum DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
     case badMagic(UInt32)
     /// The payload's CRC32C did not match the one carried by the frame.
     case crcMismatch(expected: UInt32, actual: UInt32)
+    /// The header's CRC32C did not match its first 12 bytes.
+    case headerCRCMismatch(expected: UInt32, actual: UInt32)
     /// No decoder is registered for this message type.
     case unknownMessageType(MessageType)
     /// The data needs a decoder of at least `compat`; this one understands up to `supported`.
@@ -33,6 +35,7 @@ public enum DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
         case .truncated: "truncated"
         case .badMagic: "bad_magic"
         case .crcMismatch: "crc_mismatch"
+        case .headerCRCMismatch: "header_crc_mismatch"
         case .unknownMessageType: "unknown_type"
         case .unsupportedVersion: "unsupported_version"
         case .lengthOverLimit: "length_over_limit"
@@ -52,6 +55,8 @@ public enum DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
             "bad magic 0x\(String(value, radix: 16)) (expected 0x\(String(Frame.magic, radix: 16)))"
         case let .crcMismatch(expected, actual):
             "payload CRC32C mismatch: frame says 0x\(String(expected, radix: 16)), payload has 0x\(String(actual, radix: 16))"
+        case let .headerCRCMismatch(expected, actual):
+            "header CRC32C mismatch: frame says 0x\(String(expected, radix: 16)), header has 0x\(String(actual, radix: 16))"
         case let .unknownMessageType(type):
             "unknown message type \(type.rawValue)"
         case let .unsupportedVersion(what, compat, supported):

@@ -1,6 +1,6 @@
 import CMonSyncCRC32C
 
-/// The envelope around every message: a 12-byte header, the payload, and the payload's CRC32C.
+/// The envelope around every message: a 16-byte header, the payload, and the payload's CRC32C.
 ///
 /// ```
 /// offset  size  field
@@ -9,14 +9,20 @@ import CMonSyncCRC32C
 ///      6     1  version         u8, payload version the sender wrote
 ///      7     1  compat version  u8, oldest version a reader must know
 ///      8     4  payload length  u32 LE
-///     12     n  payload
-///   12+n     4  payload crc32c  u32 LE (Castagnoli, over the payload only)
+///     12     4  header crc32c   u32 LE, over bytes 0..<12
+///     16     n  payload
+///   16+n     4  payload crc32c  u32 LE (Castagnoli, over the payload only)
 /// ```
+///
+/// As in Ceph's messenger, the header has a checksum of its own: a corrupted
+/// type or length is caught before the payload is read or buffered.
 public enum Frame {
     /// "MSYN" read as a little-endian `u32`.
     public static let magic: UInt32 = 0x4E59_534D
     /// Bytes before the payload.
-    public static let headerSize = 12
+    public static let headerSize = 16
+    /// Bytes covered by the header checksum.
+    static let checkedHeaderSize = 12
     /// Bytes after the payload.
     public static let trailerSize = 4
     /// Header plus trailer.
@@ -41,18 +47,24 @@ public enum Frame {
         /// Total frame size: header, payload and trailer.
         public var frameSize: Int { Frame.overhead + payloadLength }
 
-        /// Parses a header from the first 12 bytes of `bytes`, checking magic and the payload limit.
+        /// Parses a header from the first 16 bytes of `bytes`, checking magic, header CRC and the payload limit.
         ///
         /// Nothing is allocated: the length is checked against `maximumPayloadSize`
         /// before any caller buffers the payload.
         public static func parse(_ bytes: ArraySlice<UInt8>, maximumPayloadSize: Int) throws(DecodeError) -> Header {
+            guard bytes.count >= Frame.headerSize else {
+                throw .truncated(needed: Frame.headerSize - bytes.count, offset: bytes.count)
+            }
             var decoder = WireDecoder(bytes)
             let magic = try decoder.decodeUInt32()
             guard magic == Frame.magic else { throw .badMagic(magic) }
+            let headerCRC = CRC32C.checksum(bytes.prefix(Frame.checkedHeaderSize))
             let type = MessageType(try decoder.decodeUInt16())
             let version = try decoder.decodeUInt8()
             let compat = try decoder.decodeUInt8()
             let length = try decoder.decodeUInt32()
+            let expectedCRC = try decoder.decodeUInt32()
+            guard expectedCRC == headerCRC else { throw .headerCRCMismatch(expected: expectedCRC, actual: headerCRC) }
             guard length <= maximumPayloadSize else {
                 throw .lengthOverLimit(what: "frame payload", length: UInt64(length), limit: maximumPayloadSize)
             }
@@ -75,9 +87,11 @@ public enum Frame {
         encoder.encode(version)
         encoder.encode(compatVersion)
         encoder.encode(UInt32(0))  // payload length, patched below
+        encoder.encode(UInt32(0))  // header crc, patched below
         writePayload(&encoder)
         let length = encoder.count - headerSize
         encoder.patch(UInt32(length), at: 8)
+        encoder.patch(CRC32C.checksum(encoder.bytes.prefix(checkedHeaderSize)), at: checkedHeaderSize)
         let crc = encoder.bytes.withUnsafeBufferPointer { all in
             CRC32C.checksum(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: all[headerSize...])))
         }

@@ -3,7 +3,7 @@
 /// Feed it bytes as they arrive, in any split; it returns each complete frame
 /// once, verified (magic, length limit, CRC). Fed one byte at a time, in
 /// chunks, or all at once, it yields the same frames. A header announcing more
-/// than the limit is refused as soon as its 12 bytes are in, before the payload
+/// than the limit is refused as soon as its 16 bytes (with a valid header CRC) are in, before the payload
 /// is buffered. After an error the stream cannot be trusted to be in step, so the
 /// decoder stays failed: close the connection.
 public struct FrameStreamDecoder: Sendable {
