@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "MonSyncCore", targets: ["MonSyncCore"]),
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
         .library(name: "MonSyncStore", targets: ["MonSyncStore"]),
+        .library(name: "MonSyncMonitor", targets: ["MonSyncMonitor"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "MonSyncDecoderFuzzer", targets: ["MonSyncDecoderFuzzer"]),
         .executable(name: "monsync-store-crasher", targets: ["monsync-store-crasher"]),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // Hardware-accelerated CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
@@ -72,6 +74,20 @@ let package = Package(
                 "MonSyncCore",
                 "CRocksDB",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // The monitor: monmap, probe, election, Single-Paxos, trim, services and the client
+        // command path, over whichever transport it is given.
+        .target(
+            name: "MonSyncMonitor",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -120,6 +136,17 @@ let package = Package(
                 "MonSyncStore",
                 "monsync-store-crasher",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Clocks", package: "swift-clocks"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncMonitorTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncMonitor",
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
             swiftSettings: strictSettings

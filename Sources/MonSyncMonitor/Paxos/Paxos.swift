@@ -1,0 +1,386 @@
+import MonSyncCore
+import MonSyncStore
+
+/// Single-Paxos as Ceph's `Paxos`: recovery (collect/last), replication (begin/accept/commit),
+/// leases, and trim through Paxos.
+extension Monitor {
+    // MARK: Entering and leaving the quorum
+
+    /// Leader after a victory: recover, then serve (Ceph's `leader_init`).
+    func leaderInit() {
+        paxos.resetRound()
+        collect(aboveProposalNumber: 0)
+    }
+
+    /// Peon after a victory: wait for the leader's collect and lease, with a timeout (Ceph's
+    /// `peon_init`; the timeout is the fix for peons waiting forever, F14).
+    func peonInit() {
+        paxos.resetRound()
+        paxos.phase = .recovering
+        arm(.leaseTimeout, after: configuration.leaseAckTimeout)
+    }
+
+    /// Leaves the quorum: answers every waiting write and forgets the round.
+    ///
+    /// Writes not yet proposed were never proposed and never will be (NO_QUORUM);
+    /// a write in a value out for acceptance may still be committed by the next
+    /// leader's recovery, so its client is told to resend with the same tid (RETRY),
+    /// which the applied-tid record makes safe.
+    func leaveQuorum(reason: String) {
+        if state == .leader {
+            for write in pendingWrites {
+                replyToWrite(write, result: .noQuorum, message: "not proposed: the leader lost its quorum (\(reason))")
+            }
+            for write in paxos.proposal?.writes ?? [] {
+                replyToWrite(write, result: .retry, message: "in flight when the leader lost its quorum (\(reason)); resend with the same tid")
+            }
+            pendingWrites = []
+        }
+        paxos.resetRound()
+        quorum = []
+        leader = nil
+    }
+
+    // MARK: Recovery
+
+    /// A proposal number above every one seen, unique to this rank (Ceph's `get_new_proposal_number`).
+    private func newProposalNumber(above floor: UInt64) -> UInt64 {
+        let base = max(paxos.lastPN, floor)
+        let pn = (base / 100 + 1) * 100 + UInt64(rank)
+        paxos.lastPN = pn
+        return pn
+    }
+
+    private func collect(aboveProposalNumber floor: UInt64) {
+        paxos.phase = .recovering
+        let pn = newProposalNumber(above: max(floor, paxos.acceptedPN))
+        paxos.acceptedPN = pn
+        var transaction = StoreTransaction()
+        transaction.put(PaxosLog.prefix, PaxosState.lastPNKey, uint64: paxos.lastPN)
+        transaction.put(PaxosLog.prefix, PaxosState.acceptedPNKey, uint64: pn)
+        guard apply(transaction, during: "persisting the proposal number") else { return }
+        paxos.lastReceived = [rank]
+        paxos.peerLastCommitted = [:]
+        do { paxos.uncommitted = try paxos.storedUncommitted(in: store) } catch {
+            noteStoreFailure(error, during: "reading the uncommitted value")
+            paxos.uncommitted = nil
+        }
+        logger.debug("collect", metadata: ["pn": "\(pn)", "lc": "\(paxos.lastCommitted)"])
+        let message = MMonPaxos(op: .collect, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                                lastCommitted: paxos.lastCommitted, pn: pn)
+        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        arm(.paxosRound, after: configuration.acceptTimeout)
+        if paxos.lastReceived.count == quorum.count { finishRecovery() }
+    }
+
+    func handlePaxos(_ message: MMonPaxos, from sender: TransportAddress) {
+        guard let peer = monmap.rank(of: sender) else {
+            statistics.impostorMessages += 1
+            return
+        }
+        guard message.epoch == electionEpoch, quorum.contains(peer) else {
+            return noteStale("\(message.op) e\(message.epoch) from \(peer) (epoch \(electionEpoch), quorum \(quorum))")
+        }
+        switch (state, message.op) {
+        case (.peon, .collect) where peer == leader: handleCollect(message)
+        case (.peon, .begin) where peer == leader: handleBegin(message)
+        case (.peon, .commit) where peer == leader: handleCommit(message)
+        case (.peon, .lease) where peer == leader: handleLease(message)
+        case (.leader, .last): handleLast(message, from: peer)
+        case (.leader, .accept): handleAccept(message, from: peer)
+        case (.leader, .leaseAck): handleLeaseAck(message, from: peer)
+        default: noteStale("\(message.op) from \(peer) while \(state)")
+        }
+    }
+
+    private func handleCollect(_ message: MMonPaxos) {
+        if message.firstCommitted > paxos.lastCommitted + 1 {
+            // The leader trimmed what we lack: recovery cannot help, only a sync can.
+            return bootstrap(reason: "leader's first_committed \(message.firstCommitted) is beyond our last_committed \(paxos.lastCommitted) + 1")
+        }
+        paxos.phase = .recovering
+        paxos.leaseExpires = nil
+        if message.pn > paxos.acceptedPN {
+            paxos.acceptedPN = message.pn
+            var transaction = StoreTransaction()
+            transaction.put(PaxosLog.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
+            guard apply(transaction, during: "persisting a promise") else { return }
+        }
+        var values: [MMonPaxos.Value] = []
+        var uncommittedPN: UInt64 = 0
+        do {
+            if message.lastCommitted < paxos.lastCommitted {
+                // Share what the leader lacks.
+                for version in max(message.lastCommitted + 1, paxos.firstCommitted)...paxos.lastCommitted {
+                    guard let value = try store.get(PaxosLog.prefix, PaxosLog.key(for: version)) else { continue }
+                    values.append(MMonPaxos.Value(version: version, bytes: value))
+                }
+            }
+            if let uncommitted = try paxos.storedUncommitted(in: store) {
+                values.append(MMonPaxos.Value(version: uncommitted.version, bytes: uncommitted.value))
+                uncommittedPN = uncommitted.pn
+            }
+        } catch {
+            noteStoreFailure(error, during: "answering collect")
+            return bootstrap(reason: "store failure")
+        }
+        send(MMonPaxos(op: .last, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                       lastCommitted: paxos.lastCommitted, pn: paxos.acceptedPN, uncommittedPN: uncommittedPN,
+                       values: values), toRank: leader!)
+        arm(.leaseTimeout, after: configuration.leaseAckTimeout)
+    }
+
+    private func handleLast(_ message: MMonPaxos, from peer: Int32) {
+        guard paxos.phase == .recovering else { return noteStale("last from \(peer) while \(paxos.phase)") }
+        if message.firstCommitted > paxos.lastCommitted + 1 {
+            return bootstrap(reason: "mon.\(peer)'s first_committed \(message.firstCommitted) is beyond our last_committed \(paxos.lastCommitted) + 1")
+        }
+        // Accept what the peon committed that we lack.
+        guard storeCommitted(message.values, upTo: message.lastCommitted) else { return }
+        if message.pn > paxos.acceptedPN {
+            // The peon promised a higher number to someone: start over above it.
+            return collect(aboveProposalNumber: message.pn)
+        }
+        guard message.pn == paxos.acceptedPN else { return noteStale("last with old pn \(message.pn) from \(peer)") }
+        paxos.lastReceived.insert(peer)
+        paxos.peerLastCommitted[peer] = message.lastCommitted
+        if let current = paxos.uncommitted, current.version <= paxos.lastCommitted { paxos.uncommitted = nil }
+        if message.uncommittedPN != 0, let value = message.value(for: message.lastCommitted + 1),
+           value.version == paxos.lastCommitted + 1,
+           paxos.uncommitted.map({ message.uncommittedPN > $0.pn }) ?? true {
+            paxos.uncommitted = PaxosState.Uncommitted(version: value.version, pn: message.uncommittedPN, value: Array(value.bytes))
+        }
+        if paxos.lastReceived.count == quorum.count { finishRecovery() }
+    }
+
+    private func finishRecovery() {
+        timers.cancel(.paxosRound)
+        statistics.recoveries += 1
+        // Bring every peon that is behind up to date.
+        for peer in quorum where peer != rank {
+            let peerLast = paxos.peerLastCommitted[peer] ?? 0
+            guard peerLast < paxos.lastCommitted else { continue }
+            var values: [MMonPaxos.Value] = []
+            do {
+                for version in max(peerLast + 1, paxos.firstCommitted)...paxos.lastCommitted {
+                    guard let value = try store.get(PaxosLog.prefix, PaxosLog.key(for: version)) else { continue }
+                    values.append(MMonPaxos.Value(version: version, bytes: value))
+                }
+            } catch {
+                noteStoreFailure(error, during: "sharing state")
+                return bootstrap(reason: "store failure")
+            }
+            statistics.versionsShared += values.count
+            logger.info("sharing versions with a peon that is behind", metadata: [
+                "peer": "\(peer)", "peer_lc": "\(peerLast)", "versions": "\(values.count)",
+            ])
+            send(MMonPaxos(op: .commit, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                           lastCommitted: paxos.lastCommitted, values: values), toRank: peer)
+        }
+        logger.info("recovery done", metadata: ["fc": "\(paxos.firstCommitted)", "lc": "\(paxos.lastCommitted)",
+                                                "uncommitted": "\(paxos.uncommitted.map { "v\($0.version)" } ?? "none")"])
+        if let uncommitted = paxos.uncommitted, uncommitted.version == paxos.lastCommitted + 1 {
+            // A value some member accepted may have been committed by the old leader: propose it again.
+            paxos.uncommitted = nil
+            paxos.phase = .updatingPrevious
+            begin(uncommitted.value, writes: [], isTrim: false)
+        } else {
+            paxos.uncommitted = nil
+            paxos.phase = .active
+            extendLease()
+            proposeNextIfIdle()
+        }
+    }
+
+    // MARK: Replication
+
+    private func begin(_ value: [UInt8], writes: [PendingWrite], isTrim: Bool) {
+        let version = paxos.lastCommitted + 1
+        var transaction = StoreTransaction()
+        transaction.put(PaxosLog.prefix, PaxosLog.key(for: version), value)
+        transaction.put(PaxosLog.prefix, PaxosState.pendingVersionKey, uint64: version)
+        transaction.put(PaxosLog.prefix, PaxosState.pendingPNKey, uint64: paxos.acceptedPN)
+        guard apply(transaction, during: "accepting our own proposal") else {
+            for write in writes { replyToWrite(write, result: .failed, message: "the leader's store failed") }
+            return
+        }
+        if paxos.phase != .updatingPrevious { paxos.phase = .updating }
+        paxos.proposal = PaxosState.Proposal(version: version, value: value, accepted: [rank], writes: writes, isTrim: isTrim)
+        let message = MMonPaxos(op: .begin, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                                lastCommitted: paxos.lastCommitted, pn: paxos.acceptedPN,
+                                values: [MMonPaxos.Value(version: version, bytes: value)])
+        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        arm(.paxosRound, after: configuration.acceptTimeout)
+        if monmap.majority <= 1 { commitProposal() }
+    }
+
+    private func handleBegin(_ message: MMonPaxos) {
+        guard message.pn >= paxos.acceptedPN else { return noteStale("begin with pn \(message.pn) below our promise \(paxos.acceptedPN)") }
+        guard message.lastCommitted == paxos.lastCommitted, let value = message.values.first else {
+            return bootstrap(reason: "begin follows v\(message.lastCommitted) but we are at v\(paxos.lastCommitted)")
+        }
+        var transaction = StoreTransaction()
+        if message.pn != paxos.acceptedPN {
+            paxos.acceptedPN = message.pn
+            transaction.put(PaxosLog.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
+        }
+        transaction.put(PaxosLog.prefix, PaxosLog.key(for: value.version), value.bytes)
+        transaction.put(PaxosLog.prefix, PaxosState.pendingVersionKey, uint64: value.version)
+        transaction.put(PaxosLog.prefix, PaxosState.pendingPNKey, uint64: message.pn)
+        guard apply(transaction, during: "accepting a value") else { return bootstrap(reason: "store failure") }
+        paxos.phase = .updating
+        paxos.leaseExpires = nil  // not readable until the value is committed and the lease renewed
+        send(MMonPaxos(op: .accept, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                       lastCommitted: paxos.lastCommitted, pn: message.pn), toRank: leader!)
+    }
+
+    private func handleAccept(_ message: MMonPaxos, from peer: Int32) {
+        guard var proposal = paxos.proposal, message.pn == paxos.acceptedPN,
+              message.lastCommitted + 1 == proposal.version else { return noteStale("accept from \(peer) for no current round") }
+        proposal.accepted.insert(peer)
+        paxos.proposal = proposal
+        if proposal.accepted.count >= monmap.majority { commitProposal() }
+    }
+
+    private func commitProposal() {
+        guard let proposal = paxos.proposal else { return }
+        timers.cancel(.paxosRound)
+        paxos.proposal = nil
+        guard commitVersion(proposal.version, value: proposal.value) else {
+            for write in proposal.writes { replyToWrite(write, result: .retry, message: "the leader's store failed at commit; resend with the same tid") }
+            return bootstrap(reason: "store failure at commit")
+        }
+        let message = MMonPaxos(op: .commit, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                                lastCommitted: paxos.lastCommitted,
+                                values: [MMonPaxos.Value(version: proposal.version, bytes: proposal.value)])
+        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        statistics.writesCommitted += proposal.writes.count
+        for write in proposal.writes { replyToWrite(write, result: .ok, version: proposal.version) }
+        paxos.phase = .active
+        extendLease()
+        proposeNextIfIdle()
+    }
+
+    private func handleCommit(_ message: MMonPaxos) {
+        guard storeCommitted(message.values, upTo: message.lastCommitted) else { return }
+        if paxos.lastCommitted < message.lastCommitted {
+            return bootstrap(reason: "commit up to v\(message.lastCommitted) leaves a gap after our v\(paxos.lastCommitted)")
+        }
+        if paxos.phase == .updating { paxos.phase = .active }
+    }
+
+    /// Commits the consecutive versions of `values` above our `last_committed`, up to `limit`.
+    /// Returns `false` (after bootstrapping) when the store fails.
+    private func storeCommitted(_ values: [MMonPaxos.Value], upTo limit: UInt64) -> Bool {
+        for value in values where value.version > paxos.lastCommitted && value.version <= limit {
+            guard value.version == paxos.lastCommitted + 1 else { break }
+            guard commitVersion(value.version, value: Array(value.bytes)) else {
+                bootstrap(reason: "store failure while committing v\(value.version)")
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Writes `paxos/<v>`, moves `last_committed` and applies the value, in one atomic write.
+    private func commitVersion(_ version: UInt64, value: [UInt8]) -> Bool {
+        do {
+            let decoded = try StoreTransaction(decoding: value)
+            var transaction = try log.commitTransaction(version: version, decoded)
+            transaction.erase(PaxosLog.prefix, PaxosState.pendingVersionKey)
+            transaction.erase(PaxosLog.prefix, PaxosState.pendingPNKey)
+            try store.apply(transaction)
+            paxos.firstCommitted = try log.firstCommitted()
+            paxos.lastCommitted = try log.lastCommitted()
+        } catch {
+            noteStoreFailure(error, during: "committing v\(version)")
+            return false
+        }
+        statistics.commits += 1
+        return true
+    }
+
+    // MARK: Lease
+
+    /// Leader: extends the peons' lease and waits for their acks (Ceph's `extend_lease`).
+    func extendLease() {
+        guard state == .leader, paxos.phase == .active else { return }
+        paxos.leaseAcked = [rank]
+        let message = MMonPaxos(op: .lease, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                                lastCommitted: paxos.lastCommitted,
+                                leaseMilliseconds: UInt64(max(1, configuration.lease.milliseconds)))
+        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        if quorum.count > 1 && !timers.isArmed(.leaseAck) { arm(.leaseAck, after: configuration.leaseAckTimeout) }
+        arm(.leaseRenew, after: configuration.leaseRenewInterval)
+    }
+
+    private func handleLease(_ message: MMonPaxos) {
+        guard message.lastCommitted == paxos.lastCommitted else {
+            // We missed a commit: do not ack; the leader's lease-ack timeout starts a new recovery.
+            return noteStale("lease at v\(message.lastCommitted) while we are at v\(paxos.lastCommitted)")
+        }
+        paxos.phase = .active
+        paxos.leaseExpires = timebase.now + .milliseconds(Int64(clamping: message.leaseMilliseconds))
+        send(MMonPaxos(op: .leaseAck, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                       lastCommitted: paxos.lastCommitted), toRank: leader!)
+        arm(.leaseTimeout, after: configuration.leaseAckTimeout)
+    }
+
+    private func handleLeaseAck(_ message: MMonPaxos, from peer: Int32) {
+        paxos.leaseAcked.insert(peer)
+        if paxos.leaseAcked.isSuperset(of: quorum) { timers.cancel(.leaseAck) }
+    }
+
+    /// Whether this monitor may answer reads from its own store now.
+    var isReadable: Bool {
+        switch state {
+        case .leader: paxos.phase == .active || paxos.phase == .updating
+        case .peon: paxos.phase == .active && (paxos.leaseExpires.map { timebase.now < $0 } ?? false)
+        default: false
+        }
+    }
+
+    // MARK: Proposals
+
+    /// Leader: proposes the next value if no round is in flight: a due trim first, then the queued writes.
+    func proposeNextIfIdle() {
+        guard state == .leader, paxos.phase == .active, paxos.proposal == nil else { return }
+        if let target = trimPolicy.trimTarget(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted,
+                                              heldSince: trimHolds.heldSince) {
+            do {
+                let trim = try log.trimTransaction(to: target)
+                statistics.trimsProposed += 1
+                logger.info("trimming", metadata: ["from": "\(paxos.firstCommitted)", "to": "\(target)", "lc": "\(paxos.lastCommitted)"])
+                return begin(trim.encoded(), writes: [], isTrim: true)
+            } catch {
+                noteStoreFailure(error, during: "building a trim")
+            }
+        }
+        guard !pendingWrites.isEmpty else { return }
+        timers.cancel(.propose)
+        let writes = pendingWrites
+        pendingWrites = []
+        var transaction = StoreTransaction()
+        for write in writes { keyValue.apply(write.command, to: &transaction) }
+        begin(transaction.encoded(), writes: writes, isTrim: false)
+    }
+
+    /// Applies `transaction`; on failure notes it and bootstraps, returning `false`.
+    private func apply(_ transaction: StoreTransaction, during what: String) -> Bool {
+        do {
+            try store.apply(transaction)
+            return true
+        } catch {
+            noteStoreFailure(error, during: what)
+            bootstrap(reason: "store failure")
+            return false
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
