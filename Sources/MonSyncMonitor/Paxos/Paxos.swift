@@ -56,8 +56,8 @@ extension Monitor {
         let pn = newProposalNumber(above: max(floor, paxos.acceptedPN))
         paxos.acceptedPN = pn
         var transaction = StoreTransaction()
-        transaction.put(PaxosLog.prefix, PaxosState.lastPNKey, uint64: paxos.lastPN)
-        transaction.put(PaxosLog.prefix, PaxosState.acceptedPNKey, uint64: pn)
+        transaction.put(PaxosState.prefix, PaxosState.lastPNKey, uint64: paxos.lastPN)
+        transaction.put(PaxosState.prefix, PaxosState.acceptedPNKey, uint64: pn)
         guard apply(transaction, during: "persisting the proposal number") else { return }
         paxos.lastReceived = [rank]
         paxos.peerLastCommitted = [:]
@@ -103,7 +103,7 @@ extension Monitor {
         if message.pn > paxos.acceptedPN {
             paxos.acceptedPN = message.pn
             var transaction = StoreTransaction()
-            transaction.put(PaxosLog.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
+            transaction.put(PaxosState.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
             guard apply(transaction, during: "persisting a promise") else { return }
         }
         var values: [MMonPaxos.Value] = []
@@ -197,9 +197,9 @@ extension Monitor {
     private func begin(_ value: [UInt8], writes: [PendingWrite], isTrim: Bool) {
         let version = paxos.lastCommitted + 1
         var transaction = StoreTransaction()
-        transaction.put(PaxosLog.prefix, PaxosLog.key(for: version), value)
-        transaction.put(PaxosLog.prefix, PaxosState.pendingVersionKey, uint64: version)
-        transaction.put(PaxosLog.prefix, PaxosState.pendingPNKey, uint64: paxos.acceptedPN)
+        transaction.put(PaxosState.prefix, PaxosState.pendingValueKey, value)
+        transaction.put(PaxosState.prefix, PaxosState.pendingVersionKey, uint64: version)
+        transaction.put(PaxosState.prefix, PaxosState.pendingPNKey, uint64: paxos.acceptedPN)
         guard apply(transaction, during: "accepting our own proposal") else {
             for write in writes { replyToWrite(write, result: .failed, message: "the leader's store failed") }
             return
@@ -222,11 +222,11 @@ extension Monitor {
         var transaction = StoreTransaction()
         if message.pn != paxos.acceptedPN {
             paxos.acceptedPN = message.pn
-            transaction.put(PaxosLog.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
+            transaction.put(PaxosState.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
         }
-        transaction.put(PaxosLog.prefix, PaxosLog.key(for: value.version), value.bytes)
-        transaction.put(PaxosLog.prefix, PaxosState.pendingVersionKey, uint64: value.version)
-        transaction.put(PaxosLog.prefix, PaxosState.pendingPNKey, uint64: message.pn)
+        transaction.put(PaxosState.prefix, PaxosState.pendingValueKey, value.bytes)
+        transaction.put(PaxosState.prefix, PaxosState.pendingVersionKey, uint64: value.version)
+        transaction.put(PaxosState.prefix, PaxosState.pendingPNKey, uint64: message.pn)
         guard apply(transaction, during: "accepting a value") else { return bootstrap(reason: "store failure") }
         paxos.phase = .updating
         paxos.leaseExpires = nil  // not readable until the value is committed and the lease renewed
@@ -287,8 +287,9 @@ extension Monitor {
         do {
             let decoded = try StoreTransaction(decoding: value)
             var transaction = try log.commitTransaction(version: version, decoded)
-            transaction.erase(PaxosLog.prefix, PaxosState.pendingVersionKey)
-            transaction.erase(PaxosLog.prefix, PaxosState.pendingPNKey)
+            transaction.erase(PaxosState.prefix, PaxosState.pendingVersionKey)
+            transaction.erase(PaxosState.prefix, PaxosState.pendingPNKey)
+            transaction.erase(PaxosState.prefix, PaxosState.pendingValueKey)
             try store.apply(transaction)
             paxos.firstCommitted = try log.firstCommitted()
             paxos.lastCommitted = try log.lastCommitted()

@@ -3,10 +3,14 @@ import MonSyncStore
 
 /// The Paxos state of one monitor: the persistent numbers and the round in progress.
 ///
-/// Persistent, under the `paxos` prefix beside the log (as in Ceph):
-/// `last_pn` (the highest proposal number this monitor generated),
-/// `accepted_pn` (the highest it promised), and an accepted value not yet
-/// committed: `paxos/<lc+1>` with `pending_v` and `pending_pn`.
+/// Persistent, under the local bookkeeping prefix `monitor`: `last_pn` (the
+/// highest proposal number this monitor generated), `accepted_pn` (the highest
+/// it promised), and an accepted value not yet committed (`pending_value`,
+/// `pending_v`, `pending_pn`). Ceph keeps these beside the log in `paxos`; here
+/// they are kept out of it on purpose: they are this acceptor's own promises,
+/// which a store sync must never overwrite with another monitor's, and the
+/// `paxos` prefix then holds exactly the committed log, so its digest is equal
+/// on every member at the same version.
 struct PaxosState: Sendable {
     enum Phase: Sendable, CustomStringConvertible {
         /// Not in a quorum.
@@ -51,6 +55,9 @@ struct PaxosState: Sendable {
     static let acceptedPNKey = "accepted_pn"
     static let pendingVersionKey = "pending_v"
     static let pendingPNKey = "pending_pn"
+    static let pendingValueKey = "pending_value"
+    /// Where the keys above live.
+    static let prefix = ServiceRegistry.bookkeepingPrefix
 
     var phase = Phase.idle
     var firstCommitted: UInt64 = 0
@@ -74,16 +81,16 @@ struct PaxosState: Sendable {
         let log = PaxosLog(store: store)
         state.firstCommitted = try log.firstCommitted()
         state.lastCommitted = try log.lastCommitted()
-        state.lastPN = try store.getUInt64(PaxosLog.prefix, lastPNKey) ?? 0
-        state.acceptedPN = try store.getUInt64(PaxosLog.prefix, acceptedPNKey) ?? 0
+        state.lastPN = try store.getUInt64(prefix, lastPNKey) ?? 0
+        state.acceptedPN = try store.getUInt64(prefix, acceptedPNKey) ?? 0
         return state
     }
 
     /// The accepted, uncommitted value at `last_committed + 1`, if the store holds one.
     func storedUncommitted(in store: any MonitorStore) throws(StoreError) -> Uncommitted? {
-        guard let version = try store.getUInt64(PaxosLog.prefix, Self.pendingVersionKey), version == lastCommitted + 1,
-              let pn = try store.getUInt64(PaxosLog.prefix, Self.pendingPNKey),
-              let value = try store.get(PaxosLog.prefix, PaxosLog.key(for: version)) else { return nil }
+        guard let version = try store.getUInt64(Self.prefix, Self.pendingVersionKey), version == lastCommitted + 1,
+              let pn = try store.getUInt64(Self.prefix, Self.pendingPNKey),
+              let value = try store.get(Self.prefix, Self.pendingValueKey) else { return nil }
         return Uncommitted(version: version, pn: pn, value: value)
     }
 
