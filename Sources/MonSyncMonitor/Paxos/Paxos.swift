@@ -361,9 +361,13 @@ extension Monitor {
         timers.cancel(.propose)
         let writes = pendingWrites
         pendingWrites = []
-        var transaction = StoreTransaction()
-        for write in writes { keyValue.apply(write.command, to: &transaction) }
-        begin(transaction.encoded(), writes: writes, isTrim: false)
+        do {
+            let transaction = try keyValue.transaction(applying: writes.map(\.command), in: store)
+            begin(transaction.encoded(), writes: writes, isTrim: false)
+        } catch {
+            noteStoreFailure(error, during: "building a proposal")
+            for write in writes { replyToWrite(write, result: .failed, message: "store failure: \(error); nothing was proposed") }
+        }
     }
 
     /// Applies `transaction`; on failure notes it and bootstraps, returning `false`.

@@ -81,12 +81,18 @@ extension Monitor {
     private func queueWrite(_ write: PendingWrite) {
         let command = write.command
         do {
-            if try keyValue.appliedTid(clientID: command.clientID, in: store) >= command.tid {
+            switch try keyValue.state(ofTid: command.tid, clientID: command.clientID, in: store) {
+            case .new:
+                break
+            case .applied:
                 // Resent after a leader change, and already committed: do not apply it twice.
                 return reply(to: command, at: write.replyTo, result: .ok, message: "already applied")
+            case .tooOld:
+                return reply(to: command, at: write.replyTo, result: .invalid,
+                             message: "tid \(command.tid) is older than the \(KeyValueService.dedupWindow) remembered for this client")
             }
         } catch {
-            noteStoreFailure(error, during: "checking a client's applied tid")
+            noteStoreFailure(error, during: "checking a client's applied tids")
             return reply(to: command, at: write.replyTo, result: .failed, message: "store failure: \(error)")
         }
         // A resend of a write already queued or out for acceptance rides on that copy.

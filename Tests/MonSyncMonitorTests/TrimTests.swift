@@ -1,0 +1,96 @@
+import MonSyncCore
+@testable import MonSyncMonitor
+import MonSyncStore
+import Synchronization
+import Testing
+
+/// The number of `paxos/<v>` versions actually present in `store`.
+func retainedVersions(in store: any MonitorStore) throws -> [UInt64] {
+    try store.snapshot(of: [PaxosLog.prefix]).allEntries().compactMap { UInt64($0.0.key) }.sorted()
+}
+
+@Suite("Cluster: trim", .serialized)
+struct TrimTests {
+    @Test("the leader trims through Paxos, every member alike, keeping at least paxos_min versions")
+    func trimKeepsMinimum() async throws {
+        let configuration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 50)
+        let cluster = try Cluster(configuration: configuration)
+        try await cluster.startAll()
+        try await cluster.waitForQuorum([0, 1, 2])
+        let client = try await cluster.client()
+        var minimumRetained = UInt64.max
+        for batch in 0..<8 {
+            _ = try await cluster.perform { for index in 0..<10 { try await client.put("k\(batch)-\(index)", Array("v")) } }
+            let monitor = cluster.monitor(0)!
+            let (first, last) = (await monitor.firstCommitted, await monitor.lastCommitted)
+            minimumRetained = min(minimumRetained, last - first + 1)
+        }
+        let last = await cluster.monitor(0)!.lastCommitted
+        try await cluster.waitForVersion(last, on: [0, 1, 2])
+        #expect(await cluster.monitor(0)!.statistics.trimsProposed >= 3)
+        #expect(minimumRetained >= configuration.paxosMin)
+        for rank in 0..<3 {
+            let log = PaxosLog(store: cluster.stores[rank])
+            let first = try log.firstCommitted(), last = try log.lastCommitted()
+            #expect(first > 1)
+            #expect(last - first + 1 >= configuration.paxosMin)
+            // The log holds exactly first...last: trimmed versions are gone, none is missing.
+            #expect(try retainedVersions(in: cluster.stores[rank]) == Array(first...last))
+        }
+        let targets = cluster.monitor(0)!.syncTargetNames
+        let digests = try (0..<3).map { try cluster.stores[$0].digest(of: targets) }
+        #expect(digests[0] == digests[1] && digests[1] == digests[2])
+        // Trimming erased old log entries, never service data.
+        #expect(try cluster.stores[2].get(KeyValueService.prefix, "k0-0") == Array("v"))
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+
+    @Test("a trim hold stops trimming until it is released or the held log grows past its bound")
+    func trimHold() async throws {
+        let configuration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 100, trimDisabledMaxVersions: 40)
+        let cluster = try Cluster(configuration: configuration)
+        try await cluster.startAll()
+        try await cluster.waitForQuorum([0, 1, 2])
+        let leader = cluster.monitor(0)!
+        let client = try await cluster.client()
+        let hold = await leader.holdTrim(reason: "test sync")
+        #expect(await leader.trimHoldCount == 1)
+        _ = try await cluster.perform { for index in 0..<30 { try await client.put("a\(index)", Array("v")) } }
+        // Due, but held: nothing trimmed.
+        #expect(await leader.isTrimDue)
+        #expect(await leader.firstCommitted == 1)
+        #expect(await leader.statistics.trimsProposed == 0)
+        // Past trim_disabled_max_versions the log is trimmed anyway.
+        _ = try await cluster.perform { for index in 0..<15 { try await client.put("b\(index)", Array("v")) } }
+        #expect(await leader.statistics.trimsProposed >= 1)
+        #expect(await leader.firstCommitted > 1)
+        let (first, last) = (await leader.firstCommitted, await leader.lastCommitted)
+        #expect(last - first + 1 >= configuration.paxosMin)
+        await leader.releaseTrim(hold)
+        #expect(await leader.trimHoldCount == 0)
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+
+    @Test("releasing the last hold lets a due trim go ahead at once")
+    func releaseTriggersTrim() async throws {
+        let configuration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 100, trimDisabledMaxVersions: 1000)
+        let cluster = try Cluster(configuration: configuration)
+        try await cluster.startAll()
+        try await cluster.waitForQuorum([0, 1, 2])
+        let leader = cluster.monitor(0)!
+        let client = try await cluster.client()
+        let first = await leader.holdTrim(reason: "one")
+        let second = await leader.holdTrim(reason: "two")
+        _ = try await cluster.perform { for index in 0..<25 { try await client.put("a\(index)", Array("v")) } }
+        #expect(await leader.firstCommitted == 1)
+        await leader.releaseTrim(first)
+        await cluster.idle(for: .seconds(1))
+        #expect(await leader.firstCommitted == 1)  // still one hold out
+        await leader.releaseTrim(second)
+        try await cluster.run(until: "trim after release", within: .seconds(10)) { await leader.firstCommitted > 1 }
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+}
