@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore
 import Testing
@@ -41,6 +42,34 @@ struct ElectionTests {
         let status = await monitor.status
         #expect(status.state == .probing)
         #expect(status.quorum.isEmpty)
+        await cluster.stopAll()
+    }
+}
+
+@Suite("Cluster: hostile input", .serialized)
+struct HostileInputTests {
+    @Test("garbage and impostor messages are dropped and counted; the quorum is undisturbed")
+    func garbageAndImpostors() async throws {
+        let cluster = try Cluster()
+        try await cluster.startAll()
+        try await cluster.waitForQuorum([0, 1, 2])
+        let intruder = LoopbackTransport(address: "loopback://intruder", network: cluster.network, options: cluster.options)
+        try await intruder.start()
+        let codec = MessageCodec.monitor()
+        try await intruder.send([0xDE, 0xAD, 0xBE, 0xEF], to: "loopback://mon.b")
+        // Claims to be mon.a (rank 0) proposing a far newer election.
+        try await intruder.send(codec.encode(MMonElection(op: .propose, epoch: 1001, senderRank: 0, monmapEpoch: 1)), to: "loopback://mon.b")
+        try await intruder.send(codec.encode(MMonPaxos(op: .lease, epoch: 2, firstCommitted: 0, lastCommitted: 0, leaseMilliseconds: 5)),
+                                to: "loopback://mon.c")
+        let peon = cluster.monitor(1)!
+        try await cluster.run(until: "drops counted") {
+            await peon.statistics.impostorMessages >= 1 && peon.dispatcher.statistics.snapshot.malformed.values.reduce(0, +) >= 1
+        }
+        #expect(await cluster.monitor(2)!.statistics.impostorMessages >= 1)
+        await cluster.idle(for: .seconds(15))
+        #expect(await cluster.hasQuorum(of: [0, 1, 2]))
+        #expect(await peon.electionEpoch < 1001)
+        await intruder.shutdown()
         await cluster.stopAll()
     }
 }
