@@ -148,6 +148,7 @@ let package = Package(
                 "MonSyncStore",
                 "MonSyncMonitor",
                 .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
