@@ -41,12 +41,12 @@ final class Cluster: Sendable {
 
     /// Starts (or restarts, with its store) the monitor of `rank`.
     @discardableResult
-    func start(_ rank: Int) async throws -> Monitor {
+    func start(_ rank: Int, store: (any MonitorStore)? = nil) async throws -> Monitor {
         let member = monmap.members[rank]
         let transport = LoopbackTransport(address: try TransportAddress(member.address), network: network, options: options)
         var logger = Logger(label: "test.mon")
         logger.logLevel = .critical
-        let monitor = try Monitor(monmap: monmap, name: member.name, transport: transport, store: stores[rank],
+        let monitor = try Monitor(monmap: monmap, name: member.name, transport: transport, store: store ?? stores[rank],
                                   configuration: configuration, timebase: Timebase(clock), logger: logger)
         monitors.withLock { $0[rank] = monitor }
         try await monitor.start()

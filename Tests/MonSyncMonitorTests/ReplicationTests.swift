@@ -1,3 +1,4 @@
+import Foundation
 import MonSyncCore
 @testable import MonSyncMonitor
 import MonSyncStore
@@ -158,6 +159,39 @@ struct ReplicationTests {
         #expect(statuses.allSatisfy { $0?.quorum == [0, 1, 2] && $0?.leader == 0 })
         #expect(statuses[0]?.lastCommitted ?? 0 >= 1)
         #expect(statuses[0]?.firstCommitted == 1)
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+}
+
+@Suite("Cluster: durable restart", .serialized)
+struct DurableRestartTests {
+    @Test("a peon on RocksDB is stopped, its store closed and reopened, and recovery catches it up")
+    func rocksDBPeonRestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("monsync-monitor-\(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        try await cluster.start(0)
+        try await cluster.start(1)
+        do {
+            try await cluster.start(2, store: try RocksDBStore(path: directory))
+        }
+        try await cluster.waitForQuorum([0, 1, 2])
+        let client = try await cluster.client()
+        _ = try await cluster.perform { for index in 0..<10 { try await client.put("first-\(index)", Array("1")) } }
+        let before = await cluster.monitor(0)!.lastCommitted
+        try await cluster.waitForVersion(before, on: [2])
+        await cluster.stop(2)
+        _ = try await cluster.perform { for index in 0..<10 { try await client.put("second-\(index)", Array("2")) } }
+        // The stopped monitor released the store; the directory opens again with what was committed.
+        let reopened = try RocksDBStore(path: directory)
+        #expect(try PaxosLog(store: reopened).lastCommitted() == before)
+        try await cluster.start(2, store: reopened)
+        try await cluster.waitForQuorum([0, 1, 2])
+        let last = await cluster.monitor(0)!.lastCommitted
+        try await cluster.waitForVersion(last, on: [2])
+        let targets = cluster.monitor(0)!.syncTargetNames
+        #expect(try reopened.digest(of: targets) == cluster.stores[0].digest(of: targets))
         await client.shutdown()
         await cluster.stopAll()
     }
