@@ -39,12 +39,15 @@ public actor Monitor {
     let log: PaxosLog
     let outbox: PeerOutbox
     let trimPolicy: TrimPolicy
+    let metrics: MonitorMetrics
     var logger: Logger
 
     // MARK: State
 
     /// The monitor's state.
-    public internal(set) var state: MonitorState = .probing
+    public internal(set) var state: MonitorState = .probing {
+        didSet { if state != oldValue { metrics.record(state: state) } }
+    }
     /// The election epoch: odd while electing, even while a quorum is stable.
     public internal(set) var electionEpoch: UInt32 = 0
     /// The quorum's ranks while in one.
@@ -54,7 +57,14 @@ public actor Monitor {
     /// The last decision probing made.
     public internal(set) var lastJoinDecision: JoinDecision?
     /// Counters.
-    public internal(set) var statistics = MonitorStatistics()
+    public internal(set) var statistics = MonitorStatistics() {
+        didSet {
+            metrics.record(from: oldValue, to: statistics)
+            if statistics.commits != oldValue.commits {
+                metrics.record(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
+            }
+        }
+    }
 
     var started = false
     var probe = ProbeState()
@@ -101,6 +111,7 @@ public actor Monitor {
         self.services = registry
         self.log = PaxosLog(store: store)
         self.trimPolicy = TrimPolicy(configuration)
+        self.metrics = MonitorMetrics(name: name)
         var logger = logger
         logger[metadataKey: "mon"] = "\(name)"
         self.logger = logger
