@@ -74,6 +74,7 @@ extension Monitor {
     }
 
     func handlePaxos(_ message: MMonPaxos, from sender: TransportAddress) {
+        guard state != .shutdown else { return }
         guard let peer = monmap.rank(of: sender) else {
             statistics.impostorMessages += 1
             return

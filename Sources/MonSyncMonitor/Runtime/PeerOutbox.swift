@@ -9,8 +9,8 @@ import Synchronization
 /// (BEGIN before COMMIT, COMMIT before LEASE). So each peer gets its own
 /// queue drained by its own task, which awaits the dispatcher's send in
 /// order; a failed send is counted and logged, and the next message goes on.
-/// Each queue is bounded: past ``capacity`` messages the oldest waiting one is
-/// dropped (the protocol recovers lost messages with its timeouts).
+/// Each queue is bounded: past ``capacity`` waiting messages a new one is
+/// dropped and counted (the protocol recovers lost messages with its timeouts).
 final class PeerOutbox: Sendable {
     private struct State {
         var queues: [TransportAddress: AsyncStream<any WireMessage>.Continuation] = [:]
