@@ -49,13 +49,15 @@ public enum JoinDecision: Sendable, Hashable, CustomStringConvertible {
 
 /// What a store sync needs to know to start: who is ahead, and by how much.
 public struct SyncRequirement: Sendable, Hashable, CustomStringConvertible {
-    /// This monitor's bounds when it decided.
+    /// This monitor's first retained version when it decided.
     public var localFirstCommitted: UInt64
+    /// This monitor's last committed version when it decided.
     public var localLastCommitted: UInt64
     /// The quorum's leader, when a reply named one.
     public var leader: MonitorEntity?
-    /// The leader's bounds, when it replied itself.
+    /// The leader's first retained version, when the leader replied.
     public var leaderFirstCommitted: UInt64?
+    /// The leader's last committed version, when the leader replied.
     public var leaderLastCommitted: UInt64?
     /// The quorum the replies reported (ranks), empty when none.
     public var quorum: [Int32]
@@ -70,13 +72,20 @@ public struct SyncRequirement: Sendable, Hashable, CustomStringConvertible {
 
 /// A peer as its probe reply described it.
 public struct PeerProbeInfo: Sendable, Hashable {
+    /// The peer.
     public var entity: MonitorEntity
+    /// Its state when it replied.
     public var state: MonitorState
+    /// Its quorum (empty outside one).
     public var quorum: [Int32]
+    /// Its leader (in a quorum).
     public var leader: Int32?
+    /// Its first retained version.
     public var firstCommitted: UInt64
+    /// Its last committed version.
     public var lastCommitted: UInt64
 
+    /// A peer's reply.
     public init(entity: MonitorEntity, state: MonitorState, quorum: [Int32], leader: Int32?,
                 firstCommitted: UInt64, lastCommitted: UInt64) {
         self.entity = entity

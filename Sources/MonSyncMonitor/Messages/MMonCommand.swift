@@ -49,7 +49,9 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
 
     /// Modifiers of a command.
     public struct Flags: OptionSet, Sendable, Hashable {
+        /// The flag bits.
         public var rawValue: UInt8
+        /// Flags from their bits.
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         /// Forwarded by a peon; never forwarded again.
         public static let forwarded = Flags(rawValue: 0x01)
@@ -57,7 +59,9 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
         public static let known: Flags = [.forwarded]
     }
 
+    /// What the client asks.
     public var op: Op
+    /// Modifiers (``Flags/forwarded``).
     public var flags: Flags
     /// Identifies the client across resends (chosen at random by the client).
     public var clientID: UInt64
@@ -70,6 +74,7 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
     /// With ``Flags/forwarded``: the client's address, where the reply goes.
     public var replyTo: String
 
+    /// A command; `value` only for PUT, `replyTo` only with ``Flags/forwarded``.
     public init<C: Collection<UInt8>>(op: Op, clientID: UInt64, tid: UInt64, key: String = "", value: C = [UInt8](),
                                       flags: Flags = [], replyTo: String = "") {
         self.op = op

@@ -12,8 +12,11 @@ public struct MMonCommandReply: WireMessage, Hashable, CustomStringConvertible {
     public static let headVersion: UInt8 = 1
     public static let name = "mon_command_reply"
 
+    /// The op of the command answered.
     public var op: MMonCommand.Op
+    /// The tid of the command answered.
     public var tid: UInt64
+    /// The outcome.
     public var result: CommandResult
     /// A human-readable explanation, for refusals.
     public var message: String
@@ -28,6 +31,7 @@ public struct MMonCommandReply: WireMessage, Hashable, CustomStringConvertible {
     /// The replier's status (always filled).
     public var status: MonitorStatus
 
+    /// A reply; `value` for GET, `keys` for LIST, `version` for committed writes.
     public init<C: Collection<UInt8>>(op: MMonCommand.Op, tid: UInt64, result: CommandResult, message: String = "",
                                       value: C = [UInt8](), keys: [String] = [], leader: MonitorEntity? = nil,
                                       version: UInt64 = 0, status: MonitorStatus = .none) {

@@ -30,6 +30,7 @@ public struct MMonElection: WireMessage, Hashable, CustomStringConvertible {
         }
     }
 
+    /// What the message does.
     public var op: Op
     /// The election epoch.
     public var epoch: UInt32
@@ -42,6 +43,7 @@ public struct MMonElection: WireMessage, Hashable, CustomStringConvertible {
     /// The sender's last committed Paxos version.
     public var lastCommitted: UInt64
 
+    /// An election message; `quorum` only with VICTORY.
     public init(op: Op, epoch: UInt32, senderRank: Int32, monmapEpoch: UInt32, quorum: [Int32] = [], lastCommitted: UInt64 = 0) {
         self.op = op
         self.epoch = epoch

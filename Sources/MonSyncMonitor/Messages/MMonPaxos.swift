@@ -44,14 +44,18 @@ public struct MMonPaxos: WireMessage, Hashable, CustomStringConvertible {
 
     /// One Paxos version and its value (an encoded store transaction).
     public struct Value: Sendable, Hashable {
+        /// The Paxos version.
         public var version: UInt64
+        /// The encoded store transaction (a slice of the received frame: not copied).
         public var bytes: ArraySlice<UInt8>
+        /// A value for `version`.
         public init<C: Collection<UInt8>>(version: UInt64, bytes: C) {
             self.version = version
             self.bytes = ArraySlice(bytes)
         }
     }
 
+    /// What the message does.
     public var op: Op
     /// The election epoch the sender is in; messages of another epoch are stale.
     public var epoch: UInt32
@@ -68,6 +72,7 @@ public struct MMonPaxos: WireMessage, Hashable, CustomStringConvertible {
     /// Versions and their values, ascending.
     public var values: [Value]
 
+    /// A Paxos message; fields an op does not use stay zero or empty.
     public init(op: Op, epoch: UInt32, firstCommitted: UInt64, lastCommitted: UInt64, pn: UInt64 = 0,
                 uncommittedPN: UInt64 = 0, leaseMilliseconds: UInt64 = 0, values: [Value] = []) {
         self.op = op

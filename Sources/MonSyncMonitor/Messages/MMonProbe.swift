@@ -21,6 +21,7 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
         public var description: String { self == .probe ? "probe" : "reply" }
     }
 
+    /// Probe or reply.
     public var op: Op
     /// The sender's name in the monmap.
     public var senderName: String
@@ -41,6 +42,7 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
     /// The newest Paxos version the sender committed.
     public var lastCommitted: UInt64
 
+    /// A probe (or reply) describing the sender.
     public init(op: Op, senderName: String, senderRank: Int32, state: MonitorState, electionEpoch: UInt32,
                 monmapEpoch: UInt32, quorum: [Int32] = [], leader: Int32? = nil,
                 firstCommitted: UInt64, lastCommitted: UInt64) {

@@ -8,17 +8,24 @@ public import MonSyncCore
 public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
     static let structVersion: UInt8 = 1
 
+    /// The monitor's state.
     public var state: MonitorState
+    /// Its rank (-1 in ``none``).
     public var rank: Int32
+    /// Its name.
     public var name: String
+    /// Its election epoch (odd while electing).
     public var electionEpoch: UInt32
     /// The quorum's ranks, ascending; empty outside a quorum.
     public var quorum: [Int32]
     /// The leader's rank, in a quorum.
     public var leader: Int32?
+    /// The first retained Paxos version.
     public var firstCommitted: UInt64
+    /// The last committed Paxos version.
     public var lastCommitted: UInt64
 
+    /// A status.
     public init(state: MonitorState, rank: Int32, name: String, electionEpoch: UInt32, quorum: [Int32],
                 leader: Int32?, firstCommitted: UInt64, lastCommitted: UInt64) {
         self.state = state
@@ -35,6 +42,7 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
     public static let none = MonitorStatus(state: .probing, rank: -1, name: "", electionEpoch: 0, quorum: [],
                                            leader: nil, firstCommitted: 0, lastCommitted: 0)
 
+    /// Writes the status as a versioned struct.
     public func encode(into encoder: inout WireEncoder) {
         encoder.encodeVersionedStruct(version: Self.structVersion, compat: 1) { e in
             e.encode(state.rawValue)
@@ -48,6 +56,7 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Reads a status written by ``encode(into:)``, validating every field.
     public init(from decoder: inout WireDecoder) throws(DecodeError) {
         self = try decoder.decodeVersionedStruct("status", supportedVersion: Self.structVersion) {
             (d: inout WireDecoder, _: UInt8) throws(DecodeError) -> MonitorStatus in

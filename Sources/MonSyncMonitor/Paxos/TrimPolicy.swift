@@ -18,6 +18,7 @@ public struct TrimPolicy: Sendable, Hashable {
     /// Versions that may pass while trim is held before the leader trims anyway.
     public var trimDisabledMaxVersions: UInt64
 
+    /// A policy; counts are clamped to at least 1.
     public init(paxosMin: UInt64, paxosTrimMin: UInt64, paxosTrimMax: UInt64, trimDisabledMaxVersions: UInt64) {
         self.paxosMin = max(1, paxosMin)
         self.paxosTrimMin = max(1, paxosTrimMin)

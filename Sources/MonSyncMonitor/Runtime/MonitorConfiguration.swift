@@ -44,6 +44,7 @@ public struct MonitorConfiguration: Sendable, Hashable {
     /// How many client writes the leader queues before refusing more.
     public var maxPendingWrites: Int
 
+    /// A configuration; every parameter defaults to Ceph's value (counts are clamped to at least 1).
     public init(
         probeTimeout: Duration = .seconds(2),
         electionTimeout: Duration = .seconds(5),

@@ -16,6 +16,7 @@ public struct MonitorNode: Service {
     /// The monitor this node runs.
     public let monitor: Monitor
 
+    /// A node running `monitor`.
     public init(monitor: Monitor) { self.monitor = monitor }
 
     /// Starts the monitor and waits until a graceful shutdown or cancellation stops it.

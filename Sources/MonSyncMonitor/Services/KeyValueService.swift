@@ -17,9 +17,12 @@ public struct KeyValueService: MonitorService {
     /// How many applied tids are remembered per client.
     public static let dedupWindow = 1024
 
+    /// The service (it is stateless: everything it knows is in the store).
     public init() {}
 
+    /// `kv`.
     public var name: String { "kv" }
+    /// ``prefix`` and ``clientsPrefix``.
     public var prefixes: [String] { [Self.prefix, Self.clientsPrefix] }
 
     /// What the service knows about a client's tid.

@@ -15,7 +15,10 @@ public protocol MonitorService: Sendable {
 
 /// The Paxos log itself, registered like a service so its prefix is a sync target.
 public struct PaxosService: MonitorService {
+    /// The Paxos log's registration.
     public init() {}
+    /// `paxos`.
     public var name: String { "paxos" }
+    /// The log's prefix, `paxos`.
     public var prefixes: [String] { [PaxosLog.prefix] }
 }
