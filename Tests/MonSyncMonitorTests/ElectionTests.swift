@@ -73,3 +73,22 @@ struct HostileInputTests {
         await cluster.stopAll()
     }
 }
+
+@Suite("Cluster: five monitors", .serialized)
+struct FiveMonitorTests {
+    @Test("five monitors elect rank 0; with two down the remaining three elect the lowest of them")
+    func fiveMonitors() async throws {
+        let cluster = try Cluster(size: 5)
+        try await cluster.startAll()
+        #expect(try await cluster.waitForQuorum([0, 1, 2, 3, 4]) == 0)
+        await cluster.stop(0)
+        await cluster.stop(1)
+        #expect(try await cluster.waitForQuorum([2, 3, 4]) == 2)
+        await cluster.stop(2)
+        // Two of five are no majority: no quorum forms.
+        await cluster.idle(for: .seconds(30))
+        #expect(!(await cluster.hasQuorum(of: [3, 4])))
+        #expect(await cluster.liveStatuses().allSatisfy { !$0.state.isInQuorum })
+        await cluster.stopAll()
+    }
+}

@@ -196,3 +196,27 @@ struct DurableRestartTests {
         await cluster.stopAll()
     }
 }
+
+@Suite("Cluster: batching", .serialized)
+struct BatchingTests {
+    @Test("with a propose interval, writes that arrive together are committed in one Paxos version")
+    func proposeIntervalBatches() async throws {
+        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500, proposeInterval: .seconds(1)))
+        try await cluster.startAll()
+        try await cluster.waitForQuorum([0, 1, 2])
+        let clients = [try await cluster.client(), try await cluster.client(), try await cluster.client()]
+        let before = await cluster.monitor(0)!.lastCommitted
+        let versions = try await cluster.perform {
+            try await withThrowingTaskGroup(of: UInt64.self) { group in
+                for (index, client) in clients.enumerated() {
+                    group.addTask { try await client.put("batched-\(index)", Array("v")) }
+                }
+                return try await group.reduce(into: [UInt64]()) { $0.append($1) }
+            }
+        }
+        #expect(Set(versions) == [before + 1])
+        #expect(try PaxosLog(store: cluster.stores[0]).transaction(at: before + 1)?.operations.count == 3 + 3)
+        for client in clients { await client.shutdown() }
+        await cluster.stopAll()
+    }
+}

@@ -163,9 +163,10 @@ public actor Monitor {
         state = .shutdown
         timers.cancelAll()
         dispatcher.register { $0 = MessageRouter() }
+        // Let the answers to waiting clients go out before the transport closes.
+        await outbox.close()
         await dispatcher.transport.shutdown()
         await dispatchTask?.value
-        await outbox.close()
         logger.info("monitor stopped")
     }
 
