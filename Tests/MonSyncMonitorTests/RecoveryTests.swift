@@ -75,3 +75,44 @@ struct RecoveryTests {
         await cluster.stopAll()
     }
 }
+
+@Suite("Cluster: bounded state sharing", .serialized)
+struct BoundedShareTests {
+    @Test("a peon far behind is caught up through several bounded COMMITs")
+    func peonCaughtUpInPieces() async throws {
+        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500, maxShareBytes: 200))
+        try await cluster.start(0)
+        try await cluster.start(1)
+        try await cluster.waitForQuorum([0, 1])
+        let client = try await cluster.client()
+        _ = try await cluster.perform { for index in 0..<25 { try await client.put("k\(index)", Array(repeating: UInt8(index), count: 40)) } }
+        try await cluster.start(2)
+        try await cluster.waitForQuorum([0, 1, 2])
+        let last = await cluster.monitor(0)!.lastCommitted
+        try await cluster.waitForVersion(last, on: [2])
+        #expect(await cluster.monitor(0)!.statistics.versionsShared >= 25)
+        let targets = cluster.monitor(0)!.syncTargetNames
+        #expect(try cluster.stores[2].digest(of: targets) == cluster.stores[0].digest(of: targets))
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+
+    @Test("a leader far behind its peons catches up over successive recoveries when LAST is bounded")
+    func leaderCaughtUpInPieces() async throws {
+        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500, maxShareBytes: 1))
+        for rank in [1, 2] {
+            let log = PaxosLog(store: cluster.stores[rank])
+            for version in UInt64(1)...4 {
+                var transaction = StoreTransaction()
+                transaction.put(KeyValueService.prefix, "v\(version)", Array("x"))
+                try log.commit(version: version, transaction)
+            }
+        }
+        try await cluster.startAll()
+        try await cluster.waitForVersion(4, on: [0], within: .seconds(300))
+        try await cluster.waitForQuorum([0, 1, 2], within: .seconds(120))
+        let targets = cluster.monitor(0)!.syncTargetNames
+        #expect(try cluster.stores[0].digest(of: targets) == cluster.stores[1].digest(of: targets))
+        await cluster.stopAll()
+    }
+}

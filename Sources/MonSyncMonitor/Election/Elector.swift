@@ -138,6 +138,11 @@ extension Monitor {
             startElection()
             return
         }
+        if message.epoch == electionEpoch && state == .peon && leader != peer {
+            // A second victory in our epoch (a partial partition let two proposers each
+            // gather a majority through us): keep the first; the other's rounds time out.
+            return noteStale("second victory e\(message.epoch) from \(peer); following \(leader.map(String.init) ?? "?")")
+        }
         if message.epoch == electionEpoch && state == .leader {
             // Two victories in one epoch (a partial partition): start over at a newer epoch.
             startElection()

@@ -112,10 +112,8 @@ extension Monitor {
         do {
             if message.lastCommitted < paxos.lastCommitted {
                 // Share what the leader lacks.
-                for version in max(message.lastCommitted + 1, paxos.firstCommitted)...paxos.lastCommitted {
-                    guard let value = try store.get(PaxosLog.prefix, PaxosLog.key(for: version)) else { continue }
-                    values.append(MMonPaxos.Value(version: version, bytes: value))
-                }
+                // One message's worth; a leader still behind afterwards is caught up by the next recovery.
+                values = try loggedValues(from: max(message.lastCommitted + 1, paxos.firstCommitted))
             }
             if let uncommitted = try paxos.storedUncommitted(in: store) {
                 values.append(MMonPaxos.Value(version: uncommitted.version, bytes: uncommitted.value))
@@ -157,26 +155,28 @@ extension Monitor {
     private func finishRecovery() {
         timers.cancel(.paxosRound)
         statistics.recoveries += 1
-        // Bring every peon that is behind up to date.
+        // Bring every peon that is behind up to date, one bounded COMMIT after another.
         for peer in quorum where peer != rank {
             let peerLast = paxos.peerLastCommitted[peer] ?? 0
             guard peerLast < paxos.lastCommitted else { continue }
-            var values: [MMonPaxos.Value] = []
-            do {
-                for version in max(peerLast + 1, paxos.firstCommitted)...paxos.lastCommitted {
-                    guard let value = try store.get(PaxosLog.prefix, PaxosLog.key(for: version)) else { continue }
-                    values.append(MMonPaxos.Value(version: version, bytes: value))
+            var next = max(peerLast + 1, paxos.firstCommitted)
+            var shared = 0
+            while next <= paxos.lastCommitted {
+                let values: [MMonPaxos.Value]
+                do { values = try loggedValues(from: next) } catch {
+                    noteStoreFailure(error, during: "sharing state")
+                    return bootstrap(reason: "store failure")
                 }
-            } catch {
-                noteStoreFailure(error, during: "sharing state")
-                return bootstrap(reason: "store failure")
+                guard let last = values.last?.version else { break }
+                send(MMonPaxos(op: .commit, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                               lastCommitted: last, values: values), toRank: peer)
+                shared += values.count
+                next = last + 1
             }
-            statistics.versionsShared += values.count
-            logger.info("sharing versions with a peon that is behind", metadata: [
-                "peer": "\(peer)", "peer_lc": "\(peerLast)", "versions": "\(values.count)",
+            statistics.versionsShared += shared
+            logger.info("shared versions with a peon that was behind", metadata: [
+                "peer": "\(peer)", "peer_lc": "\(peerLast)", "versions": "\(shared)",
             ])
-            send(MMonPaxos(op: .commit, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
-                           lastCommitted: paxos.lastCommitted, values: values), toRank: peer)
         }
         logger.info("recovery done", metadata: ["fc": "\(paxos.firstCommitted)", "lc": "\(paxos.lastCommitted)",
                                                 "uncommitted": "\(paxos.uncommitted.map { "v\($0.version)" } ?? "none")"])
@@ -268,6 +268,22 @@ extension Monitor {
             return bootstrap(reason: "commit up to v\(message.lastCommitted) leaves a gap after our v\(paxos.lastCommitted)")
         }
         if paxos.phase == .updating { paxos.phase = .active }
+    }
+
+    /// Consecutive retained versions from `first` on, as many as fit in
+    /// ``MonitorConfiguration/maxShareBytes`` (at least one), so a share never outgrows a frame.
+    private func loggedValues(from first: UInt64) throws(StoreError) -> [MMonPaxos.Value] {
+        var values: [MMonPaxos.Value] = []
+        var bytes = 0
+        var version = first
+        while version <= paxos.lastCommitted {
+            guard let value = try store.get(PaxosLog.prefix, PaxosLog.key(for: version)) else { break }
+            if !values.isEmpty && bytes + value.count > configuration.maxShareBytes { break }
+            values.append(MMonPaxos.Value(version: version, bytes: value))
+            bytes += value.count + 12
+            version += 1
+        }
+        return values
     }
 
     /// Commits the consecutive versions of `values` above our `last_committed`, up to `limit`.

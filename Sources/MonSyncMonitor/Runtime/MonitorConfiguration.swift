@@ -13,6 +13,7 @@
 /// | ``paxosTrimMax`` | `paxos_trim_max` | 500 |
 /// | ``trimDisabledMaxVersions`` | `paxos_trim_disabled_max_versions` | 100 |
 /// | ``proposeInterval`` | `paxos_propose_interval` | 0 (Ceph: 1 s) |
+/// | ``maxShareBytes`` | — | 16 MiB |
 public struct MonitorConfiguration: Sendable, Hashable {
     /// How long a probing monitor waits for replies before probing again.
     public var probeTimeout: Duration
@@ -43,6 +44,9 @@ public struct MonitorConfiguration: Sendable, Hashable {
     public var proposeInterval: Duration
     /// How many client writes the leader queues before refusing more.
     public var maxPendingWrites: Int
+    /// The most value bytes one LAST or COMMIT carries when versions are shared
+    /// during recovery (more versions go in further COMMITs, or the next recovery).
+    public var maxShareBytes: Int
 
     /// A configuration; every parameter defaults to Ceph's value (counts are clamped to at least 1).
     public init(
@@ -57,7 +61,8 @@ public struct MonitorConfiguration: Sendable, Hashable {
         paxosTrimMax: UInt64 = 500,
         trimDisabledMaxVersions: UInt64 = 100,
         proposeInterval: Duration = .zero,
-        maxPendingWrites: Int = 10_000
+        maxPendingWrites: Int = 10_000,
+        maxShareBytes: Int = 16 << 20
     ) {
         self.probeTimeout = probeTimeout
         self.electionTimeout = electionTimeout
@@ -71,6 +76,7 @@ public struct MonitorConfiguration: Sendable, Hashable {
         self.trimDisabledMaxVersions = trimDisabledMaxVersions
         self.proposeInterval = proposeInterval
         self.maxPendingWrites = max(1, maxPendingWrites)
+        self.maxShareBytes = max(1, maxShareBytes)
     }
 
     /// Ceph's defaults.
