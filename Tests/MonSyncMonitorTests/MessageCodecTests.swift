@@ -140,3 +140,55 @@ struct MessageCodecTests {
         #expect(throws: DecodeError.self) { _ = try codec.decode(frame) }
     }
 }
+
+@Suite("Monitor messages: hostile values")
+struct HostileValueTests {
+    @Test("numbers at the edge of their range are refused, so no handler arithmetic can overflow")
+    func edgeValues() {
+        let maxVersion = MMonPaxos(op: .commit, epoch: 2, firstCommitted: 1, lastCommitted: .max)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonPaxos.self, payload(maxVersion)) }
+        let maxPN = MMonPaxos(op: .last, epoch: 2, firstCommitted: 1, lastCommitted: 2, pn: .max)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonPaxos.self, payload(maxPN)) }
+        let longLease = MMonPaxos(op: .lease, epoch: 2, firstCommitted: 1, lastCommitted: 2, leaseMilliseconds: .max)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonPaxos.self, payload(longLease)) }
+        let maxEpoch = MMonElection(op: .propose, epoch: .max, senderRank: 1, monmapEpoch: 1)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonElection.self, payload(maxEpoch)) }
+        let probe = MMonProbe(op: .probe, senderName: "a", senderRank: 0, state: .probing, electionEpoch: .max, monmapEpoch: 1,
+                              firstCommitted: 0, lastCommitted: 0)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonProbe.self, payload(probe)) }
+    }
+
+    @Test("seeded random mutations of every message decode or fail with a DecodeError, never trap")
+    func mutations() {
+        var rng = SeededRandomNumberGenerator(seed: 2026)
+        let codec = MessageCodec.monitor()
+        let frames = [codec.encode(Samples.probe), codec.encode(Samples.election), codec.encode(Samples.paxos),
+                      codec.encode(Samples.command), codec.encode(Samples.reply)]
+        var decoded = 0
+        for _ in 0..<5000 {
+            var frame = frames[Int(rng.next() % UInt64(frames.count))]
+            // Mutate payload bytes only and decode the payload directly (no frame CRC in the way),
+            // so the message decoders themselves are what is exercised.
+            let header = Frame.headerSize
+            for _ in 0..<(1 + Int(rng.next() % 4)) where frame.count > header {
+                let index = header + Int(rng.next() % UInt64(frame.count - header))
+                frame[index] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            var decoder = WireDecoder(Array(frame[header...]))
+            let type = MessageType(UInt16(frame[4]) | UInt16(frame[5]) << 8)
+            do {
+                switch type.rawValue {
+                case 50: _ = try MMonCommand(decodingPayload: &decoder, version: 1)
+                case 51: _ = try MMonCommandReply(decodingPayload: &decoder, version: 1)
+                case 64: _ = try MMonProbe(decodingPayload: &decoder, version: 1)
+                case 65: _ = try MMonElection(decodingPayload: &decoder, version: 1)
+                default: _ = try MMonPaxos(decodingPayload: &decoder, version: 1)
+                }
+                decoded += 1
+            } catch {
+                continue
+            }
+        }
+        #expect(decoded > 0)
+    }
+}

@@ -57,6 +57,8 @@ public struct MMonElection: WireMessage, Hashable, CustomStringConvertible {
 
     public func validate() throws(DecodeError) {
         if senderRank < 0 { throw .invalidField(name: "rank", value: UInt64(UInt32(bitPattern: senderRank))) }
+        // Epochs advance by one or two at a time; this bound keeps `epoch + 2` from overflowing.
+        if epoch > UInt32.max - 4 { throw .invalidField(name: "epoch (out of range)", value: UInt64(epoch)) }
         switch op {
         case .propose, .ack:
             if epoch % 2 == 0 { throw .invalidField(name: "epoch (\(op) needs an odd epoch)", value: UInt64(epoch)) }

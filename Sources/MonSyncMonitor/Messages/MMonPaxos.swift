@@ -87,11 +87,17 @@ public struct MMonPaxos: WireMessage, Hashable, CustomStringConvertible {
 
     public var routingKey: UInt32? { op.rawValue }
 
+    /// The longest lease accepted: one day.
+    public static let maximumLeaseMilliseconds: UInt64 = 86_400_000
+
     /// The value for `version`, if carried.
     public func value(for version: UInt64) -> Value? { values.first { $0.version == version } }
 
     public func validate() throws(DecodeError) {
         try WireDecoder.checkBounds(first: firstCommitted, last: lastCommitted)
+        if pn > WireDecoder.maximumPaxosNumber { throw .invalidField(name: "pn (out of range)", value: pn) }
+        if uncommittedPN > WireDecoder.maximumPaxosNumber { throw .invalidField(name: "uncommitted_pn (out of range)", value: uncommittedPN) }
+        if leaseMilliseconds > Self.maximumLeaseMilliseconds { throw .invalidField(name: "lease_ms (over a day)", value: leaseMilliseconds) }
         var previous: UInt64 = 0
         for value in values {
             if value.version <= previous { throw .invalidField(name: "values (versions not strictly ascending)", value: value.version) }

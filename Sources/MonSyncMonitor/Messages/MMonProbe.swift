@@ -61,6 +61,7 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
     public var routingKey: UInt32? { op.rawValue }
 
     public func validate() throws(DecodeError) {
+        if electionEpoch > UInt32.max - 4 { throw .invalidField(name: "election_epoch (out of range)", value: UInt64(electionEpoch)) }
         if senderRank < 0 { throw .invalidField(name: "rank", value: UInt64(UInt32(bitPattern: senderRank))) }
         if let leader, !quorum.contains(leader) { throw .invalidField(name: "leader (not in quorum)", value: UInt64(leader)) }
         if leader == nil && !quorum.isEmpty { throw .invalidField(name: "leader (missing for a quorum)", value: 0) }

@@ -45,7 +45,12 @@ extension WireDecoder {
         return (first, last)
     }
 
+    /// The largest Paxos version or proposal number accepted: far beyond any real
+    /// cluster, and low enough that `+ 1` and the proposal-number arithmetic never overflow.
+    static let maximumPaxosNumber = UInt64.max / 4
+
     static func checkBounds(first: UInt64, last: UInt64) throws(DecodeError) {
+        if last > maximumPaxosNumber { throw .invalidField(name: "last_committed (out of range)", value: last) }
         if first > last { throw .invalidField(name: "first_committed (above last_committed)", value: first) }
         if last > 0 && first == 0 { throw .invalidField(name: "first_committed (0 with versions committed)", value: first) }
     }
