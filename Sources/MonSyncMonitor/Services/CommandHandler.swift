@@ -52,7 +52,12 @@ extension Monitor {
                     reply(to: command, at: client, result: .notFound, message: "no key \(command.key)")
                 }
             case .list:
-                reply(to: command, at: client, result: .ok, keys: try keyValue.list(prefix: command.key, in: store))
+                // Bounded so a reply always fits in a frame (keys are at most 1 KiB each).
+                let keys = try keyValue.list(prefix: command.key, in: store)
+                let limit = KeyValueService.maximumListedKeys
+                reply(to: command, at: client, result: .ok,
+                      message: keys.count > limit ? "truncated to the first \(limit) of \(keys.count) keys" : "",
+                      keys: Array(keys.prefix(limit)))
             case .put, .delete, .status:
                 reply(to: command, at: client, result: .invalid, message: "\(command.op) is not a read")
             }

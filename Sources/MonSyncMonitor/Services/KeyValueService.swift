@@ -14,6 +14,8 @@ public struct KeyValueService: MonitorService {
     public static let prefix = "kv"
     /// The prefix of the per-client applied-tid records.
     public static let clientsPrefix = "kv_clients"
+    /// The most keys one LIST reply carries.
+    public static let maximumListedKeys = 10_000
     /// How many applied tids are remembered per client.
     public static let dedupWindow = 1024
 
