@@ -30,6 +30,8 @@ extension Monitor {
         case .get, .list:
             if isReadable {
                 answerRead(command, at: replyTo)
+            } else if state == .leader {
+                reply(to: command, at: replyTo, result: .retry, message: "mon.\(name) is the leader but still recovering; retry")
             } else {
                 forwardOrRefuse(command, at: replyTo, forwarded: forwarded)
             }
