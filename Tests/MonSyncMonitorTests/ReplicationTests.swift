@@ -54,6 +54,9 @@ struct ReplicationTests {
             #expect(reply.map { Array($0.value) } == Array("value-39"))
         }
         #expect(await cluster.monitor(0)!.statistics.writesCommitted == 40)
+        // The queue of replies to the client closed once drained; only the peers' queues stay.
+        let outbox = cluster.monitor(0)!.outbox
+        try await cluster.run(until: "client reply queues drained", within: .seconds(5)) { outbox.openQueues == 2 }
         await client.shutdown()
         await cluster.stopAll()
     }

@@ -37,7 +37,7 @@ public actor Monitor {
 
     let timebase: Timebase
     let log: PaxosLog
-    let outbox: PeerOutbox
+    nonisolated let outbox: PeerOutbox
     let trimPolicy: TrimPolicy
     let metrics: MonitorMetrics
     var logger: Logger
@@ -117,7 +117,8 @@ public actor Monitor {
         self.logger = logger
         let dispatcher = Dispatcher(transport: transport, codec: .monitor(), logger: logger)
         self.dispatcher = dispatcher
-        self.outbox = PeerOutbox(dispatcher: dispatcher, logger: logger)
+        let peers = Set(monmap.ranks.filter { $0 != me.rank }.compactMap { monmap.address(of: $0) })
+        self.outbox = PeerOutbox(dispatcher: dispatcher, logger: logger, peers: peers)
         do {
             electionEpoch = UInt32(truncatingIfNeeded: try store.getUInt64(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey) ?? 0)
             paxos = try PaxosState.load(from: store)
