@@ -36,6 +36,16 @@ struct PolicyTests {
         #expect(requirement.leader?.rank == 0)
         #expect(requirement.leaderFirstCommitted == 11)
         #expect(requirement.providers.map(\.entity.rank) == [0])
+        // A peon's reply names the leader; the monmap supplies its entity before the leader itself replies.
+        let peon = peer(1, fc: 11, lc: 40, quorum: [0, 1], leader: 0)
+        let map = try? MonMap(named: [("m0", "loopback://m0"), ("m1", "loopback://m1"), ("m2", "loopback://m2")])
+        guard case let .needsFullSync(fromPeon)? = JoinDecision.evaluate(localFirstCommitted: 0, localLastCommitted: 0, peers: [peon],
+                                                                         majority: 2, monmap: map) else {
+            Issue.record("expected a full sync")
+            return
+        }
+        #expect(fromPeon.leader?.rank == 0)
+        #expect(fromPeon.leaderFirstCommitted == nil)
     }
 
     @Test("without a quorum, a majority found outside one starts an election")

@@ -22,10 +22,12 @@ public enum JoinDecision: Sendable, Hashable, CustomStringConvertible {
 
     /// Decides from the local Paxos bounds and the replies gathered so far.
     ///
+    /// `monmap` names the leader a reply reports even when the leader itself has not replied yet.
+    ///
     /// - Returns: `nil` while the replies do not allow a decision yet (no
     ///   quorum reported and fewer than a majority of monitors found outside one).
     public static func evaluate(localFirstCommitted: UInt64, localLastCommitted: UInt64,
-                                peers: [PeerProbeInfo], majority: Int) -> JoinDecision? {
+                                peers: [PeerProbeInfo], majority: Int, monmap: MonMap? = nil) -> JoinDecision? {
         let ahead = peers.filter { localLastCommitted + 1 < $0.firstCommitted }
         if !ahead.isEmpty {
             // Providers: peers that retain something newer than us, quorum members first, the most advanced first.
@@ -34,11 +36,13 @@ public enum JoinDecision: Sendable, Hashable, CustomStringConvertible {
                 if lhs.lastCommitted != rhs.lastCommitted { return lhs.lastCommitted > rhs.lastCommitted }
                 return lhs.entity.rank < rhs.entity.rank
             }
-            let leader = peers.first { $0.isLeader } ?? peers.first { $0.entity.rank == peers.compactMap(\.leader).first }
+            let leaderRank = peers.first { $0.isLeader }?.entity.rank ?? peers.compactMap(\.leader).first
+            let leaderReply = peers.first { $0.entity.rank == leaderRank }
+            let leaderEntity = leaderReply?.entity ?? leaderRank.flatMap { monmap?.member(rank: $0) }
             return .needsFullSync(SyncRequirement(
                 localFirstCommitted: localFirstCommitted, localLastCommitted: localLastCommitted,
-                leader: leader?.entity, leaderFirstCommitted: leader?.firstCommitted,
-                leaderLastCommitted: leader?.lastCommitted,
+                leader: leaderEntity, leaderFirstCommitted: leaderReply?.firstCommitted,
+                leaderLastCommitted: leaderReply?.lastCommitted,
                 quorum: peers.first { !$0.quorum.isEmpty }?.quorum ?? [],
                 providers: candidates))
         }

@@ -53,7 +53,7 @@ extension Monitor {
             firstCommitted: message.firstCommitted, lastCommitted: message.lastCommitted)
         guard let decision = JoinDecision.evaluate(
             localFirstCommitted: paxos.firstCommitted, localLastCommitted: paxos.lastCommitted,
-            peers: Array(probe.replies.values), majority: monmap.majority)
+            peers: Array(probe.replies.values), majority: monmap.majority, monmap: monmap)
         else { return }
         lastJoinDecision = decision
         switch decision {
