@@ -8,8 +8,12 @@ import Testing
 /// A sync delegate that only records what it was asked.
 final class RecordingSyncDelegate: StoreSyncDelegate {
     let requirements = Mutex<[SyncRequirement]>([])
+    let forcedTrims = Mutex<[(UInt64, [TrimHold])]>([])
     func monitor(_ monitor: Monitor, needsFullSync requirement: SyncRequirement) async {
         requirements.withLock { $0.append(requirement) }
+    }
+    func monitor(_ monitor: Monitor, trimsPastHoldsTo firstCommitted: UInt64, holds: [TrimHold]) async {
+        forcedTrims.withLock { $0.append((firstCommitted, holds)) }
     }
 }
 

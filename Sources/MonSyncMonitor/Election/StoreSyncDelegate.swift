@@ -13,4 +13,14 @@ public protocol StoreSyncDelegate: AnyObject, Sendable {
     /// Called once per decision, on a task of its own; the monitor stays in
     /// ``MonitorState/synchronizing`` until ``Monitor/syncFinished()``.
     func monitor(_ monitor: Monitor, needsFullSync requirement: SyncRequirement) async
+
+    /// Called on the leader when it proposes a trim although trim holds are out (the held log
+    /// reached ``MonitorConfiguration/trimDisabledMaxVersions``): syncs that need versions below
+    /// `firstCommitted` must be aborted explicitly rather than trimmed under silently.
+    func monitor(_ monitor: Monitor, trimsPastHoldsTo firstCommitted: UInt64, holds: [TrimHold]) async
+}
+
+extension StoreSyncDelegate {
+    /// Does nothing.
+    public func monitor(_ monitor: Monitor, trimsPastHoldsTo firstCommitted: UInt64, holds: [TrimHold]) async {}
 }

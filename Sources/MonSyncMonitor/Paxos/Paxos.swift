@@ -369,6 +369,10 @@ extension Monitor {
                 let trim = try log.trimTransaction(to: target)
                 statistics.trimsProposed += 1
                 logger.info("trimming", metadata: ["from": "\(paxos.firstCommitted)", "to": "\(target)", "lc": "\(paxos.lastCommitted)"])
+                if !trimHolds.holds.isEmpty, let delegate = syncDelegate {
+                    let holds = trimHolds.holds.values.sorted { $0.id < $1.id }
+                    Task { await delegate.monitor(self, trimsPastHoldsTo: target, holds: holds) }
+                }
                 return begin(trim.encoded(), writes: [], isTrim: true)
             } catch {
                 noteStoreFailure(error, during: "building a trim")
