@@ -28,6 +28,15 @@ struct AcceptanceTests {
         try await writer.value
         let leader = try await cluster.waitForQuorum([1, 2])
         #expect(leader == 1)
+        // Keep writing until the quorum has trimmed past what the dead leader holds.
+        let newLeader = cluster.monitor(1)!
+        _ = try await cluster.perform {
+            var extra = 0
+            while await newLeader.firstCommitted <= oldLeaderLast + 1 {
+                try await client.put("extra-\(extra)", Array("e"))
+                extra += 1
+            }
+        }
         let last = await cluster.monitor(1)!.lastCommitted
         try await cluster.waitForVersion(last, on: [1, 2])
         // Every acknowledged write is there, on both survivors.

@@ -19,6 +19,23 @@ struct PolicyTests {
         #expect(policy.trimTarget(firstCommitted: 0, lastCommitted: 0, heldSince: nil) == nil)
     }
 
+    @Test("repeated trims, each a version of its own, always come to rest (trim min and max are at least 2)")
+    func trimsConverge() {
+        for (trimMin, trimMax) in [(UInt64(1), UInt64(1)), (1, 500), (250, 1), (2, 2), (250, 500)] {
+            let policy = TrimPolicy(paxosMin: 10, paxosTrimMin: trimMin, paxosTrimMax: trimMax, trimDisabledMaxVersions: 100)
+            var (first, last): (UInt64, UInt64) = (1, 2000)
+            var trims = 0
+            while let target = policy.trimTarget(firstCommitted: first, lastCommitted: last, heldSince: nil), trims < 10_000 {
+                #expect(target > first && last - target + 1 >= 10)
+                first = target
+                last += 1  // the trim's own version
+                trims += 1
+            }
+            #expect(trims < 10_000, "trim min \(trimMin), max \(trimMax) never came to rest")
+            #expect(last - first + 1 >= 10)
+        }
+    }
+
     func peer(_ rank: Int32, fc: UInt64, lc: UInt64, quorum: [Int32] = [], leader: Int32? = nil) -> PeerProbeInfo {
         PeerProbeInfo(entity: MonitorEntity(rank: rank, name: "m\(rank)", address: "loopback://m\(rank)"),
                       state: quorum.isEmpty ? .probing : (leader == rank ? .leader : .peon),

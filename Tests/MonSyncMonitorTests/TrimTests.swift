@@ -101,3 +101,46 @@ struct TrimTests {
         await cluster.stopAll()
     }
 }
+
+@Suite("Cluster: trim on a member whose log starts later", .serialized)
+struct TrimFloorTests {
+    /// `(first_committed, whether paxos/<first_committed> exists)` from one point-in-time snapshot.
+    func logStart(of store: any MonitorStore) throws -> (UInt64, Bool) {
+        let entries = try store.snapshot(of: [PaxosLog.prefix]).allEntries()
+        guard let bytes = entries.first(where: { $0.0.key == PaxosLog.firstCommittedKey })?.1, bytes.count == 8 else { return (0, false) }
+        let first = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        return (first, entries.contains { $0.0.key == PaxosLog.key(for: first) })
+    }
+
+    @Test("a trim never lowers a member's first_committed (a member synced from a further-trimmed log keeps its own)")
+    func trimDoesNotLowerFirstCommitted() async throws {
+        let configuration = MonitorConfiguration(paxosMin: 5, paxosTrimMin: 2, paxosTrimMax: 2)
+        let cluster = try Cluster(configuration: configuration)
+        for store in cluster.stores {
+            let log = PaxosLog(store: store)
+            for version in UInt64(1)...12 {
+                var transaction = StoreTransaction()
+                transaction.put(KeyValueService.prefix, "v\(version)", Array("x"))
+                try log.commit(version: version, transaction)
+            }
+        }
+        // mon.c's log starts at 6, as after a sync from a provider that had trimmed to 6.
+        try PaxosLog(store: cluster.stores[2]).trim(to: 6)
+        try await cluster.startAll()
+        try await cluster.waitForQuorum([0, 1, 2])
+        // The leader trims 1...12 two versions at a time: to 3, 5 (both below mon.c's 6), 7, 9, 11.
+        var violations: [String] = []
+        try await cluster.run(until: "trims settle", within: .seconds(30)) {
+            if let (first, present) = try? logStart(of: cluster.stores[2]), first < 6 || !present {
+                violations.append("fc \(first), present \(present)")
+            }
+            let (leaderFirst, lastOnC) = (await cluster.monitor(0)!.firstCommitted, await cluster.monitor(2)!.lastCommitted)
+            return leaderFirst >= 11 && lastOnC >= 17
+        }
+        #expect(violations.isEmpty, "\(violations)")
+        #expect(try logStart(of: cluster.stores[2]) == (11, true))
+        #expect(try retainedVersions(in: cluster.stores[2]) == Array(11...17))
+        #expect(await cluster.monitor(0)!.statistics.trimsProposed == 5)
+        await cluster.stopAll()
+    }
+}

@@ -303,7 +303,8 @@ extension Monitor {
     private func commitVersion(_ version: UInt64, value: [UInt8]) -> Bool {
         do {
             let decoded = try StoreTransaction(decoding: value)
-            var transaction = try log.commitTransaction(version: version, decoded)
+            var transaction = Self.keepingFirstCommitted(atLeast: paxos.firstCommitted,
+                                                         try log.commitTransaction(version: version, decoded))
             transaction.erase(PaxosState.prefix, PaxosState.pendingVersionKey)
             transaction.erase(PaxosState.prefix, PaxosState.pendingPNKey)
             transaction.erase(PaxosState.prefix, PaxosState.pendingValueKey)
@@ -316,6 +317,22 @@ extension Monitor {
         }
         statistics.commits += 1
         return true
+    }
+
+    /// `transaction` with every put of `paxos/first_committed` below `floor` raised to `floor`.
+    ///
+    /// A trim only ever moves `first_committed` up; a member whose log already starts later
+    /// (it was synced from a provider that had trimmed further) keeps its own, instead of
+    /// claiming versions it does not hold. The committed value itself is unchanged.
+    static func keepingFirstCommitted(atLeast floor: UInt64, _ transaction: StoreTransaction) -> StoreTransaction {
+        guard floor > 0 else { return transaction }
+        let floorBytes = withUnsafeBytes(of: floor.littleEndian) { Array($0) }
+        return StoreTransaction(transaction.operations.map { operation in
+            guard case let .put(prefix, key, value) = operation, prefix == PaxosLog.prefix, key == PaxosLog.firstCommittedKey,
+                  value.count == 8 else { return operation }
+            let proposed = value.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            return proposed < floor ? .put(prefix: prefix, key: key, value: floorBytes[...]) : operation
+        })
     }
 
     // MARK: Lease

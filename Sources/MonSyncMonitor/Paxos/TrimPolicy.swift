@@ -18,11 +18,13 @@ public struct TrimPolicy: Sendable, Hashable {
     /// Versions that may pass while trim is held before the leader trims anyway.
     public var trimDisabledMaxVersions: UInt64
 
-    /// A policy; counts are clamped to at least 1.
+    /// A policy. `paxosMin` is clamped to at least 1, `paxosTrimMin` and `paxosTrimMax` to at
+    /// least 2: a trim is itself a new version, so with 1 the log would stay due forever and
+    /// the leader would trim one version per trim without end.
     public init(paxosMin: UInt64, paxosTrimMin: UInt64, paxosTrimMax: UInt64, trimDisabledMaxVersions: UInt64) {
         self.paxosMin = max(1, paxosMin)
-        self.paxosTrimMin = max(1, paxosTrimMin)
-        self.paxosTrimMax = max(1, paxosTrimMax)
+        self.paxosTrimMin = max(2, paxosTrimMin)
+        self.paxosTrimMax = max(2, paxosTrimMax)
         self.trimDisabledMaxVersions = trimDisabledMaxVersions
     }
 

@@ -71,8 +71,9 @@ public struct MonitorConfiguration: Sendable, Hashable {
         self.leaseAckTimeout = leaseAckTimeout
         self.acceptTimeout = acceptTimeout
         self.paxosMin = max(1, paxosMin)
-        self.paxosTrimMin = max(1, paxosTrimMin)
-        self.paxosTrimMax = max(1, paxosTrimMax)
+        // At least 2 each: a trim is a version itself (see TrimPolicy).
+        self.paxosTrimMin = max(2, paxosTrimMin)
+        self.paxosTrimMax = max(2, paxosTrimMax)
         self.trimDisabledMaxVersions = trimDisabledMaxVersions
         self.proposeInterval = proposeInterval
         self.maxPendingWrites = max(1, maxPendingWrites)
