@@ -35,6 +35,9 @@ extension Monitor {
                 replyToWrite(write, result: .retry, message: "in flight when the leader lost its quorum (\(reason)); resend with the same tid")
             }
             pendingWrites = []
+            finishServiceProposals(pendingServiceProposals.map(\.id), with: .failure(.noQuorum))
+            pendingServiceProposals = []
+            finishServiceProposals(paxos.proposal?.serviceProposals ?? [], with: .failure(.outcomeUnknown))
         }
         paxos.resetRound()
         quorum = []
@@ -195,7 +198,7 @@ extension Monitor {
 
     // MARK: Replication
 
-    private func begin(_ value: [UInt8], writes: [PendingWrite], isTrim: Bool) {
+    private func begin(_ value: [UInt8], writes: [PendingWrite], serviceProposals: [UInt64] = [], isTrim: Bool) {
         let version = paxos.lastCommitted + 1
         var transaction = StoreTransaction()
         transaction.put(PaxosState.prefix, PaxosState.pendingValueKey, value)
@@ -203,10 +206,12 @@ extension Monitor {
         transaction.put(PaxosState.prefix, PaxosState.pendingPNKey, uint64: paxos.acceptedPN)
         guard apply(transaction, during: "accepting our own proposal") else {
             for write in writes { replyToWrite(write, result: .failed, message: "the leader's store failed") }
+            finishServiceProposals(serviceProposals, with: .failure(.noQuorum))
             return
         }
         if paxos.phase != .updatingPrevious { paxos.phase = .updating }
-        paxos.proposal = PaxosState.Proposal(version: version, value: value, accepted: [rank], writes: writes, isTrim: isTrim)
+        paxos.proposal = PaxosState.Proposal(version: version, value: value, accepted: [rank], writes: writes,
+                                             serviceProposals: serviceProposals, isTrim: isTrim)
         let message = MMonPaxos(op: .begin, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                                 lastCommitted: paxos.lastCommitted, pn: paxos.acceptedPN,
                                 values: [MMonPaxos.Value(version: version, bytes: value)])
@@ -249,6 +254,7 @@ extension Monitor {
         paxos.proposal = nil
         guard commitVersion(proposal.version, value: proposal.value) else {
             for write in proposal.writes { replyToWrite(write, result: .retry, message: "the leader's store failed at commit; resend with the same tid") }
+            finishServiceProposals(proposal.serviceProposals, with: .failure(.outcomeUnknown))
             return bootstrap(reason: "store failure at commit")
         }
         let message = MMonPaxos(op: .commit, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
@@ -257,6 +263,7 @@ extension Monitor {
         for peer in quorum where peer != rank { send(message, toRank: peer) }
         statistics.writesCommitted += proposal.writes.count
         for write in proposal.writes { replyToWrite(write, result: .ok, version: proposal.version) }
+        finishServiceProposals(proposal.serviceProposals, with: .success(proposal.version))
         paxos.phase = .active
         extendLease()
         proposeNextIfIdle()
@@ -395,16 +402,22 @@ extension Monitor {
                 noteStoreFailure(error, during: "building a trim")
             }
         }
-        guard !pendingWrites.isEmpty else { return }
+        guard !pendingWrites.isEmpty || !pendingServiceProposals.isEmpty else { return }
         timers.cancel(.propose)
         let writes = pendingWrites
+        let proposals = pendingServiceProposals
         pendingWrites = []
+        pendingServiceProposals = []
         do {
-            let transaction = try keyValue.transaction(applying: writes.map(\.command), in: store)
-            begin(transaction.encoded(), writes: writes, isTrim: false)
+            // Services' changes first, then the client writes with their applied-tid records.
+            var transaction = StoreTransaction()
+            for proposal in proposals { transaction.append(proposal.transaction) }
+            transaction.append(try keyValue.transaction(applying: writes.map(\.command), in: store))
+            begin(transaction.encoded(), writes: writes, serviceProposals: proposals.map(\.id), isTrim: false)
         } catch {
             noteStoreFailure(error, during: "building a proposal")
             for write in writes { replyToWrite(write, result: .failed, message: "store failure: \(error); nothing was proposed") }
+            finishServiceProposals(proposals.map(\.id), with: .failure(.store(error)))
         }
     }
 

@@ -48,6 +48,8 @@ struct PaxosState: Sendable {
         var value: [UInt8]
         var accepted: Set<Int32>
         var writes: [PendingWrite]
+        /// The service proposals (ids) this value carries.
+        var serviceProposals: [UInt64] = []
         var isTrim: Bool
     }
 

@@ -73,6 +73,9 @@ public actor Monitor {
     var timers = TimerTable()
     var trimHolds = TrimHolds()
     var pendingWrites: [PendingWrite] = []
+    var pendingServiceProposals: [ServiceProposal] = []
+    var serviceWaiters: [UInt64: CheckedContinuation<Result<UInt64, ProposalError>, Never>] = [:]
+    var nextServiceProposalID: UInt64 = 0
     var dispatchTask: Task<Void, Never>?
     weak var syncDelegate: (any StoreSyncDelegate)?
 
