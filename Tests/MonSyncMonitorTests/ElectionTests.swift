@@ -92,3 +92,19 @@ struct FiveMonitorTests {
         await cluster.stopAll()
     }
 }
+
+@Suite("Cluster: a single monitor", .serialized)
+struct SingleMonitorTests {
+    @Test("a one-monitor map is its own quorum and commits alone")
+    func singleMonitor() async throws {
+        let cluster = try Cluster(size: 1)
+        try await cluster.startAll()
+        #expect(try await cluster.waitForQuorum([0]) == 0)
+        let client = try await cluster.client()
+        let version = try await cluster.perform { try await client.put("solo", Array("1")) }
+        #expect(version >= 1)
+        #expect(try cluster.stores[0].get(KeyValueService.prefix, "solo") == Array("1"))
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+}
