@@ -123,7 +123,9 @@ public actor Monitor {
         let peers = Set(monmap.ranks.filter { $0 != me.rank }.compactMap { monmap.address(of: $0) })
         self.outbox = PeerOutbox(dispatcher: dispatcher, logger: logger, peers: peers)
         do {
-            electionEpoch = UInt32(truncatingIfNeeded: try store.getUInt64(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey) ?? 0)
+            // Clamped as received epochs are (MMonElection refuses the last few values), so `+ 1` never overflows.
+            let stored = try store.getUInt64(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey) ?? 0
+            electionEpoch = UInt32(min(stored, UInt64(UInt32.max - 4)))
             paxos = try PaxosState.load(from: store)
         } catch { throw .store(error) }
     }
