@@ -48,7 +48,8 @@ extension Monitor {
 
     /// A proposal number above every one seen, unique to this rank (Ceph's `get_new_proposal_number`).
     private func newProposalNumber(above floor: UInt64) -> UInt64 {
-        let base = max(paxos.lastPN, floor)
+        // Received numbers are bounded on decode; a stored one is bounded here, so this never overflows.
+        let base = min(max(paxos.lastPN, floor), WireDecoder.maximumPaxosNumber)
         let pn = (base / 100 + 1) * 100 + UInt64(rank)
         paxos.lastPN = pn
         return pn
