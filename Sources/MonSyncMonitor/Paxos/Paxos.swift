@@ -405,10 +405,25 @@ extension Monitor {
         }
         guard !pendingWrites.isEmpty || !pendingServiceProposals.isEmpty else { return }
         timers.cancel(.propose)
-        let writes = pendingWrites
+        var writes: [PendingWrite] = []
         let proposals = pendingServiceProposals
+        do {
+            // Check again now: a write queued while we recovered may have been committed since,
+            // inside an uncommitted value recovery re-proposed (it was in flight under the old leader).
+            for write in pendingWrites {
+                if try keyValue.state(ofTid: write.command.tid, clientID: write.command.clientID, in: store) == .applied {
+                    replyToWrite(write, result: .ok, message: "already applied")
+                } else {
+                    writes.append(write)
+                }
+            }
+        } catch {
+            noteStoreFailure(error, during: "checking applied tids")
+            writes = pendingWrites
+        }
         pendingWrites = []
         pendingServiceProposals = []
+        guard !writes.isEmpty || !proposals.isEmpty else { return }
         do {
             // Services' changes first, then the client writes with their applied-tid records.
             var transaction = StoreTransaction()
