@@ -108,6 +108,7 @@ public final class MonitorClient: Sendable {
         let deadline = timebase.now + timeout
         var target = state.withLock { $0.preferred }
         var lastReply: MMonCommandReply?
+        var redirected = false
         while timebase.now < deadline {
             let reply = await execute(command, at: target, timeout: min(attemptTimeout, max(.milliseconds(1), deadline - timebase.now)))
             lastReply = reply ?? lastReply
@@ -117,13 +118,18 @@ public final class MonitorClient: Sendable {
                 return reply!
             case .notLeader?:
                 target = reply?.leader.map(\.rank) ?? (target + 1) % Int32(monmap.count)
-                continue
+                // Follow one redirect at once; pause before the next, so stale redirects cannot spin.
+                if !redirected {
+                    redirected = true
+                    continue
+                }
             case .noQuorum?, .retry?, nil:
                 // Try the leader if the reply named one, else the next monitor.
                 if let leader = reply?.leader?.rank, leader != target { target = leader } else {
                     target = (target + 1) % Int32(monmap.count)
                 }
             }
+            redirected = false
             do { try await timebase.sleep(for: retryInterval) } catch { throw .cancelled }
         }
         throw .timedOut(lastReply: lastReply)
