@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 
 /// What a probing monitor decided from its peers' probe replies.
 ///
@@ -49,59 +49,4 @@ public enum JoinDecision: Sendable, Hashable, CustomStringConvertible {
         if peers.contains(where: { !$0.quorum.isEmpty }) { return .joinElection }
         return peers.count + 1 >= majority ? .joinElection : nil
     }
-}
-
-/// What a store sync needs to know to start: who is ahead, and by how much.
-public struct SyncRequirement: Sendable, Hashable, CustomStringConvertible {
-    /// This monitor's first retained version when it decided.
-    public var localFirstCommitted: UInt64
-    /// This monitor's last committed version when it decided.
-    public var localLastCommitted: UInt64
-    /// The quorum's leader, when a reply named one.
-    public var leader: MonitorEntity?
-    /// The leader's first retained version, when the leader replied.
-    public var leaderFirstCommitted: UInt64?
-    /// The leader's last committed version, when the leader replied.
-    public var leaderLastCommitted: UInt64?
-    /// The quorum the replies reported (ranks), empty when none.
-    public var quorum: [Int32]
-    /// Peers that hold newer versions, best first: quorum members, then the most advanced.
-    public var providers: [PeerProbeInfo]
-
-    public var description: String {
-        "local \(localFirstCommitted)...\(localLastCommitted), leader \(leader.map { "\($0)" } ?? "unknown")"
-            + " fc \(leaderFirstCommitted.map(String.init) ?? "?"), \(providers.count) provider candidate(s)"
-    }
-}
-
-/// A peer as its probe reply described it.
-public struct PeerProbeInfo: Sendable, Hashable {
-    /// The peer.
-    public var entity: MonitorEntity
-    /// Its state when it replied.
-    public var state: MonitorState
-    /// Its quorum (empty outside one).
-    public var quorum: [Int32]
-    /// Its leader (in a quorum).
-    public var leader: Int32?
-    /// Its first retained version.
-    public var firstCommitted: UInt64
-    /// Its last committed version.
-    public var lastCommitted: UInt64
-
-    /// A peer's reply.
-    public init(entity: MonitorEntity, state: MonitorState, quorum: [Int32], leader: Int32?,
-                firstCommitted: UInt64, lastCommitted: UInt64) {
-        self.entity = entity
-        self.state = state
-        self.quorum = quorum
-        self.leader = leader
-        self.firstCommitted = firstCommitted
-        self.lastCommitted = lastCommitted
-    }
-
-    /// Whether the peer is a member of a quorum.
-    public var inQuorum: Bool { quorum.contains(entity.rank) }
-    /// Whether the peer is its quorum's leader.
-    public var isLeader: Bool { leader == entity.rank }
 }
