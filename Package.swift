@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
         .library(name: "MonSyncStore", targets: ["MonSyncStore"]),
         .library(name: "MonSyncStoreSync", targets: ["MonSyncStoreSync"]),
+        .library(name: "MonSyncMonitor", targets: ["MonSyncMonitor"]),
         .library(name: "MonSyncTransportConformance", targets: ["MonSyncTransportConformance"]),
         .library(name: "MonSyncZeroMQ", targets: ["MonSyncZeroMQ"]),
         .executable(name: "monsync-zmq-peer", targets: ["monsync-zmq-peer"]),
@@ -43,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // Hardware-accelerated CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
@@ -129,6 +131,20 @@ let package = Package(
         .executableTarget(
             name: "monsync-store-crasher",
             dependencies: ["MonSyncStore"],
+            swiftSettings: strictSettings
+        ),
+
+        // The monitor: monmap, probe, election, Single-Paxos, trim, services and the client
+        // command path, over whichever transport it is given.
+        .target(
+            name: "MonSyncMonitor",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
 
@@ -221,6 +237,18 @@ let package = Package(
                 "MonSyncStore",
                 "MonSyncStoreSync",
                 .product(name: "Clocks", package: "swift-clocks"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncMonitorTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncMonitor",
+                .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,5 +1,4 @@
 import MonSyncCore
-import Synchronization
 
 /// A store kept in memory: for tests and the all-in-one demo.
 ///
@@ -18,7 +17,7 @@ public final class InMemoryStore: MonitorStore {
         var nextStagingID: UInt64 = 1
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     /// Creates an empty store.
     public init() {}

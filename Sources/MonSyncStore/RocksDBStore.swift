@@ -1,7 +1,6 @@
 import MonSyncCore
 import CRocksDB
 import Foundation
-import Synchronization
 
 /// The durable store: an embedded RocksDB database in one directory.
 ///
@@ -58,9 +57,9 @@ public final class RocksDBStore: MonitorStore {
     private let configuration: Configuration
     /// Guards the generation map; held across every live write, so a snapshot
     /// (taken under it) sees a generation map that matches its data.
-    private let live: Mutex<LiveState>
+    private let live: LockedState<LiveState>
     /// The staging area open in this process; lock order is `staging`, then `live`.
-    private let staging: Mutex<StagingLoader?>
+    private let staging: LockedState<StagingLoader?>
 
     /// The directory of the database.
     public var path: String { handle.path }
@@ -97,8 +96,8 @@ public final class RocksDBStore: MonitorStore {
             guard let value = RocksDBKeys.decodeUInt64(bytes) else { throw .backend("corrupt next_generation entry") }
             next = value
         }
-        live = Mutex(LiveState(generations: generations, nextGeneration: next))
-        staging = Mutex(nil)
+        live = LockedState(LiveState(generations: generations, nextGeneration: next))
+        staging = LockedState(nil)
         // SST files of a staging area that never got ingested (a crash) are garbage.
         try? FileManager.default.removeItem(atPath: StagingLoader.directory(for: path))
     }

@@ -1,5 +1,4 @@
 public import MonSyncCore
-import Synchronization
 
 /// The provider's table of sync sessions, each holding a store snapshot.
 ///
@@ -30,7 +29,7 @@ public final class SnapshotSessions: Sendable {
     }
 
     private let store: any MonitorStore
-    private let state: Mutex<State>
+    private let state: LockedState<State>
     private let timebase: Timebase
     /// How long a session may stay unused before ``expireIdle()`` ends it.
     public let idleTimeout: Duration
@@ -49,7 +48,7 @@ public final class SnapshotSessions: Sendable {
         self.idleTimeout = idleTimeout
         self.maxSessions = max(1, maxSessions)
         self.timebase = timebase
-        state = Mutex(State(nextID: firstID))
+        state = LockedState(State(nextID: firstID))
     }
 
     /// Opens a session over a fresh snapshot of `prefixes` and returns its id.

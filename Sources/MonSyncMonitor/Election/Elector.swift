@@ -1,0 +1,161 @@
+import MonSyncCore
+
+/// The elector's state (Ceph's `Elector`): whom this monitor is electing.
+struct ElectorState: Sendable {
+    /// Whether this monitor proposed itself in the current epoch.
+    var electingMe = false
+    /// Who acked this monitor's proposal (itself included).
+    var ackedMe: Set<Int32> = []
+    /// The monitor this one deferred to, if any.
+    var leaderAcked: Int32?
+}
+
+/// Rank-based elections as Ceph's Elector: the lowest reachable rank that a majority acks wins.
+///
+/// Epochs are odd while electing and even while stable. A monitor proposes
+/// itself; a higher-ranked one (larger number) defers with an ACK; the
+/// proposer declares VICTORY when everyone acked, or at the election timeout
+/// with a majority.
+extension Monitor {
+    /// Proposes this monitor (Ceph's `Elector::start`).
+    func startElection() {
+        guard state != .shutdown, state != .synchronizing else { return }
+        leaveQuorum(reason: "election")
+        timers.cancelAll()
+        if electionEpoch % 2 == 0 { setElectionEpoch(electionEpoch + 1) }
+        state = .electing
+        statistics.electionsStarted += 1
+        elector = ElectorState(electingMe: true, ackedMe: [rank], leaderAcked: nil)
+        logger.info("election started", metadata: ["epoch": "\(electionEpoch)"])
+        if elector.ackedMe.count >= monmap.count { return victory() }
+        let propose = MMonElection(op: .propose, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
+                                   lastCommitted: paxos.lastCommitted)
+        for peer in monmap.ranks where peer != rank { send(propose, toRank: peer) }
+        arm(.election, after: configuration.electionTimeout)
+    }
+
+    /// Moves to a newer epoch seen from a peer and joins its election (Ceph's `bump_epoch`).
+    private func bumpEpoch(_ epoch: UInt32) {
+        logger.info("election epoch bumped", metadata: ["from": "\(electionEpoch)", "to": "\(epoch)"])
+        setElectionEpoch(epoch)
+        leaveQuorum(reason: "newer election epoch \(epoch)")
+        timers.cancelAll()
+        elector = ElectorState()
+        state = .electing
+        arm(.election, after: configuration.electionTimeout)
+    }
+
+    func handleElection(_ message: MMonElection, from sender: TransportAddress) {
+        guard state != .shutdown, let peer = verifiedSender(sender, claims: message.senderRank) else { return }
+        // A syncing monitor takes no part in elections: it cannot serve the quorum's data.
+        guard state != .synchronizing else { return noteStale("election message while synchronizing") }
+        switch message.op {
+        case .propose: handlePropose(message, from: peer)
+        case .ack: handleAck(message, from: peer)
+        case .nak:
+            logger.warning("election proposal refused", metadata: ["by": "\(peer)", "monmap_epoch": "\(message.monmapEpoch)"])
+        case .victory: handleVictory(message, from: peer)
+        }
+    }
+
+    private func handlePropose(_ message: MMonElection, from peer: Int32) {
+        if message.monmapEpoch != monmap.epoch {
+            send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch), toRank: peer)
+            return
+        }
+        if message.epoch > electionEpoch {
+            bumpEpoch(message.epoch)
+        } else if message.epoch < electionEpoch {
+            if electionEpoch % 2 == 0 && !quorum.contains(peer) {
+                // A stable quorum hears an old proposal from outside: that monitor just
+                // started; call a new election so it can rejoin.
+                logger.info("old proposal from a monitor outside the quorum: re-electing", metadata: ["peer": "\(peer)"])
+                startElection()
+            } else {
+                return noteStale("old proposal e\(message.epoch) from \(peer)")
+            }
+        }
+        if rank < peer {
+            // This monitor would win over the proposer.
+            if elector.leaderAcked == nil && !elector.electingMe { startElection() }
+        } else if elector.leaderAcked == nil || elector.leaderAcked! >= peer {
+            deferTo(peer)
+        }
+    }
+
+    private func deferTo(_ peer: Int32) {
+        if elector.electingMe {
+            elector.electingMe = false
+            elector.ackedMe = []
+        }
+        elector.leaderAcked = peer
+        state = .electing
+        send(MMonElection(op: .ack, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
+                          lastCommitted: paxos.lastCommitted), toRank: peer)
+        arm(.election, after: configuration.electionTimeout)
+    }
+
+    private func handleAck(_ message: MMonElection, from peer: Int32) {
+        if message.epoch > electionEpoch {
+            bumpEpoch(message.epoch)
+            startElection()
+            return
+        }
+        guard message.epoch == electionEpoch, elector.electingMe else { return noteStale("ack e\(message.epoch) from \(peer)") }
+        elector.ackedMe.insert(peer)
+        if elector.ackedMe.count == monmap.count { victory() }
+    }
+
+    func electionTimedOut() {
+        if elector.electingMe && elector.ackedMe.count >= monmap.majority {
+            victory()
+        } else {
+            bootstrap(reason: elector.electingMe ? "election without a majority" : "no victory from mon.\(elector.leaderAcked.map(String.init) ?? "?")")
+        }
+    }
+
+    private func victory() {
+        let newQuorum = elector.ackedMe.sorted()
+        timers.cancel(.election)
+        elector = ElectorState()
+        setElectionEpoch(electionEpoch + 1)
+        state = .leader
+        quorum = newQuorum
+        leader = rank
+        statistics.electionsWon += 1
+        logger.info("won the election", metadata: ["epoch": "\(electionEpoch)", "quorum": "\(newQuorum)"])
+        let message = MMonElection(op: .victory, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
+                                   quorum: newQuorum, lastCommitted: paxos.lastCommitted)
+        for peer in newQuorum where peer != rank { send(message, toRank: peer) }
+        leaderInit()
+    }
+
+    private func handleVictory(_ message: MMonElection, from peer: Int32) {
+        guard message.epoch >= electionEpoch else { return noteStale("old victory e\(message.epoch) from \(peer)") }
+        guard message.quorum.contains(rank) else {
+            // A quorum formed without us: make it re-elect so we can join.
+            if message.epoch > electionEpoch { setElectionEpoch(message.epoch) }
+            startElection()
+            return
+        }
+        if message.epoch == electionEpoch && state == .peon && leader != peer {
+            // A second victory in our epoch (a partial partition let two proposers each
+            // gather a majority through us): keep the first; the other's rounds time out.
+            return noteStale("second victory e\(message.epoch) from \(peer); following \(leader.map(String.init) ?? "?")")
+        }
+        if message.epoch == electionEpoch && state == .leader {
+            // Two victories in one epoch (a partial partition): start over at a newer epoch.
+            startElection()
+            return
+        }
+        leaveQuorum(reason: "new quorum")
+        timers.cancelAll()
+        setElectionEpoch(message.epoch)
+        elector = ElectorState()
+        state = .peon
+        quorum = message.quorum
+        leader = peer
+        logger.info("joined the quorum as peon", metadata: ["epoch": "\(electionEpoch)", "leader": "\(peer)", "quorum": "\(quorum)"])
+        peonInit()
+    }
+}

@@ -1,0 +1,137 @@
+public import MonSyncCore
+
+/// A client command to a monitor (message type 50, Ceph's `MSG_MON_COMMAND`).
+///
+/// Ceph's command is a JSON string; ours is a small typed message for the
+/// key-value service and status. Writes (``Op/put``, ``Op/delete``) become
+/// Paxos proposals on the leader; a peon forwards a write to the leader once,
+/// setting ``Flags/forwarded`` and ``replyTo`` (the client), and the leader
+/// answers the client directly. Every write carries the client's ``clientID``
+/// and a ``tid`` increasing per client, so a write resent after a leader
+/// change is applied at most once.
+///
+/// Version-1 payload: `op` u32, `flags` u8, `client_id` u64, `tid` u64,
+/// `key` string, `value` blob, `reply_to` string (empty unless forwarded).
+public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
+    public static let messageType = MessageType(50)
+    public static let headVersion: UInt8 = 1
+    public static let name = "mon_command"
+
+    /// The largest key accepted, in bytes.
+    public static let maximumKeyLength = 1024
+
+    /// What the client asks.
+    public enum Op: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+        /// Set `key` to `value` (a write).
+        case put = 1
+        /// Read `key`.
+        case get = 2
+        /// Remove `key` (a write).
+        case delete = 3
+        /// List the keys that start with `key`.
+        case list = 4
+        /// Report the monitor's state, rank, quorum, leader and Paxos bounds.
+        case status = 5
+
+        /// Whether the op changes the store (and so goes through Paxos on the leader).
+        public var isWrite: Bool { self == .put || self == .delete }
+
+        public var description: String {
+            switch self {
+            case .put: "put"
+            case .get: "get"
+            case .delete: "delete"
+            case .list: "list"
+            case .status: "status"
+            }
+        }
+    }
+
+    /// Modifiers of a command.
+    public struct Flags: OptionSet, Sendable, Hashable {
+        /// The flag bits.
+        public var rawValue: UInt8
+        /// Flags from their bits.
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// Forwarded by a peon; never forwarded again.
+        public static let forwarded = Flags(rawValue: 0x01)
+        /// Every flag this implementation knows.
+        public static let known: Flags = [.forwarded]
+    }
+
+    /// What the client asks.
+    public var op: Op
+    /// Modifiers (``Flags/forwarded``).
+    public var flags: Flags
+    /// Identifies the client across resends (chosen at random by the client).
+    public var clientID: UInt64
+    /// The client's transaction id, increasing per client; the reply carries it back.
+    public var tid: UInt64
+    /// The key (PUT, GET, DELETE) or key prefix (LIST; empty lists all).
+    public var key: String
+    /// PUT: the value.
+    public var value: ArraySlice<UInt8>
+    /// With ``Flags/forwarded``: the client's address, where the reply goes.
+    public var replyTo: String
+
+    /// A command; `value` only for PUT, `replyTo` only with ``Flags/forwarded``.
+    public init<C: Collection<UInt8>>(op: Op, clientID: UInt64, tid: UInt64, key: String = "", value: C = [UInt8](),
+                                      flags: Flags = [], replyTo: String = "") {
+        self.op = op
+        self.flags = flags
+        self.clientID = clientID
+        self.tid = tid
+        self.key = key
+        self.value = ArraySlice(value)
+        self.replyTo = replyTo
+    }
+
+    public var routingKey: UInt32? { op.rawValue }
+
+    public func validate() throws(DecodeError) {
+        if !Flags.known.isSuperset(of: flags) { throw .invalidFlags(op: op.rawValue, flags: flags.rawValue) }
+        if key.utf8.count > Self.maximumKeyLength {
+            throw .lengthOverLimit(what: "key", length: UInt64(key.utf8.count), limit: Self.maximumKeyLength)
+        }
+        switch op {
+        case .put, .get, .delete:
+            if key.isEmpty { throw .invalidField(name: "key (empty for \(op))", value: 0) }
+        case .list, .status:
+            break
+        }
+        if op != .put && !value.isEmpty { throw .invalidField(name: "value (only PUT carries one)", value: UInt64(value.count)) }
+        if flags.contains(.forwarded) {
+            if replyTo.isEmpty { throw .invalidField(name: "reply_to (empty on a forwarded command)", value: 0) }
+            if (try? TransportAddress(replyTo)) == nil { throw .invalidField(name: "reply_to (not an address)", value: UInt64(replyTo.utf8.count)) }
+        } else if !replyTo.isEmpty {
+            throw .invalidField(name: "reply_to (set without FORWARDED)", value: UInt64(replyTo.utf8.count))
+        }
+    }
+
+    public func encodePayload(into e: inout WireEncoder) {
+        e.encode(op.rawValue)
+        e.encode(flags.rawValue)
+        e.encode(clientID)
+        e.encode(tid)
+        e.encode(key)
+        e.encodeBlob(value)
+        e.encode(replyTo)
+    }
+
+    public init(decodingPayload d: inout WireDecoder, version: UInt8) throws(DecodeError) {
+        let rawOp = try d.decodeUInt32()
+        guard let op = Op(rawValue: rawOp) else { throw .invalidField(name: "op", value: UInt64(rawOp)) }
+        self.op = op
+        flags = Flags(rawValue: try d.decodeUInt8())
+        clientID = try d.decodeUInt64()
+        tid = try d.decodeUInt64()
+        key = try d.decodeString(field: "key")
+        value = try d.decodeBlob(field: "value")
+        replyTo = try d.decodeString(field: "reply_to")
+        try validate()
+    }
+
+    public var description: String {
+        "MMonCommand(\(op) tid \(tid) client \(clientID)\(key.isEmpty ? "" : " key \(key)")\(flags.contains(.forwarded) ? " forwarded for \(replyTo)" : ""))"
+    }
+}

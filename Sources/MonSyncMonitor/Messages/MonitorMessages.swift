@@ -1,0 +1,26 @@
+public import MonSyncCore
+
+extension MessageCodec {
+    /// The monitor's message types, with their Ceph numbers where Ceph has one:
+    /// ``MMonCommand`` 50, ``MMonCommandReply`` 51, ``MMonProbe`` 64,
+    /// ``MMonElection`` 65, ``MMonPaxos`` 66.
+    public static let monitorMessageTypes: [any WireMessage.Type] = [
+        MMonCommand.self, MMonCommandReply.self, MMonProbe.self, MMonElection.self, MMonPaxos.self,
+    ]
+
+    /// Registers every monitor message type (``monitorMessageTypes``).
+    public mutating func registerMonitorMessages() {
+        register(MMonCommand.self)
+        register(MMonCommandReply.self)
+        register(MMonProbe.self)
+        register(MMonElection.self)
+        register(MMonPaxos.self)
+    }
+
+    /// A codec that knows ``MMonSync`` and every monitor message.
+    public static func monitor(maximumPayloadSize: Int = Frame.defaultMaximumPayloadSize) -> MessageCodec {
+        var codec = MessageCodec(maximumPayloadSize: maximumPayloadSize)
+        codec.registerMonitorMessages()
+        return codec
+    }
+}

@@ -1,0 +1,458 @@
+import MonSyncCore
+import MonSyncStore
+
+/// Single-Paxos as Ceph's `Paxos`: recovery (collect/last), replication (begin/accept/commit),
+/// leases, and trim through Paxos.
+extension Monitor {
+    // MARK: Entering and leaving the quorum
+
+    /// Leader after a victory: recover, then serve (Ceph's `leader_init`).
+    func leaderInit() {
+        paxos.resetRound()
+        collect(aboveProposalNumber: 0)
+    }
+
+    /// Peon after a victory: wait for the leader's collect and lease, with a timeout (Ceph's
+    /// `peon_init`; the timeout is the fix for peons waiting forever, F14).
+    func peonInit() {
+        paxos.resetRound()
+        paxos.phase = .recovering
+        arm(.leaseTimeout, after: configuration.leaseAckTimeout)
+    }
+
+    /// Leaves the quorum: answers every waiting write and forgets the round.
+    ///
+    /// Writes not yet proposed were never proposed and never will be (NO_QUORUM);
+    /// a write in a value out for acceptance may still be committed by the next
+    /// leader's recovery, so its client is told to resend with the same tid (RETRY),
+    /// which the applied-tid record makes safe.
+    func leaveQuorum(reason: String) {
+        if state == .leader {
+            for write in pendingWrites {
+                replyToWrite(write, result: .noQuorum, message: "not proposed: the leader lost its quorum (\(reason))")
+            }
+            for write in paxos.proposal?.writes ?? [] {
+                replyToWrite(write, result: .retry, message: "in flight when the leader lost its quorum (\(reason)); resend with the same tid")
+            }
+            pendingWrites = []
+            finishServiceProposals(pendingServiceProposals.map(\.id), with: .failure(.noQuorum))
+            pendingServiceProposals = []
+            finishServiceProposals(paxos.proposal?.serviceProposals ?? [], with: .failure(.outcomeUnknown))
+        }
+        paxos.resetRound()
+        quorum = []
+        leader = nil
+    }
+
+    // MARK: Recovery
+
+    /// A proposal number above every one seen, unique to this rank (Ceph's `get_new_proposal_number`).
+    private func newProposalNumber(above floor: UInt64) -> UInt64 {
+        // Received numbers are bounded on decode; a stored one is bounded here, so this never overflows.
+        let base = min(max(paxos.lastPN, floor), WireDecoder.maximumPaxosNumber)
+        let pn = (base / 100 + 1) * 100 + UInt64(rank)
+        paxos.lastPN = pn
+        return pn
+    }
+
+    private func collect(aboveProposalNumber floor: UInt64) {
+        paxos.phase = .recovering
+        let pn = newProposalNumber(above: max(floor, paxos.acceptedPN))
+        paxos.acceptedPN = pn
+        var transaction = StoreTransaction()
+        transaction.put(PaxosState.prefix, PaxosState.lastPNKey, uint64: paxos.lastPN)
+        transaction.put(PaxosState.prefix, PaxosState.acceptedPNKey, uint64: pn)
+        guard apply(transaction, during: "persisting the proposal number") else { return }
+        paxos.lastReceived = [rank]
+        paxos.peerLastCommitted = [:]
+        do { paxos.uncommitted = try paxos.storedUncommitted(in: store) } catch {
+            noteStoreFailure(error, during: "reading the uncommitted value")
+            paxos.uncommitted = nil
+        }
+        logger.debug("collect", metadata: ["pn": "\(pn)", "lc": "\(paxos.lastCommitted)"])
+        let message = MMonPaxos(op: .collect, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                                lastCommitted: paxos.lastCommitted, pn: pn)
+        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        arm(.paxosRound, after: configuration.acceptTimeout)
+        if paxos.lastReceived.count == quorum.count { finishRecovery() }
+    }
+
+    func handlePaxos(_ message: MMonPaxos, from sender: TransportAddress) {
+        guard state != .shutdown else { return }
+        guard let peer = monmap.rank(of: sender) else {
+            statistics.impostorMessages += 1
+            return
+        }
+        guard message.epoch == electionEpoch, quorum.contains(peer) else {
+            return noteStale("\(message.op) e\(message.epoch) from \(peer) (epoch \(electionEpoch), quorum \(quorum))")
+        }
+        switch (state, message.op) {
+        case (.peon, .collect) where peer == leader: handleCollect(message)
+        case (.peon, .begin) where peer == leader: handleBegin(message)
+        case (.peon, .commit) where peer == leader: handleCommit(message)
+        case (.peon, .lease) where peer == leader: handleLease(message)
+        case (.leader, .last): handleLast(message, from: peer)
+        case (.leader, .accept): handleAccept(message, from: peer)
+        case (.leader, .leaseAck): handleLeaseAck(message, from: peer)
+        default: noteStale("\(message.op) from \(peer) while \(state)")
+        }
+    }
+
+    private func handleCollect(_ message: MMonPaxos) {
+        if message.firstCommitted > paxos.lastCommitted + 1 {
+            // The leader trimmed what we lack: recovery cannot help, only a sync can.
+            return bootstrap(reason: "leader's first_committed \(message.firstCommitted) is beyond our last_committed \(paxos.lastCommitted) + 1")
+        }
+        paxos.phase = .recovering
+        paxos.leaseExpires = nil
+        if message.pn > paxos.acceptedPN {
+            paxos.acceptedPN = message.pn
+            var transaction = StoreTransaction()
+            transaction.put(PaxosState.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
+            guard apply(transaction, during: "persisting a promise") else { return }
+        }
+        var values: [MMonPaxos.Value] = []
+        var uncommittedPN: UInt64 = 0
+        do {
+            if message.lastCommitted < paxos.lastCommitted {
+                // Share what the leader lacks.
+                // One message's worth; a leader still behind afterwards is caught up by the next recovery.
+                values = try loggedValues(from: max(message.lastCommitted + 1, paxos.firstCommitted))
+            }
+            if let uncommitted = try paxos.storedUncommitted(in: store) {
+                values.append(MMonPaxos.Value(version: uncommitted.version, bytes: uncommitted.value))
+                uncommittedPN = uncommitted.pn
+            }
+        } catch {
+            noteStoreFailure(error, during: "answering collect")
+            return bootstrap(reason: "store failure")
+        }
+        send(MMonPaxos(op: .last, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                       lastCommitted: paxos.lastCommitted, pn: paxos.acceptedPN, uncommittedPN: uncommittedPN,
+                       values: values), toRank: leader!)
+        arm(.leaseTimeout, after: configuration.leaseAckTimeout)
+    }
+
+    private func handleLast(_ message: MMonPaxos, from peer: Int32) {
+        guard paxos.phase == .recovering else { return noteStale("last from \(peer) while \(paxos.phase)") }
+        if message.firstCommitted > paxos.lastCommitted + 1 {
+            return bootstrap(reason: "mon.\(peer)'s first_committed \(message.firstCommitted) is beyond our last_committed \(paxos.lastCommitted) + 1")
+        }
+        // Accept what the peon committed that we lack.
+        guard storeCommitted(message.values, upTo: message.lastCommitted) else { return }
+        if message.pn > paxos.acceptedPN {
+            // The peon promised a higher number to someone: start over above it.
+            return collect(aboveProposalNumber: message.pn)
+        }
+        guard message.pn == paxos.acceptedPN else { return noteStale("last with old pn \(message.pn) from \(peer)") }
+        paxos.lastReceived.insert(peer)
+        paxos.peerLastCommitted[peer] = message.lastCommitted
+        if let current = paxos.uncommitted, current.version <= paxos.lastCommitted { paxos.uncommitted = nil }
+        if message.uncommittedPN != 0, let value = message.value(for: message.lastCommitted + 1),
+           value.version == paxos.lastCommitted + 1,
+           paxos.uncommitted.map({ message.uncommittedPN > $0.pn }) ?? true {
+            paxos.uncommitted = PaxosState.Uncommitted(version: value.version, pn: message.uncommittedPN, value: Array(value.bytes))
+        }
+        if paxos.lastReceived.count == quorum.count { finishRecovery() }
+    }
+
+    private func finishRecovery() {
+        timers.cancel(.paxosRound)
+        statistics.recoveries += 1
+        // Bring every peon that is behind up to date, one bounded COMMIT after another.
+        for peer in quorum where peer != rank {
+            let peerLast = paxos.peerLastCommitted[peer] ?? 0
+            guard peerLast < paxos.lastCommitted else { continue }
+            var next = max(peerLast + 1, paxos.firstCommitted)
+            var shared = 0
+            while next <= paxos.lastCommitted {
+                let values: [MMonPaxos.Value]
+                do { values = try loggedValues(from: next) } catch {
+                    noteStoreFailure(error, during: "sharing state")
+                    return bootstrap(reason: "store failure")
+                }
+                guard let last = values.last?.version else { break }
+                send(MMonPaxos(op: .commit, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                               lastCommitted: last, values: values), toRank: peer)
+                shared += values.count
+                next = last + 1
+            }
+            statistics.versionsShared += shared
+            logger.info("shared versions with a peon that was behind", metadata: [
+                "peer": "\(peer)", "peer_lc": "\(peerLast)", "versions": "\(shared)",
+            ])
+        }
+        logger.info("recovery done", metadata: ["fc": "\(paxos.firstCommitted)", "lc": "\(paxos.lastCommitted)",
+                                                "uncommitted": "\(paxos.uncommitted.map { "v\($0.version)" } ?? "none")"])
+        if let uncommitted = paxos.uncommitted, uncommitted.version == paxos.lastCommitted + 1 {
+            // A value some member accepted may have been committed by the old leader: propose it again.
+            paxos.uncommitted = nil
+            paxos.phase = .updatingPrevious
+            begin(uncommitted.value, writes: [], isTrim: false)
+        } else {
+            paxos.uncommitted = nil
+            paxos.phase = .active
+            extendLease()
+            proposeNextIfIdle()
+        }
+    }
+
+    // MARK: Replication
+
+    private func begin(_ value: [UInt8], writes: [PendingWrite], serviceProposals: [UInt64] = [], isTrim: Bool) {
+        let version = paxos.lastCommitted + 1
+        var transaction = StoreTransaction()
+        transaction.put(PaxosState.prefix, PaxosState.pendingValueKey, value)
+        transaction.put(PaxosState.prefix, PaxosState.pendingVersionKey, uint64: version)
+        transaction.put(PaxosState.prefix, PaxosState.pendingPNKey, uint64: paxos.acceptedPN)
+        guard apply(transaction, during: "accepting our own proposal") else {
+            for write in writes { replyToWrite(write, result: .failed, message: "the leader's store failed") }
+            finishServiceProposals(serviceProposals, with: .failure(.noQuorum))
+            return
+        }
+        if paxos.phase != .updatingPrevious { paxos.phase = .updating }
+        paxos.proposal = PaxosState.Proposal(version: version, value: value, accepted: [rank], writes: writes,
+                                             serviceProposals: serviceProposals, isTrim: isTrim)
+        let message = MMonPaxos(op: .begin, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                                lastCommitted: paxos.lastCommitted, pn: paxos.acceptedPN,
+                                values: [MMonPaxos.Value(version: version, bytes: value)])
+        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        arm(.paxosRound, after: configuration.acceptTimeout)
+        if monmap.majority <= 1 { commitProposal() }
+    }
+
+    private func handleBegin(_ message: MMonPaxos) {
+        guard message.pn >= paxos.acceptedPN else { return noteStale("begin with pn \(message.pn) below our promise \(paxos.acceptedPN)") }
+        guard message.lastCommitted == paxos.lastCommitted, let value = message.values.first else {
+            return bootstrap(reason: "begin follows v\(message.lastCommitted) but we are at v\(paxos.lastCommitted)")
+        }
+        var transaction = StoreTransaction()
+        if message.pn != paxos.acceptedPN {
+            paxos.acceptedPN = message.pn
+            transaction.put(PaxosState.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
+        }
+        transaction.put(PaxosState.prefix, PaxosState.pendingValueKey, value.bytes)
+        transaction.put(PaxosState.prefix, PaxosState.pendingVersionKey, uint64: value.version)
+        transaction.put(PaxosState.prefix, PaxosState.pendingPNKey, uint64: message.pn)
+        guard apply(transaction, during: "accepting a value") else { return bootstrap(reason: "store failure") }
+        paxos.phase = .updating
+        paxos.leaseExpires = nil  // not readable until the value is committed and the lease renewed
+        send(MMonPaxos(op: .accept, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                       lastCommitted: paxos.lastCommitted, pn: message.pn), toRank: leader!)
+    }
+
+    private func handleAccept(_ message: MMonPaxos, from peer: Int32) {
+        guard var proposal = paxos.proposal, message.pn == paxos.acceptedPN,
+              message.lastCommitted + 1 == proposal.version else { return noteStale("accept from \(peer) for no current round") }
+        proposal.accepted.insert(peer)
+        paxos.proposal = proposal
+        if proposal.accepted.count >= monmap.majority { commitProposal() }
+    }
+
+    private func commitProposal() {
+        guard let proposal = paxos.proposal else { return }
+        timers.cancel(.paxosRound)
+        paxos.proposal = nil
+        guard commitVersion(proposal.version, value: proposal.value) else {
+            for write in proposal.writes { replyToWrite(write, result: .retry, message: "the leader's store failed at commit; resend with the same tid") }
+            finishServiceProposals(proposal.serviceProposals, with: .failure(.outcomeUnknown))
+            return bootstrap(reason: "store failure at commit")
+        }
+        let message = MMonPaxos(op: .commit, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                                lastCommitted: paxos.lastCommitted,
+                                values: [MMonPaxos.Value(version: proposal.version, bytes: proposal.value)])
+        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        statistics.writesCommitted += proposal.writes.count
+        for write in proposal.writes { replyToWrite(write, result: .ok, version: proposal.version) }
+        finishServiceProposals(proposal.serviceProposals, with: .success(proposal.version))
+        paxos.phase = .active
+        extendLease()
+        proposeNextIfIdle()
+    }
+
+    private func handleCommit(_ message: MMonPaxos) {
+        guard storeCommitted(message.values, upTo: message.lastCommitted) else { return }
+        if paxos.lastCommitted < message.lastCommitted {
+            return bootstrap(reason: "commit up to v\(message.lastCommitted) leaves a gap after our v\(paxos.lastCommitted)")
+        }
+        if paxos.phase == .updating { paxos.phase = .active }
+    }
+
+    /// Consecutive retained versions from `first` on, as many as fit in
+    /// ``MonitorConfiguration/maxShareBytes`` (at least one), so a share never outgrows a frame.
+    private func loggedValues(from first: UInt64) throws(StoreError) -> [MMonPaxos.Value] {
+        var values: [MMonPaxos.Value] = []
+        var bytes = 0
+        var version = first
+        while version <= paxos.lastCommitted {
+            guard let value = try store.get(PaxosLog.prefix, PaxosLog.key(for: version)) else { break }
+            if !values.isEmpty && bytes + value.count > configuration.maxShareBytes { break }
+            values.append(MMonPaxos.Value(version: version, bytes: value))
+            bytes += value.count + 12
+            version += 1
+        }
+        return values
+    }
+
+    /// Commits the consecutive versions of `values` above our `last_committed`, up to `limit`.
+    /// Returns `false` (after bootstrapping) when the store fails.
+    private func storeCommitted(_ values: [MMonPaxos.Value], upTo limit: UInt64) -> Bool {
+        for value in values where value.version > paxos.lastCommitted && value.version <= limit {
+            guard value.version == paxos.lastCommitted + 1 else { break }
+            guard commitVersion(value.version, value: Array(value.bytes)) else {
+                bootstrap(reason: "store failure while committing v\(value.version)")
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Writes `paxos/<v>`, moves `last_committed` and applies the value, in one atomic write.
+    private func commitVersion(_ version: UInt64, value: [UInt8]) -> Bool {
+        do {
+            let decoded = try StoreTransaction(decoding: value)
+            var transaction = Self.keepingFirstCommitted(atLeast: paxos.firstCommitted,
+                                                         try log.commitTransaction(version: version, decoded))
+            transaction.erase(PaxosState.prefix, PaxosState.pendingVersionKey)
+            transaction.erase(PaxosState.prefix, PaxosState.pendingPNKey)
+            transaction.erase(PaxosState.prefix, PaxosState.pendingValueKey)
+            try store.apply(transaction)
+            paxos.firstCommitted = try log.firstCommitted()
+            paxos.lastCommitted = try log.lastCommitted()
+        } catch {
+            noteStoreFailure(error, during: "committing v\(version)")
+            return false
+        }
+        statistics.commits += 1
+        return true
+    }
+
+    /// `transaction` with every put of `paxos/first_committed` below `floor` raised to `floor`.
+    ///
+    /// A trim only ever moves `first_committed` up; a member whose log already starts later
+    /// (it was synced from a provider that had trimmed further) keeps its own, instead of
+    /// claiming versions it does not hold. The committed value itself is unchanged.
+    static func keepingFirstCommitted(atLeast floor: UInt64, _ transaction: StoreTransaction) -> StoreTransaction {
+        guard floor > 0 else { return transaction }
+        let floorBytes = withUnsafeBytes(of: floor.littleEndian) { Array($0) }
+        return StoreTransaction(transaction.operations.map { operation in
+            guard case let .put(prefix, key, value) = operation, prefix == PaxosLog.prefix, key == PaxosLog.firstCommittedKey,
+                  value.count == 8 else { return operation }
+            let proposed = value.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            return proposed < floor ? .put(prefix: prefix, key: key, value: floorBytes[...]) : operation
+        })
+    }
+
+    // MARK: Lease
+
+    /// Leader: extends the peons' lease and waits for their acks (Ceph's `extend_lease`).
+    func extendLease() {
+        guard state == .leader, paxos.phase == .active else { return }
+        paxos.leaseAcked = [rank]
+        let message = MMonPaxos(op: .lease, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                                lastCommitted: paxos.lastCommitted,
+                                leaseMilliseconds: UInt64(max(1, configuration.lease.milliseconds)))
+        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        if quorum.count > 1 && !timers.isArmed(.leaseAck) { arm(.leaseAck, after: configuration.leaseAckTimeout) }
+        arm(.leaseRenew, after: configuration.leaseRenewInterval)
+    }
+
+    private func handleLease(_ message: MMonPaxos) {
+        guard message.lastCommitted == paxos.lastCommitted else {
+            // We missed a commit: do not ack; the leader's lease-ack timeout starts a new recovery.
+            return noteStale("lease at v\(message.lastCommitted) while we are at v\(paxos.lastCommitted)")
+        }
+        paxos.phase = .active
+        paxos.leaseExpires = timebase.now + .milliseconds(Int64(clamping: message.leaseMilliseconds))
+        send(MMonPaxos(op: .leaseAck, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                       lastCommitted: paxos.lastCommitted), toRank: leader!)
+        arm(.leaseTimeout, after: configuration.leaseAckTimeout)
+    }
+
+    private func handleLeaseAck(_ message: MMonPaxos, from peer: Int32) {
+        paxos.leaseAcked.insert(peer)
+        if paxos.leaseAcked.isSuperset(of: quorum) { timers.cancel(.leaseAck) }
+    }
+
+    /// Whether this monitor may answer reads from its own store now.
+    var isReadable: Bool {
+        switch state {
+        case .leader: paxos.phase == .active || paxos.phase == .updating
+        case .peon: paxos.phase == .active && (paxos.leaseExpires.map { timebase.now < $0 } ?? false)
+        default: false
+        }
+    }
+
+    // MARK: Proposals
+
+    /// Leader: proposes the next value if no round is in flight: a due trim first, then the queued writes.
+    func proposeNextIfIdle() {
+        guard state == .leader, paxos.phase == .active, paxos.proposal == nil else { return }
+        if let target = trimPolicy.trimTarget(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted,
+                                              heldSince: trimHolds.heldSince) {
+            do {
+                let trim = try log.trimTransaction(to: target)
+                statistics.trimsProposed += 1
+                logger.info("trimming", metadata: ["from": "\(paxos.firstCommitted)", "to": "\(target)", "lc": "\(paxos.lastCommitted)"])
+                if !trimHolds.holds.isEmpty, let delegate = syncDelegate {
+                    let holds = trimHolds.holds.values.sorted { $0.id < $1.id }
+                    Task { await delegate.monitor(self, trimsPastHoldsTo: target, holds: holds) }
+                }
+                return begin(trim.encoded(), writes: [], isTrim: true)
+            } catch {
+                noteStoreFailure(error, during: "building a trim")
+            }
+        }
+        guard !pendingWrites.isEmpty || !pendingServiceProposals.isEmpty else { return }
+        timers.cancel(.propose)
+        var writes: [PendingWrite] = []
+        let proposals = pendingServiceProposals
+        do {
+            // Check again now: a write queued while we recovered may have been committed since,
+            // inside an uncommitted value recovery re-proposed (it was in flight under the old leader).
+            for write in pendingWrites {
+                if try keyValue.state(ofTid: write.command.tid, clientID: write.command.clientID, in: store) == .applied {
+                    replyToWrite(write, result: .ok, message: "already applied")
+                } else {
+                    writes.append(write)
+                }
+            }
+        } catch {
+            noteStoreFailure(error, during: "checking applied tids")
+            writes = pendingWrites
+        }
+        pendingWrites = []
+        pendingServiceProposals = []
+        guard !writes.isEmpty || !proposals.isEmpty else { return }
+        do {
+            // Services' changes first, then the client writes with their applied-tid records.
+            var transaction = StoreTransaction()
+            for proposal in proposals { transaction.append(proposal.transaction) }
+            transaction.append(try keyValue.transaction(applying: writes.map(\.command), in: store))
+            begin(transaction.encoded(), writes: writes, serviceProposals: proposals.map(\.id), isTrim: false)
+        } catch {
+            noteStoreFailure(error, during: "building a proposal")
+            for write in writes { replyToWrite(write, result: .failed, message: "store failure: \(error); nothing was proposed") }
+            finishServiceProposals(proposals.map(\.id), with: .failure(.store(error)))
+        }
+    }
+
+    /// Applies `transaction`; on failure notes it and bootstraps, returning `false`.
+    private func apply(_ transaction: StoreTransaction, during what: String) -> Bool {
+        do {
+            try store.apply(transaction)
+            return true
+        } catch {
+            noteStoreFailure(error, during: what)
+            bootstrap(reason: "store failure")
+            return false
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,27 @@
+/// Counters of one monitor's life, for tests, `status` and metrics.
+public struct MonitorStatistics: Sendable, Hashable {
+    /// Times the monitor went back to probing.
+    public var bootstraps = 0
+    /// Elections this monitor started (proposed itself in).
+    public var electionsStarted = 0
+    /// Elections this monitor won.
+    public var electionsWon = 0
+    /// Paxos versions committed locally (by any path: round, share, recovery).
+    public var commits = 0
+    /// Trims proposed by this monitor as leader.
+    public var trimsProposed = 0
+    /// Recoveries (collect rounds) this monitor completed as leader.
+    public var recoveries = 0
+    /// Versions this leader sent to peons that lacked them.
+    public var versionsShared = 0
+    /// Client writes committed by this monitor as leader.
+    public var writesCommitted = 0
+    /// Client commands forwarded to the leader.
+    public var commandsForwarded = 0
+    /// Messages ignored as stale (old epoch, wrong state, not from the leader, …).
+    public var staleMessages = 0
+    /// Messages refused because their sender is not the monmap member they claim to be.
+    public var impostorMessages = 0
+    /// Times the store failed an operation.
+    public var storeFailures = 0
+}

@@ -1,0 +1,98 @@
+import MonSyncCore
+public import MonSyncStore
+
+/// A tiny replicated key-value service on its own prefix, whose writes are Paxos proposals.
+///
+/// Values live at `kv/<key>`. Beside each batch of writes the leader records,
+/// in the same Paxos version, the tids it applied for each client at
+/// `kv_clients/<client id in hex>` (the most recent ``dedupWindow`` of them),
+/// so a write resent after a leader change (same client, same tid) is
+/// recognised as applied and not applied twice, even when the client sent
+/// later writes in between.
+public struct KeyValueService: MonitorService {
+    /// The prefix of the values.
+    public static let prefix = "kv"
+    /// The prefix of the per-client applied-tid records.
+    public static let clientsPrefix = "kv_clients"
+    /// The most keys one LIST reply carries.
+    public static let maximumListedKeys = 10_000
+    /// How many applied tids are remembered per client.
+    public static let dedupWindow = 1024
+
+    /// The service (it is stateless: everything it knows is in the store).
+    public init() {}
+
+    /// `kv`.
+    public var name: String { "kv" }
+    /// ``prefix`` and ``clientsPrefix``.
+    public var prefixes: [String] { [Self.prefix, Self.clientsPrefix] }
+
+    /// What the service knows about a client's tid.
+    public enum TidState: Sendable, Hashable {
+        /// Not applied: the write may be proposed.
+        case new
+        /// Already committed: answer OK without proposing it again.
+        case applied
+        /// Older than every remembered tid of a full window: whether it was applied is no longer known.
+        case tooOld
+    }
+
+    /// Whether `tid` of `clientID` was already committed.
+    public func state(ofTid tid: UInt64, clientID: UInt64, in store: any MonitorStore) throws(StoreError) -> TidState {
+        let applied = try appliedTids(clientID: clientID, in: store)
+        if applied.contains(tid) { return .applied }
+        if applied.count >= Self.dedupWindow, let oldest = applied.first, tid < oldest { return .tooOld }
+        return .new
+    }
+
+    /// The transaction that applies `writes` (PUT and DELETE commands, in order) and records their tids.
+    public func transaction(applying writes: [MMonCommand], in store: any MonitorStore) throws(StoreError) -> StoreTransaction {
+        var transaction = StoreTransaction()
+        var applied: [UInt64: [UInt64]] = [:]
+        for command in writes {
+            switch command.op {
+            case .put: transaction.put(Self.prefix, command.key, command.value)
+            case .delete: transaction.erase(Self.prefix, command.key)
+            case .get, .list, .status: continue
+            }
+            if applied[command.clientID] == nil { applied[command.clientID] = try appliedTids(clientID: command.clientID, in: store) }
+            applied[command.clientID]!.append(command.tid)
+        }
+        for (clientID, tids) in applied.sorted(by: { $0.key < $1.key }) {
+            var encoder = WireEncoder()
+            encoder.encodeList(tids.sorted().suffix(Self.dedupWindow)) { $0.encode($1) }
+            transaction.put(Self.clientsPrefix, Self.clientKey(clientID), encoder.finish())
+        }
+        return transaction
+    }
+
+    /// The tids of `clientID` applied so far (the most recent window), ascending.
+    public func appliedTids(clientID: UInt64, in store: any MonitorStore) throws(StoreError) -> [UInt64] {
+        guard let bytes = try store.get(Self.clientsPrefix, Self.clientKey(clientID)) else { return [] }
+        var decoder = WireDecoder(bytes)
+        do {
+            let tids = try decoder.decodeList(field: "applied tids", minimumElementSize: 8) {
+                (d: inout WireDecoder) throws(DecodeError) -> UInt64 in try d.decodeUInt64()
+            }
+            try decoder.expectEnd()
+            return tids
+        } catch {
+            throw .corrupt(error)
+        }
+    }
+
+    /// The value of `key`, or `nil`.
+    public func get(_ key: String, in store: any MonitorStore) throws(StoreError) -> [UInt8]? {
+        try store.get(Self.prefix, key)
+    }
+
+    /// The keys that start with `prefix`, ascending bytewise.
+    public func list(prefix: String, in store: any MonitorStore) throws(StoreError) -> [String] {
+        try store.snapshot(of: [Self.prefix]).allEntries().map(\.0.key).filter { $0.hasPrefix(prefix) }
+    }
+
+    static func clientKey(_ clientID: UInt64) -> String {
+        let hex = String(clientID, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,194 @@
+import MonSyncCore
+@testable import MonSyncMonitor
+import Testing
+
+/// Little-endian bytes, written out independently of `WireEncoder`, for golden layouts.
+func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+func le64(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+func str(_ text: String) -> [UInt8] { le32(UInt32(text.utf8.count)) + Array(text.utf8) }
+
+func payload<M: WireMessage>(_ message: M) -> [UInt8] {
+    var encoder = WireEncoder()
+    message.encodePayload(into: &encoder)
+    return encoder.finish()
+}
+
+func decodePayload<M: WireMessage>(_ type: M.Type, _ bytes: [UInt8]) throws(DecodeError) -> M {
+    var decoder = WireDecoder(bytes)
+    let message = try M(decodingPayload: &decoder, version: M.headVersion)
+    try decoder.expectEnd()
+    return message
+}
+
+enum Samples {
+    static let probe = MMonProbe(op: .reply, senderName: "b", senderRank: 1, state: .peon, electionEpoch: 4, monmapEpoch: 1,
+                                 quorum: [0, 1, 2], leader: 0, firstCommitted: 3, lastCommitted: 9)
+    static let election = MMonElection(op: .victory, epoch: 6, senderRank: 0, monmapEpoch: 1, quorum: [0, 2], lastCommitted: 12)
+    static let paxos = MMonPaxos(op: .last, epoch: 8, firstCommitted: 1, lastCommitted: 2, pn: 301, uncommittedPN: 200,
+                                 values: [MMonPaxos.Value(version: 2, bytes: [0xAA]), MMonPaxos.Value(version: 3, bytes: [0xBB, 0xCC])])
+    static let command = MMonCommand(op: .put, clientID: 7, tid: 3, key: "k", value: Array("v"), flags: .forwarded, replyTo: "loopback://client")
+    static let reply = MMonCommandReply(op: .get, tid: 3, result: .ok, message: "", value: Array("v"), keys: ["a", "b"],
+                                        leader: MonitorEntity(rank: 0, name: "a", address: "loopback://mon.a"), version: 17,
+                                        status: MonitorStatus(state: .peon, rank: 1, name: "b", electionEpoch: 4, quorum: [0, 1],
+                                                              leader: 0, firstCommitted: 1, lastCommitted: 17))
+}
+
+@Suite("Monitor messages: layout, round trips, malformed input")
+struct MessageCodecTests {
+    @Test("MMonProbe payload layout (golden)")
+    func probeGolden() {
+        let expected = le32(2) + str("b") + le32(1) + [5] + le32(4) + le32(1)
+            + le32(3) + le32(0) + le32(1) + le32(2) + le32(0) + le64(3) + le64(9)
+        #expect(payload(Samples.probe) == expected)
+    }
+
+    @Test("MMonElection payload layout (golden)")
+    func electionGolden() {
+        let expected = le32(4) + le32(6) + le32(0) + le32(1) + le32(2) + le32(0) + le32(2) + le64(12)
+        #expect(payload(Samples.election) == expected)
+    }
+
+    @Test("MMonPaxos payload layout (golden)")
+    func paxosGolden() {
+        let expected = le32(2) + le32(8) + le64(1) + le64(2) + le64(301) + le64(200) + le64(0)
+            + le32(2) + le64(2) + le32(1) + [0xAA] + le64(3) + le32(2) + [0xBB, 0xCC]
+        #expect(payload(Samples.paxos) == expected)
+    }
+
+    @Test("MMonCommand payload layout (golden)")
+    func commandGolden() {
+        let expected = le32(1) + [1] + le64(7) + le64(3) + str("k") + le32(1) + Array("v".utf8) + str("loopback://client")
+        #expect(payload(Samples.command) == expected)
+    }
+
+    @Test("every monitor message survives a frame round trip through the monitor codec")
+    func roundTrips() throws {
+        let codec = MessageCodec.monitor()
+        #expect(try codec.decode(codec.encode(Samples.probe)) as? MMonProbe == Samples.probe)
+        #expect(try codec.decode(codec.encode(Samples.election)) as? MMonElection == Samples.election)
+        #expect(try codec.decode(codec.encode(Samples.paxos)) as? MMonPaxos == Samples.paxos)
+        #expect(try codec.decode(codec.encode(Samples.command)) as? MMonCommand == Samples.command)
+        #expect(try codec.decode(codec.encode(Samples.reply)) as? MMonCommandReply == Samples.reply)
+        #expect(codec.registeredTypes.map(\.rawValue) == [50, 51, 64, 65, 66, 69])
+    }
+
+    @Test("every truncation of every message is a typed error, never a crash")
+    func truncations() {
+        func check<M: WireMessage>(_ message: M) {
+            let bytes = payload(message)
+            for length in 0..<bytes.count {
+                #expect(throws: DecodeError.self) { _ = try decodePayload(M.self, Array(bytes.prefix(length))) }
+            }
+        }
+        check(Samples.probe)
+        check(Samples.election)
+        check(Samples.paxos)
+        check(Samples.command)
+        check(Samples.reply)
+    }
+
+    @Test("invalid fields are refused with the field named")
+    func invalidFields() {
+        var probe = payload(Samples.probe)
+        probe[0] = 9  // op
+        #expect(throws: DecodeError.invalidField(name: "op", value: 9)) { _ = try decodePayload(MMonProbe.self, probe) }
+
+        // A proposal must carry an odd epoch, a victory an even one.
+        let evenPropose = payload(MMonElection(op: .propose, epoch: 3, senderRank: 1, monmapEpoch: 1))
+        var broken = evenPropose
+        broken[4] = 4
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonElection.self, broken) }
+
+        // Values out of order.
+        var paxos = Samples.paxos
+        paxos.values.reverse()
+        #expect(throws: DecodeError.self) { try paxos.validate() }
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonPaxos.self, payload(paxos)) }
+
+        // BEGIN carries exactly last_committed + 1.
+        let begin = MMonPaxos(op: .begin, epoch: 2, firstCommitted: 1, lastCommitted: 4, pn: 100, values: [MMonPaxos.Value(version: 7, bytes: [1])])
+        #expect(throws: DecodeError.self) { try begin.validate() }
+
+        // first_committed above last_committed.
+        let bounds = MMonProbe(op: .probe, senderName: "a", senderRank: 0, state: .probing, electionEpoch: 1, monmapEpoch: 1,
+                               firstCommitted: 9, lastCommitted: 3)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonProbe.self, payload(bounds)) }
+
+        // A forwarded command needs an address to reply to; an unknown flag is refused.
+        #expect(throws: DecodeError.self) { try MMonCommand(op: .put, clientID: 1, tid: 1, key: "k", flags: .forwarded).validate() }
+        var command = payload(Samples.command)
+        command[4] = 0x80
+        #expect(throws: DecodeError.invalidFlags(op: 1, flags: 0x80)) { _ = try decodePayload(MMonCommand.self, command) }
+        #expect(throws: DecodeError.self) { try MMonCommand(op: .get, clientID: 1, tid: 1).validate() }
+
+        // Duplicate ranks in a quorum.
+        let duplicate = le32(4) + le32(6) + le32(0) + le32(1) + le32(2) + le32(0) + le32(0) + le64(0)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonElection.self, duplicate) }
+    }
+
+    @Test("a hostile list count is refused before anything is allocated")
+    func hostileCount() {
+        let bytes = le32(2) + le32(8) + le64(1) + le64(2) + le64(0) + le64(0) + le64(0) + le32(0xFFFF_FFFF)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonPaxos.self, bytes) }
+    }
+
+    @Test("a corrupted monitor frame is refused by the codec")
+    func corruptedFrame() throws {
+        let codec = MessageCodec.monitor()
+        var frame = codec.encode(Samples.election)
+        frame[frame.count - 1] ^= 0xFF
+        #expect(throws: DecodeError.self) { _ = try codec.decode(frame) }
+    }
+}
+
+@Suite("Monitor messages: hostile values")
+struct HostileValueTests {
+    @Test("numbers at the edge of their range are refused, so no handler arithmetic can overflow")
+    func edgeValues() {
+        let maxVersion = MMonPaxos(op: .commit, epoch: 2, firstCommitted: 1, lastCommitted: .max)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonPaxos.self, payload(maxVersion)) }
+        let maxPN = MMonPaxos(op: .last, epoch: 2, firstCommitted: 1, lastCommitted: 2, pn: .max)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonPaxos.self, payload(maxPN)) }
+        let longLease = MMonPaxos(op: .lease, epoch: 2, firstCommitted: 1, lastCommitted: 2, leaseMilliseconds: .max)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonPaxos.self, payload(longLease)) }
+        let maxEpoch = MMonElection(op: .propose, epoch: .max, senderRank: 1, monmapEpoch: 1)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonElection.self, payload(maxEpoch)) }
+        let probe = MMonProbe(op: .probe, senderName: "a", senderRank: 0, state: .probing, electionEpoch: .max, monmapEpoch: 1,
+                              firstCommitted: 0, lastCommitted: 0)
+        #expect(throws: DecodeError.self) { _ = try decodePayload(MMonProbe.self, payload(probe)) }
+    }
+
+    @Test("seeded random mutations of every message decode or fail with a DecodeError, never trap")
+    func mutations() {
+        var rng = SeededRandomNumberGenerator(seed: 2026)
+        let codec = MessageCodec.monitor()
+        let frames = [codec.encode(Samples.probe), codec.encode(Samples.election), codec.encode(Samples.paxos),
+                      codec.encode(Samples.command), codec.encode(Samples.reply)]
+        var decoded = 0
+        for _ in 0..<5000 {
+            var frame = frames[Int(rng.next() % UInt64(frames.count))]
+            // Mutate payload bytes only and decode the payload directly (no frame CRC in the way),
+            // so the message decoders themselves are what is exercised.
+            let header = Frame.headerSize
+            for _ in 0..<(1 + Int(rng.next() % 4)) where frame.count > header {
+                let index = header + Int(rng.next() % UInt64(frame.count - header))
+                frame[index] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            var decoder = WireDecoder(Array(frame[header...]))
+            let type = MessageType(UInt16(frame[4]) | UInt16(frame[5]) << 8)
+            do {
+                switch type.rawValue {
+                case 50: _ = try MMonCommand(decodingPayload: &decoder, version: 1)
+                case 51: _ = try MMonCommandReply(decodingPayload: &decoder, version: 1)
+                case 64: _ = try MMonProbe(decodingPayload: &decoder, version: 1)
+                case 65: _ = try MMonElection(decodingPayload: &decoder, version: 1)
+                default: _ = try MMonPaxos(decodingPayload: &decoder, version: 1)
+                }
+                decoded += 1
+            } catch {
+                continue
+            }
+        }
+        #expect(decoded > 0)
+    }
+}
