@@ -224,6 +224,7 @@ let package = Package(
             dependencies: [
                 "MonSyncCore",
                 "MonSyncStore",
+                "MonSyncMonitor",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -236,6 +237,7 @@ let package = Package(
                 "MonSyncLoopback",
                 "MonSyncStore",
                 "MonSyncStoreSync",
+                "MonSyncMonitor",
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
             swiftSettings: strictSettings

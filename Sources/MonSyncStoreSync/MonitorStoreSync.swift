@@ -1,0 +1,137 @@
+public import Logging
+public import MonSyncCore
+public import MonSyncMonitor
+import MonSyncStore
+
+/// Plugs the three sync roles into a ``Monitor``: its handlers, its trim hold, and its join decision.
+///
+/// ```swift
+/// let monitor = try Monitor(monmap: monmap, name: "c", transport: transport, store: store)
+/// let sync = MonitorStoreSync(monitor: monitor)
+/// await sync.install()          // routes MMonSync, becomes the monitor's sync delegate
+/// try await monitor.start()
+/// ```
+///
+/// - As **leader**, the monitor grants syncs and holds Paxos trim through
+///   ``Monitor/holdTrim(reason:)``; when Paxos must trim past the hold anyway,
+///   the running syncs are aborted explicitly first.
+/// - As a **quorum member**, it provides snapshots of the monitor's sync
+///   targets (``Monitor/syncTargetNames``, derived from its services).
+/// - When probing finds it **oblivious**, it runs the requester's whole
+///   protocol, then tells the monitor (``Monitor/syncFinished()``), which
+///   reloads its Paxos state and rejoins through an election and Paxos recovery.
+///   A failed sync leaves live data untouched; the monitor probes again and
+///   decides afresh.
+public final class MonitorStoreSync: StoreSyncDelegate, Sendable {
+    public let monitor: Monitor
+    public let leader: SyncLeader
+    public let provider: SyncProvider
+    public let requester: SyncRequester
+    private let configuration: SyncConfiguration
+    private let logger: Logger
+    private let environment: Environment
+    private let outcomes: LockedState<[Result<SyncOutcome, SyncFailure>]>
+
+    /// Creates the roles for `monitor`, with `timebase` driving every sync timer.
+    public init(monitor: Monitor, configuration: SyncConfiguration = SyncConfiguration(), timebase: Timebase = .continuous,
+                seed: UInt64 = 0, logger: Logger = Logger(label: "monsync.sync")) {
+        var logger = logger
+        logger[metadataKey: "mon"] = "\(monitor.name)"
+        self.monitor = monitor
+        self.configuration = configuration
+        self.logger = logger
+        let environment = Environment(monitor: monitor)
+        self.environment = environment
+        leader = SyncLeader(environment: environment, trim: environment, configuration: configuration, timebase: timebase,
+                            seed: seed, logger: logger)
+        provider = SyncProvider(store: monitor.store, environment: environment, configuration: configuration,
+                                timebase: timebase, logger: logger)
+        requester = SyncRequester(store: monitor.store, configuration: configuration, timebase: timebase,
+                                  seed: seed &+ 1, logger: logger)
+        outcomes = LockedState([])
+    }
+
+    /// Registers the MMonSync routes on the monitor's dispatcher and becomes its sync delegate.
+    /// Call before ``Monitor/start()``.
+    public func install() async {
+        monitor.dispatcher.register { router in
+            SyncRoutes.register(leader: leader, provider: provider, requester: requester, on: &router)
+        }
+        await monitor.setSyncDelegate(self)
+    }
+
+    /// Every sync this monitor ran as requester, in order, with its result.
+    public var results: [Result<SyncOutcome, SyncFailure>] { outcomes.withLock { $0 } }
+
+    // MARK: StoreSyncDelegate
+
+    public func monitor(_ monitor: Monitor, needsFullSync requirement: SyncRequirement) async {
+        // A monitor that copies a store serves none meanwhile.
+        await provider.reset()
+        environment.setKnownLeader(requirement.leader)
+        logger.notice("starting a full store sync", metadata: ["requirement": "\(requirement)"])
+        let result: Result<SyncOutcome, SyncFailure>
+        do {
+            result = .success(try await requester.synchronize(targets: monitor.syncTargetNames, environment: environment,
+                                                              dispatcher: monitor.dispatcher))
+        } catch {
+            result = .failure(error)
+        }
+        outcomes.withLock { $0.append(result) }
+        switch result {
+        case let .success(outcome):
+            logger.notice("store sync finished", metadata: ["version": "\(outcome.version)", "progress": "\(outcome.progress)"])
+        case let .failure(failure):
+            logger.error("store sync failed; live data unchanged, probing again", metadata: ["error": "\(failure)"])
+        }
+        await monitor.syncFinished()
+    }
+
+    public func monitor(_ monitor: Monitor, trimsPastHoldsTo firstCommitted: UInt64, holds: [TrimHold]) async {
+        await leader.trimMustResume(dispatcher: monitor.dispatcher)
+    }
+
+    /// The monitor as the roles see it.
+    final class Environment: SyncLeaderEnvironment, SyncProviderEnvironment, SyncRequesterEnvironment, TrimHoldControl, Sendable {
+        let monitor: Monitor
+        private let state = LockedState<(hold: TrimHold?, knownLeader: MonitorEntity?)>((nil, nil))
+
+        init(monitor: Monitor) { self.monitor = monitor }
+
+        func setKnownLeader(_ leader: MonitorEntity?) { state.withLock { $0.knownLeader = leader } }
+
+        func localEntity() async -> MonitorEntity { monitor.entity }
+
+        func currentLeader() async -> MonitorEntity? {
+            let status = await monitor.status
+            if let rank = status.leader, let entity = monitor.monmap.member(rank: rank) { return entity }
+            // Out of the quorum (synchronizing): the leader the probe found.
+            return state.withLock { $0.knownLeader }
+        }
+
+        func providerCandidates() async -> [MonitorEntity] {
+            await monitor.status.quorum.compactMap { monitor.monmap.member(rank: $0) }
+        }
+
+        func paxosBounds() async -> (first: UInt64, last: UInt64) {
+            await (monitor.firstCommitted, monitor.lastCommitted)
+        }
+
+        func canServeSync() async -> Bool {
+            let current = await monitor.state
+            return current == .leader || current == .peon
+        }
+
+        func syncTargets() async -> [String] { monitor.syncTargetNames }
+
+        func setTrimHeld(_ held: Bool) async {
+            if held {
+                guard state.withLock({ $0.hold == nil }) else { return }
+                let hold = await monitor.holdTrim(reason: "store sync")
+                state.withLock { $0.hold = hold }
+            } else if let hold = state.withLock({ state -> TrimHold? in defer { state.hold = nil }; return state.hold }) {
+                await monitor.releaseTrim(hold)
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Clocks
+import Logging
+import MonSyncCore
+import MonSyncLoopback
+import MonSyncMonitor
+import MonSyncStore
+import MonSyncStoreSync
+import Testing
+
+/// Three real monitors on a loopback network with the test clock, each with the sync roles installed.
+final class SyncCluster: Sendable {
+    let clock = TestClock<Duration>()
+    let network: LoopbackNetwork
+    let monmap: MonMap
+    let stores: [InMemoryStore]
+    let monitors = LockedState<[Int: (Monitor, MonitorStoreSync)]>([:])
+    let syncConfiguration: SyncConfiguration
+    static let monitorConfiguration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 50)
+
+    init(seed: UInt64, sync: SyncConfiguration) throws {
+        network = LoopbackNetwork(seed: seed)
+        monmap = try MonMap(named: ["a", "b", "c"].map { ($0, "loopback://mon.\($0)") })
+        stores = (0..<3).map { _ in InMemoryStore() }
+        syncConfiguration = sync
+    }
+
+    var options: TransportOptions { TransportOptions(sendTimeout: .seconds(2), clock: clock) }
+
+    func start(_ rank: Int) async throws {
+        let member = monmap.members[rank]
+        let transport = LoopbackTransport(address: try TransportAddress(member.address), network: network, options: options)
+        var logger = Logger(label: "test.monsync.\(member.name)")
+        logger.logLevel = .critical
+        let monitor = try Monitor(monmap: monmap, name: member.name, transport: transport, store: stores[rank],
+                                  configuration: Self.monitorConfiguration, timebase: Timebase(clock), logger: logger)
+        let sync = MonitorStoreSync(monitor: monitor, configuration: syncConfiguration, timebase: Timebase(clock),
+                                    seed: UInt64(rank), logger: logger)
+        await sync.install()
+        monitors.withLock { $0[rank] = (monitor, sync) }
+        try await monitor.start()
+    }
+
+    func monitor(_ rank: Int) -> Monitor? { monitors.withLock { $0[rank]?.0 } }
+    func sync(_ rank: Int) -> MonitorStoreSync? { monitors.withLock { $0[rank]?.1 } }
+
+    func client(_ number: Int) async throws -> MonitorClient {
+        let transport = LoopbackTransport(address: try TransportAddress("loopback://client.\(number)"), network: network, options: options)
+        var logger = Logger(label: "test.client")
+        logger.logLevel = .critical
+        let client = MonitorClient(transport: transport, monmap: monmap, clientID: 0xC1_0000 + UInt64(number),
+                                   timebase: Timebase(clock), logger: logger)
+        try await client.start()
+        return client
+    }
+
+    /// Advances the test clock in 50 ms steps until `condition` holds (at most `limit` of simulated time).
+    func run(until what: String, within limit: Duration = .seconds(120), _ condition: () async -> Bool) async throws {
+        var elapsed = Duration.zero
+        while !(await condition()) {
+            guard elapsed < limit else {
+                Issue.record("timed out (simulated \(limit)) waiting for \(what)")
+                throw CancellationError()
+            }
+            for _ in 0..<10 { await Task.yield() }
+            try? await Task.sleep(for: .microseconds(300))
+            await clock.advance(by: .milliseconds(50))
+            elapsed += .milliseconds(50)
+        }
+    }
+
+    /// Runs `body` while the clock advances, so timers it waits on fire.
+    func perform<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let done = LockedState(false)
+        let task = Task {
+            defer { done.withLock { $0 = true } }
+            return try await body()
+        }
+        try await run(until: "an operation") { done.withLock { $0 } }
+        return try await task.value
+    }
+
+    func inQuorum(_ ranks: [Int32]) async -> Bool {
+        for rank in ranks {
+            guard let status = await monitor(Int(rank))?.status, status.quorum == ranks, status.state.isInQuorum else { return false }
+        }
+        return true
+    }
+
+    func stopAll() async {
+        for rank in 0..<3 { await monitor(rank)?.stop() }
+    }
+}
+
+@Suite("Store sync inside a living monitor cluster")
+struct MonitorSyncTests {
+    @Test("an empty monitor joining a trimmed cluster is synced while writes go on, and rejoins with equal stores")
+    func obliviousMonitorSyncsAndRejoins() async throws {
+        var config = SyncConfiguration()
+        config.chunkLimits = ChunkLimits(maxBytes: 8192, maxKeys: 64)
+        config.window = 4
+        let cluster = try SyncCluster(seed: 21, sync: config)
+        try await cluster.start(0)
+        try await cluster.start(1)
+        try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
+        let client = try await cluster.client(1)
+        for index in 0..<120 {
+            _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index % 251), count: 300)) }
+        }
+        let leader = try #require(cluster.monitor(0))
+        try await cluster.run(until: "trimmed") { await leader.firstCommitted > 1 }
+        #expect(await leader.firstCommitted > 1, "the log was trimmed: c cannot catch up by Paxos alone")
+
+        // c starts empty, finds itself oblivious, syncs while the cluster keeps committing, and rejoins.
+        try await cluster.start(2)
+        let written = LockedState(false)
+        let writer = Task {
+            for index in 120..<140 { _ = try? await client.put("key-\(index)", [UInt8(index % 251)]) }
+            written.withLock { $0 = true }
+        }
+        try await cluster.run(until: "c synced and in quorum", within: .seconds(300)) { await cluster.inQuorum([0, 1, 2]) }
+        try await cluster.run(until: "the writer finished") { written.withLock { $0 } }
+        await writer.value
+        try await cluster.run(until: "equal versions") {
+            let versions = [await cluster.monitor(0)!.lastCommitted, await cluster.monitor(1)!.lastCommitted,
+                            await cluster.monitor(2)!.lastCommitted]
+            return Set(versions).count == 1
+        }
+        let results = try #require(cluster.sync(2)).results
+        #expect(results.count == 1)
+        guard case let .success(outcome)? = results.first else {
+            Issue.record("c's sync did not succeed: \(results)")
+            return
+        }
+        #expect(outcome.version > 0)
+        let digests = try [0, 1, 2].map { try cluster.stores[$0].digest(of: cluster.monitor($0)!.syncTargetNames) }
+        #expect(digests[2] == digests[0] && digests[1] == digests[0], "all three stores hold the same data")
+        #expect(try cluster.stores[2].get("kv", "key-0") != nil)
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+}
+
