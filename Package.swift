@@ -154,6 +154,9 @@ let package = Package(
             dependencies: [
                 "MonSyncCore",
                 "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncMonitor",
+                "MonSyncStoreSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
