@@ -31,6 +31,10 @@ public final class MonitorStoreSync: StoreSyncDelegate, Sendable {
     private let logger: Logger
     private let environment: Environment
     private let outcomes: LockedState<[Result<SyncOutcome, SyncFailure>]>
+    private let interruptedSyncs = LockedState(0)
+
+    /// How many interrupted syncs ``install()`` found and discarded (0 or 1).
+    public var discardedInterruptedSyncs: Int { interruptedSyncs.withLock { $0 } }
 
     /// Creates the roles for `monitor`, with `timebase` driving every sync timer.
     public init(monitor: Monitor, configuration: SyncConfiguration = SyncConfiguration(), timebase: Timebase = .continuous,
@@ -53,7 +57,21 @@ public final class MonitorStoreSync: StoreSyncDelegate, Sendable {
 
     /// Registers the MMonSync routes on the monitor's dispatcher and becomes its sync delegate.
     /// Call before ``Monitor/start()``.
+    ///
+    /// A durable in-sync marker left by a sync that never finished (the process died mid-copy)
+    /// is cleared here, with its partial staging area: live data was never touched, so the
+    /// monitor simply probes, finds itself oblivious again, and syncs from scratch.
     public func install() async {
+        do {
+            if let marker = try monitor.store.syncMarker() {
+                logger.warning("a sync was interrupted before its swap; discarding its partial copy",
+                               metadata: ["targets": "\(marker.targets)"])
+                try monitor.store.abandonStaging()
+                interruptedSyncs.withLock { $0 += 1 }
+            }
+        } catch {
+            logger.error("cannot check or clear the in-sync marker", metadata: ["error": "\(error)"])
+        }
         monitor.dispatcher.register { router in
             SyncRoutes.register(leader: leader, provider: provider, requester: requester, on: &router)
         }

@@ -140,3 +140,45 @@ struct MonitorSyncTests {
     }
 }
 
+
+@Suite("Store sync: a requester that died mid-sync")
+struct InterruptedSyncTests {
+    @Test("a monitor restarted after dying mid-sync discards the partial copy and syncs from scratch")
+    func restartAfterCrashMidSync() async throws {
+        var config = SyncConfiguration()
+        config.chunkLimits = ChunkLimits(maxBytes: 8192, maxKeys: 64)
+        let cluster = try SyncCluster(seed: 31, sync: config)
+        try await cluster.start(0)
+        try await cluster.start(1)
+        try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
+        let client = try await cluster.client(1)
+        for index in 0..<100 {
+            _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index), count: 200)) }
+        }
+        try await cluster.run(until: "trimmed") { await cluster.monitor(0)!.firstCommitted > 1 }
+
+        // What a crash mid-sync leaves on c: the durable in-sync marker and a partial staging area,
+        // beside its old live data.
+        let store = cluster.stores[2]
+        try store.put("kv", "old-live-key", [1])
+        try store.beginStaging(targets: ["kv", "kv_clients", "paxos"])
+        var partial = StoreTransaction()
+        partial.put("kv", "key-0", [9, 9, 9])
+        try store.stage(partial)
+        #expect(try store.syncMarker() != nil)
+
+        try await cluster.start(2)
+        #expect(cluster.sync(2)?.discardedInterruptedSyncs == 1)
+        try await cluster.run(until: "c synced again and rejoined", within: .seconds(300)) { await cluster.inQuorum([0, 1, 2]) }
+        try await cluster.run(until: "equal versions") {
+            await cluster.monitor(2)!.lastCommitted == cluster.monitor(0)!.lastCommitted
+        }
+        #expect(try store.syncMarker() == nil)
+        #expect(try store.get("kv", "old-live-key") == nil, "the fresh copy replaced the old live data")
+        #expect(try store.get("kv", "key-0") == Array(repeating: 0, count: 200), "nothing from the partial copy survived")
+        let targets = cluster.monitor(0)!.syncTargetNames
+        #expect(try store.digest(of: targets) == cluster.stores[0].digest(of: targets))
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+}
