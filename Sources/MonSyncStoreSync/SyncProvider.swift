@@ -39,8 +39,8 @@ public actor SyncProvider {
         /// Paxos versions still to send before the keys (a resume from another provider's snapshot).
         var replay: ArraySlice<(key: String, value: [UInt8])>
         var window: Int
-        var sent: UInt64 = 0
-        var acked: UInt64 = 0
+        var sent: UInt64
+        var acked: UInt64
         var finished = false
         var deadline: Duration
         var estimatedBytes: UInt64
@@ -169,8 +169,10 @@ public actor SyncProvider {
             replay = needed.map { (PaxosLog.key(for: $0), log.versions[$0]!) }
         }
         let window = max(1, min(Int(max(1, message.window)), configuration.maxWindow))
+        // The requester numbers each stream from where it asks, so chunks of an abandoned stream are stale to it.
+        let before = max(1, message.sequence) - 1
         return Session(snapshot: snapshot, version: log.lastCommitted, firstCommitted: log.firstCommitted,
-                       position: message.lastKey, replay: replay[...], window: window,
+                       position: message.lastKey, replay: replay[...], window: window, sent: before, acked: before,
                        deadline: timebase.now + configuration.providerTimeout, estimatedBytes: 0)
     }
 

@@ -177,6 +177,9 @@ public final class SyncRequester: Sendable {
         var replay: [UInt64: [UInt8]] = [:]
         var finalVersion: UInt64?
         var firstCommitted: UInt64 = 0
+        /// The first chunk number of the next stream. Streams never reuse numbers, so a chunk still in
+        /// flight from an abandoned stream (even from the same provider) is recognised as stale.
+        var nextSequence: UInt64 = 1
 
         /// The versions after the base, then the Paxos bounds, applied right after the swap.
         func rollForwardTransaction() throws(SyncFailure) -> StoreTransaction {
@@ -199,10 +202,13 @@ public final class SyncRequester: Sendable {
     /// Streams from one provider until the last chunk (returns nil) or a failure that calls for another provider.
     private func stream(from provider: TransportAddress, session: UInt64, floor: UInt64, copy: inout CopyState,
                         started: Duration, dispatcher: Dispatcher) async throws -> String? {
-        let request = MMonSync(op: .startChunks, lastKey: copy.position, session: session,
+        let first = copy.nextSequence
+        let request = MMonSync(op: .startChunks, lastKey: copy.position, session: session, sequence: first,
                                requesterVersion: copy.baseVersion ?? 0, window: UInt32(configuration.window))
+        // Whatever happens to this stream, the next one numbers its chunks beyond any this one may send.
+        defer { copy.nextSequence = max(copy.nextSequence, first) + UInt64(max(configuration.window, configuration.maxWindow)) + 1 }
         do { try await dispatcher.send(request, to: provider) } catch { return "cannot reach provider: \(error)" }
-        var expected: UInt64 = 1
+        var expected = first
         while true {
             try Task.checkCancellation()
             guard let event = await mailbox.next(timeout: configuration.chunkTimeout) else {
@@ -255,6 +261,7 @@ public final class SyncRequester: Sendable {
                     if !last { return "cannot acknowledge: \(error)" }
                 }
                 expected += 1
+                copy.nextSequence = expected
                 if last {
                     copy.finalVersion = message.version
                     copy.firstCommitted = message.firstCommitted

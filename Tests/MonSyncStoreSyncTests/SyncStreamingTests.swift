@@ -114,6 +114,63 @@ struct SyncStreamingTests {
         await requester.stop()
     }
 
+    @Test("reordered chunks are detected as a gap and the stream resumes after the last applied key")
+    func reordered() async throws {
+        let network = LoopbackNetwork(seed: 8)
+        let clock = TestClock()
+        var config = configuration(window: 8)
+        config.maxProviderSwitches = 50
+        let provider = try await SyncNode.start("p", rank: 0, network: network, clock: clock, configuration: config)
+        let requester = try await SyncNode.start("r", rank: 2, network: network, clock: clock, configuration: config)
+        try commitVersions(1...100, to: [provider.store])
+        network.setFaults(LoopbackFaults(reorder: 0.1, reorderHold: .milliseconds(1)), from: provider.transport.localAddress,
+                          to: requester.transport.localAddress)
+        let done = LockedState(false)
+        let sync = Task {
+            defer { done.withLock { $0 = true } }
+            return try await requester.requester.synchronize(targets: ["kv", "paxos"], from: [provider.entity],
+                                                             dispatcher: requester.dispatcher)
+        }
+        for _ in 0..<400 where !done.withLock({ $0 }) {
+            await clock.advance(by: .milliseconds(1))
+            await settle()
+        }
+        let outcome = try await sync.value
+        #expect(network.statistics.reordered > 0)
+        #expect(outcome.progress.providerSwitches > 0, "a gap restarts the stream from the last applied key")
+        #expect(try requester.digest() == provider.digest())
+        await provider.stop()
+        await requester.stop()
+    }
+
+    @Test("messages of another session are dropped and counted, on both sides")
+    func staleSessions() async throws {
+        let network = LoopbackNetwork(seed: 9)
+        let clock = TestClock()
+        let config = configuration(window: 1)
+        let provider = try await SyncNode.start("p", rank: 0, network: network, clock: clock, configuration: config)
+        let requester = try await SyncNode.start("r", rank: 2, network: network, clock: clock, configuration: config)
+        try commitVersions(1...40, to: [provider.store])
+        let intruder = LoopbackTransport(address: "loopback://intruder", network: network, options: TransportOptions(clock: clock))
+        try await intruder.start()
+        let codec = MessageCodec()
+        // An acknowledgement for a session the provider never served.
+        try await intruder.send(codec.encode(MMonSync(op: .chunkReply, session: 12345, sequence: 1)), to: provider.transport.localAddress)
+        await eventually("counted by the provider") { await provider.provider.statistics.staleMessages == 1 }
+        let sync = Task { try await requester.requester.synchronize(targets: ["kv", "paxos"], from: [provider.entity],
+                                                                     dispatcher: requester.dispatcher) }
+        await eventually("streaming") { requester.requester.progress.chunks >= 1 }
+        // A chunk of another session, from a node that is not the provider.
+        try await intruder.send(codec.encode(MMonSync(op: .chunk, flags: .crc, chunk: [1], crc: CRC32C.checksum([1] as [UInt8]),
+                                                      session: 999, sequence: 2)), to: requester.transport.localAddress)
+        let outcome = try await sync.value
+        #expect(outcome.progress.staleMessages >= 1)
+        #expect(try requester.digest() == provider.digest())
+        await intruder.shutdown()
+        await provider.stop()
+        await requester.stop()
+    }
+
     @Test("a busy provider answers RETRY and the requester moves on")
     func busyProvider() async throws {
         let network = LoopbackNetwork(seed: 5)
