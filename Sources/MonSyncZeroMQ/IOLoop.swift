@@ -149,6 +149,10 @@ final class IOLoop {
         finished.signal()
     }
 
+    /// A busy address is retried for up to 50 × 20 ms = 1 s before the start fails.
+    static let bindAttempts = 50
+    static let bindRetryMicroseconds: UInt32 = 20_000
+
     private func bindRouter() throws(TransportError) {
         guard let socket = zmq_socket(lease.handle.raw, ZMQ_ROUTER) else { throw zmqError("zmq_socket(ROUTER)") }
         router = socket
@@ -164,8 +168,18 @@ final class IOLoop {
         if address.scheme == "ipc" && unixSocketIsListening(at: address.location) {
             throw .bindFailed(address, reason: "address already in use (another process listens on \(address.location))")
         }
-        guard zmq_bind(socket, address.description) == 0 else {
-            throw .bindFailed(address, reason: String(cString: zmq_strerror(zmq_errno())))
+        // libzmq releases a closed listener on its own I/O thread, a moment after zmq_close: a node
+        // restarted at once on the same TCP port can find it still taken. Retry briefly (this is the
+        // transport's own thread, so waiting here blocks no one else); a port that another process
+        // really holds still fails, after the grace period.
+        var attempts = 0
+        while zmq_bind(socket, address.description) != 0 {
+            let error = zmq_errno()
+            attempts += 1
+            guard error == EADDRINUSE, attempts < Self.bindAttempts else {
+                throw .bindFailed(address, reason: String(cString: zmq_strerror(error)))
+            }
+            usleep(Self.bindRetryMicroseconds)
         }
     }
 
