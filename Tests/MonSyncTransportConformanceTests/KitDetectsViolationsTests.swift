@@ -42,8 +42,9 @@ struct KitDetectsViolationsTests {
         #expect(failure?.check == check)
         #expect(failure?.transport == "faulty(\(fault))")
         #expect(failure?.description.contains(check.rawValue) == true)
-        // Bounded: a few of the configured waits, never a hang.
-        #expect(elapsed < .seconds(12), "took \(elapsed)")
+        // Bounded, never a hang: a few of the configured 2 s waits. The bound is generous because
+        // these cases run in parallel on a 2-core machine that may be busy with other builds.
+        #expect(elapsed < .seconds(60), "took \(elapsed)")
     }
 
     @Test func wellBehavedTransportPassesTheSameChecks() async throws {
