@@ -44,8 +44,6 @@ struct ZeroMQTransportTests {
         let c = try await startedTransport(scheme)
         let events = EventCollector(b)
         let count = 10_000
-        let clock = ContinuousClock()
-        let start = clock.now
         // Two senders at once: each one's messages keep their order; nothing is promised across them.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for sender in [a, c] {
@@ -59,9 +57,7 @@ struct ZeroMQTransportTests {
             try await group.waitForAll()
         }
         try await events.wait("\(2 * count) messages", timeout: .seconds(30)) { _ in events.messages.count == 2 * count }
-        // Thousands of small messages per second, even in a debug build (about 10,000/s here; the bound is loose for TSan).
-        let elapsed = start.duration(to: clock.now)
-        #expect(elapsed < .seconds(20), "\(2 * count) messages took \(elapsed)")
+        // How fast they pass is measured by the benchmarks (BENCHMARKS.md), not asserted here.
         for sender in [a, c] {
             let values = events.messages.filter { $0.sender == sender.localAddress }.map { message in
                 message.bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
@@ -108,7 +104,8 @@ struct ZeroMQTransportTests {
             try await a.send([1, 2, 3], to: nobody)
         }
         let elapsed = start.duration(to: clock.now)
-        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(3), "took \(elapsed)")
+        // It waited for the send timeout, and did not hang (the upper bound only catches a hang).
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(15), "took \(elapsed)")
         #expect(a.statistics.sendsUnreachable == 1)
         // A connection only that send opened, to a peer that never came up, is not kept.
         #expect(a.statistics.outboundLinks == 0)
