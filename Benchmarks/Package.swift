@@ -29,6 +29,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.29.0", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -72,6 +73,7 @@ let package = Package(
                 .product(name: "MonSyncCore", package: parentIdentity),
                 .product(name: "MonSyncLoopback", package: parentIdentity),
                 .product(name: "MonSyncZeroMQ", package: parentIdentity),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -11,7 +11,7 @@ let benchmarks: @Sendable () -> Void = {
     let megabytesPerSecond = BenchmarkMetric.custom("MB/s", polarity: .prefersLarger, useScalingFactor: false)
     let messagesPerSecond = BenchmarkMetric.custom("msgs/s", polarity: .prefersLarger, useScalingFactor: false)
     for size in TransportThroughputWorkload.sizes {
-        for path in TransportThroughputWorkload.Path.allCases {
+        for path in TransportThroughputWorkload.Path.main {
             let count = TransportThroughputWorkload.count(for: size, scale: scale)
             Benchmark(
                 "Throughput \(TransportThroughputWorkload.describe(size: size)), \(path.rawValue)",

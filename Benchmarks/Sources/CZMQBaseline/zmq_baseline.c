@@ -138,3 +138,92 @@ done:
     free(payload);
     return result;
 }
+
+double zmq_baseline_now(void) { return now_seconds(); }
+
+struct zmq_baseline_sink {
+    void *context;
+    void *router;
+    pthread_t thread;
+    uint64_t count;
+    receiver_state state;
+    double end;
+};
+
+static void *sink_main(void *argument) {
+    zmq_baseline_sink *sink = argument;
+    receiver_state warmup = {sink->router, 1, 0, 0, 0};
+    receive_all(&warmup);
+    if (warmup.error) { sink->state.error = warmup.error; return NULL; }
+    receive_all(&sink->state);
+    sink->end = now_seconds();
+    return NULL;
+}
+
+zmq_baseline_sink *zmq_baseline_sink_start(uint64_t count, int hwm, char *endpoint, size_t endpoint_capacity) {
+    zmq_baseline_sink *sink = calloc(1, sizeof *sink);
+    if (!sink) return NULL;
+    sink->context = zmq_ctx_new();
+    sink->router = zmq_socket(sink->context, ZMQ_ROUTER);
+    int linger = 1000;
+    int64_t maxmsgsize = -1;
+    zmq_setsockopt(sink->router, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sink->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sink->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sink->router, ZMQ_MAXMSGSIZE, &maxmsgsize, sizeof maxmsgsize);
+    int bound = -1;
+    for (int attempt = 0; attempt < 20 && bound != 0; attempt++) {
+        int port = zmq_baseline_free_port();
+        if (port < 0) continue;
+        snprintf(endpoint, endpoint_capacity, "tcp://127.0.0.1:%d", port);
+        bound = zmq_bind(sink->router, endpoint);
+    }
+    sink->state = (receiver_state){sink->router, count, 0, 0, 0};
+    if (bound != 0 || pthread_create(&sink->thread, NULL, sink_main, sink) != 0) {
+        zmq_close(sink->router);
+        zmq_ctx_term(sink->context);
+        free(sink);
+        return NULL;
+    }
+    return sink;
+}
+
+zmq_baseline_result zmq_baseline_sink_finish(zmq_baseline_sink *sink) {
+    pthread_join(sink->thread, NULL);
+    zmq_baseline_result result = {sink->end, sink->state.messages, sink->state.bytes, sink->state.error};
+    zmq_close(sink->router);
+    zmq_ctx_term(sink->context);
+    free(sink);
+    return result;
+}
+
+zmq_baseline_result zmq_baseline_source(const char *endpoint, const char *identity, size_t size, uint64_t count,
+                                        size_t zero_copy_threshold, int hwm, double pause_seconds) {
+    zmq_baseline_result result = {0, 0, 0, 0};
+    unsigned char *payload = malloc(size ? size : 1);
+    if (!payload) { result.error = ENOMEM; return result; }
+    for (size_t i = 0; i < size; i++) payload[i] = (unsigned char)(i * 131 + 7);
+    void *context = zmq_ctx_new();
+    void *dealer = zmq_socket(context, ZMQ_DEALER);
+    int linger = 5000;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(dealer, ZMQ_ROUTING_ID, identity, strlen(identity));
+    if (zmq_connect(dealer, endpoint) != 0) { result.error = zmq_errno(); goto done; }
+    if ((result.error = send_one(dealer, payload, size < 64 ? size : 64, zero_copy_threshold))) goto done;
+    struct timespec pause = {(time_t)pause_seconds, (long)((pause_seconds - (double)(time_t)pause_seconds) * 1e9)};
+    nanosleep(&pause, NULL);
+    result.seconds = now_seconds();
+    for (uint64_t i = 0; i < count; i++) {
+        int error = send_one(dealer, payload, size, zero_copy_threshold);
+        if (error) { result.error = error; break; }
+        result.messages += 1;
+        result.bytes += size;
+    }
+done:
+    zmq_close(dealer); // lingers until the queue is flushed
+    zmq_ctx_term(context);
+    free(payload);
+    return result;
+}

@@ -4,6 +4,7 @@
 // `transport-throughput` executable (BENCHMARKS.md, "Transport throughput").
 import CZMQBaseline
 import Foundation
+import Logging
 import MonSyncCore
 import MonSyncLoopback
 import MonSyncZeroMQ
@@ -13,6 +14,13 @@ public enum TransportThroughputWorkload {
         case bareZeroMQ = "bare libzmq (C)"
         case zeroMQTransport = "ZeroMQTransport"
         case loopbackTransport = "LoopbackTransport"
+        /// Diagnostics, one half of ours each: ZeroMQTransport sends, a bare ROUTER drains;
+        case zeroMQToBare = "ZeroMQTransport → bare ROUTER"
+        /// a bare DEALER sends, ZeroMQTransport receives.
+        case bareToZeroMQ = "bare DEALER → ZeroMQTransport"
+
+        /// The three the issue asks for (the ordo-one benchmark runs these).
+        public static let main: [Path] = [.bareZeroMQ, .zeroMQTransport, .loopbackTransport]
     }
 
     public struct Outcome: Sendable {
@@ -60,6 +68,8 @@ public enum TransportThroughputWorkload {
         case .bareZeroMQ: try runBare(size: size, count: count)
         case .zeroMQTransport: try await runZeroMQ(size: size, count: count)
         case .loopbackTransport: try await runLoopback(size: size, count: count)
+        case .zeroMQToBare: try await runSendHalf(size: size, count: count)
+        case .bareToZeroMQ: try await runReceiveHalf(size: size, count: count)
         }
     }
 
@@ -83,13 +93,20 @@ public enum TransportThroughputWorkload {
         TransportOptions(maximumMessageSize: max(size, 64) + Frame.overhead, sendTimeout: .seconds(60))
     }
 
+    /// Warnings and errors only: the info line each shutdown logs would cut the table.
+    static var quiet: Logger {
+        var logger = Logger(label: "monsync.zeromq")
+        logger.logLevel = .warning
+        return logger
+    }
+
     static func runZeroMQ(size: Int, count: Int) async throws -> Outcome {
         var lastError: (any Error)?
         for _ in 0..<10 {
             let receiverAddress = try TransportAddress("tcp://127.0.0.1:\(zmq_baseline_free_port())")
             let senderAddress = try TransportAddress("tcp://127.0.0.1:\(zmq_baseline_free_port())")
-            let receiver = try ZeroMQTransport(address: receiverAddress, options: options(size: size))
-            let sender = try ZeroMQTransport(address: senderAddress, options: options(size: size))
+            let receiver = try ZeroMQTransport(address: receiverAddress, options: options(size: size), logger: quiet)
+            let sender = try ZeroMQTransport(address: senderAddress, options: options(size: size), logger: quiet)
             do {
                 try await receiver.start()
                 try await sender.start()
@@ -106,6 +123,63 @@ public enum TransportThroughputWorkload {
             return outcome
         }
         throw lastError ?? Failure(description: "no free port")
+    }
+
+    /// ZeroMQTransport sends to a bare ROUTER drained by a C thread: what our send path costs.
+    static func runSendHalf(size: Int, count: Int) async throws -> Outcome {
+        var endpoint = [CChar](repeating: 0, count: 64)
+        guard let sink = zmq_baseline_sink_start(UInt64(count), Int32(highWaterMark), &endpoint, 64) else {
+            throw Failure(description: "cannot start the bare sink")
+        }
+        let target = try TransportAddress(endpoint.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        let sender = try ZeroMQTransport(address: TransportAddress("tcp://127.0.0.1:\(zmq_baseline_free_port())"),
+                                         options: options(size: size), logger: quiet)
+        try await sender.start()
+        let bytes = payload(size: size)
+        try await sender.send(Array(bytes.prefix(64)), to: target) // warm-up: returns once connected
+        let start = zmq_baseline_now()
+        for _ in 0..<count {
+            try await sender.send(bytes, to: target)
+        }
+        let result = zmq_baseline_sink_finish(sink) // blocks this thread until the C drain is done
+        await sender.shutdown()
+        guard result.error == 0, result.messages == UInt64(count) else {
+            throw Failure(description: "bare sink: error \(result.error), \(result.messages)/\(count) messages")
+        }
+        return Outcome(messages: count, bytes: Int(result.bytes), seconds: result.seconds - start)
+    }
+
+    /// A bare DEALER (C, its own thread) sends to ZeroMQTransport: what our receive path costs.
+    static func runReceiveHalf(size: Int, count: Int) async throws -> Outcome {
+        let receiver = try ZeroMQTransport(address: TransportAddress("tcp://127.0.0.1:\(zmq_baseline_free_port())"),
+                                           options: options(size: size), logger: quiet)
+        try await receiver.start()
+        let endpoint = receiver.localAddress.description
+        let identity = "tcp://127.0.0.1:\(zmq_baseline_free_port())"
+        let events = receiver.events
+        let consumer = Task { () -> (messages: Int, bytes: Int, end: Double) in
+            var messages = -1 // the warm-up
+            var received = 0
+            for await event in events {
+                guard case let .message(message) = event else { continue }
+                messages += 1
+                if messages > 0 { received += message.bytes.count }
+                if messages == count { break }
+            }
+            return (messages, received, zmq_baseline_now())
+        }
+        let threshold = zeroCopyThreshold, hwm = Int32(highWaterMark)
+        let source = await withCheckedContinuation { (continuation: CheckedContinuation<zmq_baseline_result, Never>) in
+            Thread {
+                continuation.resume(returning: zmq_baseline_source(endpoint, identity, size, UInt64(count), threshold, hwm, 0.3))
+            }.start()
+        }
+        let (messages, received, end) = await consumer.value
+        await receiver.shutdown()
+        guard source.error == 0, messages == count else {
+            throw Failure(description: "bare source: error \(source.error), \(messages)/\(count) messages")
+        }
+        return Outcome(messages: count, bytes: received, seconds: end - source.seconds)
     }
 
     static func runLoopback(size: Int, count: Int) async throws -> Outcome {

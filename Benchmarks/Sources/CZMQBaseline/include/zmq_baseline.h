@@ -23,4 +23,22 @@ zmq_baseline_result zmq_baseline_run(size_t size, uint64_t count, size_t zero_co
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed), or -1.
 int zmq_baseline_free_port(void);
 
+/// CLOCK_MONOTONIC in seconds (the clock of the times below and of Swift's ContinuousClock on Linux).
+double zmq_baseline_now(void);
+
+/// A bare ROUTER bound on tcp://127.0.0.1:<free port> in its own context, with a thread that
+/// drains `count` messages after one warm-up message (diagnostic half of the baseline: our
+/// transport sends, bare libzmq receives).
+typedef struct zmq_baseline_sink zmq_baseline_sink;
+zmq_baseline_sink *zmq_baseline_sink_start(uint64_t count, int hwm, char *endpoint, size_t endpoint_capacity);
+/// Waits for the drain; `seconds` holds the CLOCK_MONOTONIC time the last message arrived.
+zmq_baseline_result zmq_baseline_sink_finish(zmq_baseline_sink *sink);
+
+/// A bare DEALER (routing id `identity`) in its own context that connects to `endpoint`, sends one
+/// 64-byte warm-up message, waits `pause_seconds`, then sends `count` messages of `size` bytes like
+/// zmq_baseline_run (the other diagnostic half: bare libzmq sends, our transport receives).
+/// `seconds` holds the CLOCK_MONOTONIC time of the first timed send.
+zmq_baseline_result zmq_baseline_source(const char *endpoint, const char *identity, size_t size, uint64_t count,
+                                        size_t zero_copy_threshold, int hwm, double pause_seconds);
+
 #endif
