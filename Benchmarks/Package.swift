@@ -5,8 +5,10 @@
 //
 //   swift package --allow-writing-to-package-directory benchmark --target StoreBulkLoad
 //   swift run -c release store-bulk-load          # the same workload, printed as a table
+//   swift package --allow-writing-to-package-directory benchmark --target TransportThroughput
+//   swift run -c release transport-throughput     # bare libzmq vs our transports, as a table
 //
-// See BENCHMARKS.md, "Store bulk load".
+// See BENCHMARKS.md, "Store bulk load" and "Transport throughput".
 
 import Foundation
 import PackageDescription
@@ -27,6 +29,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.29.0", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -51,6 +54,41 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/StoreBulkLoad",
+            swiftSettings: strictSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+
+        // The bare libzmq DEALER -> ROUTER baseline, in C. The parent's `CZeroMQ` is a system
+        // library target that no product exports, so it cannot be named from here; a C target
+        // that links libzmq itself keeps the baseline free of any Swift layer.
+        .target(
+            name: "CZMQBaseline",
+            linkerSettings: [.linkedLibrary("zmq")]
+        ),
+        // The transport-throughput workload, shared by the benchmark and the plain executable.
+        .target(
+            name: "TransportThroughputWorkload",
+            dependencies: [
+                "CZMQBaseline",
+                .product(name: "MonSyncCore", package: parentIdentity),
+                .product(name: "MonSyncLoopback", package: parentIdentity),
+                .product(name: "MonSyncZeroMQ", package: parentIdentity),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "transport-throughput",
+            dependencies: ["TransportThroughputWorkload"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "TransportThroughput",
+            dependencies: [
+                "TransportThroughputWorkload",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/TransportThroughput",
             swiftSettings: strictSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
