@@ -154,6 +154,10 @@ let package = Package(
             dependencies: [
                 "MonSyncCore",
                 "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncMonitor",
+                "MonSyncStoreSync",
+                "MonSyncZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -240,6 +244,12 @@ let package = Package(
                 "MonSyncMonitor",
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Runs the built `monsync` binary as real processes; depends on it only so it is built first.
+        .testTarget(
+            name: "MonSyncCommandTests",
+            dependencies: ["monsync"],
             swiftSettings: strictSettings
         ),
         .testTarget(
