@@ -228,6 +228,48 @@ struct CommandTests {
     }
 }
 
+extension CommandTests {
+    @Test("an empty node next to two loaded, trimmed stores catches up by a full store sync")
+    func storeSyncAcrossProcesses() async throws {
+        try await withTemporaryDirectory { directory in
+            let monmap = makeMonmap(["a", "b", "c"])
+            let stores = ["a", "b", "c"].map { directory.appendingPathComponent($0).path }
+            for store in stores.prefix(2) {
+                let load = try await monsync(["store", "load", store, "--keys", "3000", "--value-size", "64", "--keep", "5"])
+                #expect(load.status == 0, "\(load)")
+            }
+            let syncTimers = ["--sync-backoff", "1", "--sync-start-timeout", "3"]
+            let nodes = try zip(["a", "b", "c"], stores).map { name, store in
+                try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", store] + fastTimers + syncTimers)
+            }
+            defer { for node in nodes { node.signal(SIGKILL) } }
+
+            // c is oblivious (its last_committed 0 is below a's and b's first_committed 26): it must copy the store.
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(40)
+            var caughtUp = false
+            while !caughtUp && clock.now < deadline {
+                let status = try await monsync(["status", "--monmap", monmap, "--timeout", "2", "--json"])
+                if status.status == 0, let rows = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] {
+                    caughtUp = rows.allSatisfy { ($0["quorum"] as? [String])?.count == 3 && $0["lastCommitted"] as? Int == 30 }
+                }
+                if !caughtUp { try await clock.sleep(for: .milliseconds(300)) }
+            }
+            try #require(caughtUp, "c did not catch up within 40 s: \(nodes.map(\.stderrSoFar))")
+            let get = try await monsync(["get", "key-00002999", "--monmap", monmap])
+            #expect(get.status == 0, "\(get)")
+
+            for node in nodes { node.signal(SIGTERM) }
+            for node in nodes {
+                let result = try await node.wait(timeout: .seconds(20))
+                #expect(result.status == 0, "\(result)")
+            }
+            let digests = try await stores.asyncMap { try await monsync(["store", "digest", $0]).stdout.split(separator: "\n").dropFirst().joined() }
+            #expect(Set(digests).count == 1, "every member holds the same data: \(digests)")
+        }
+    }
+}
+
 extension Array {
     /// `map` with an async transform, one element at a time.
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
