@@ -64,7 +64,7 @@ struct ClientOptions: ParsableArguments {
 struct PutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "put", abstract: "Set a key of the replicated key-value service (committed through Paxos).",
-        discussion: "Example:\n  monsync put color blue --monmap a=tcp://127.0.0.1:7001,b=tcp://127.0.0.1:7002,c=tcp://127.0.0.1:7003")
+        discussion: "Example:\n  monsync put color blue --config monmap.conf")
 
     @Argument(help: "The key.") var key: String
     @Argument(help: "The value (stored as its UTF-8 bytes).") var value: String
@@ -167,7 +167,7 @@ struct StatusCommand: AsyncParsableCommand {
         exits 1 when no monitor answered.
 
         Example:
-          monsync status --monmap a=tcp://127.0.0.1:7001,b=tcp://127.0.0.1:7002,c=tcp://127.0.0.1:7003
+          monsync status --monmap a=tcp://127.0.0.1:7001,b=tcp://127.0.0.1:7002
         """)
 
     @OptionGroup var options: ClientOptions

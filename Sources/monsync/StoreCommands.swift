@@ -142,7 +142,7 @@ struct StoreLoadCommand: AsyncParsableCommand {
         Paxos version, each version one atomic, durable write after the store's last_committed. \
         With --keep the log is then trimmed to its last --keep versions, so a monitor that starts \
         empty next to this one must run a full store sync. Example:
-          monsync store load /var/lib/monsync/a --keys 100000 --value-size 1024 --keep 500
+          monsync store load ./a --keys 100000 --value-size 1024 --keep 5
         """)
 
     @Argument(help: "The store directory (created if missing; removed again if the load fails there).") var directory: String
