@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
 import MonSyncCore
 import MonSyncMonitor
 import MonSyncStore
 import MonSyncStoreSync
+import ServiceLifecycle
 
 /// `monsync node`: runs one monitor, with its store and the sync roles, until SIGTERM or SIGINT.
 struct NodeCommand: AsyncParsableCommand {
@@ -35,6 +37,14 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "How much to log (to standard error).")
     var logLevel: LogLevelOption = .info
 
+    @Option(help: ArgumentHelp("Log the swift-metrics instruments every this many seconds (0: only once, at info level, when the node stops).",
+                               valueName: "s"))
+    var metricsInterval: Double = 0
+
+    @Option(help: ArgumentHelp("Seconds a graceful shutdown (SIGTERM, SIGINT) may take before the node exits anyway; every write is already durable.",
+                               valueName: "s"))
+    var shutdownTimeout: Double = 10
+
     @OptionGroup(title: "Monitor timers and Paxos (Ceph's defaults)")
     var monitorOptions: MonitorTimerOptions
 
@@ -47,17 +57,25 @@ struct NodeCommand: AsyncParsableCommand {
         guard cluster.monitors.isEmpty else {
             throw ValidationError("a node needs every monitor's name: give the monmap with --monmap or --config, not --mon.")
         }
+        guard shutdownTimeout > 0 && shutdownTimeout <= 3600 else {
+            throw ValidationError("--shutdown-timeout must be between 0 and 3600 seconds (got \(shutdownTimeout)).")
+        }
+        guard metricsInterval >= 0 && metricsInterval <= 86_400 else {
+            throw ValidationError("--metrics-interval must be between 0 and 86400 seconds (got \(metricsInterval)).")
+        }
         guard !store.isEmpty else { throw ValidationError("--store needs a directory or 'memory'.") }
     }
 
     func run() async throws {
         logLevel.bootstrap()
+        let metrics = NodeMetrics()
+        MetricsSystem.bootstrap(metrics)
         let logger = Logger(label: "monsync.node")
         let storePath = store
         let storeExisted = storePath == "memory" || FileManager.default.fileExists(atPath: storePath)
         let opened = OpenedStore()
         let outcome: Result<Void, any Error>
-        do { outcome = .success(try await runNode(storePath: storePath, logger: logger, opened: opened)) } catch {
+        do { outcome = .success(try await runNode(storePath: storePath, logger: logger, opened: opened, metrics: metrics)) } catch {
             outcome = .failure(error)
         }
         let closed = await opened.waitUntilClosed(timeout: .seconds(5))
@@ -79,7 +97,7 @@ struct NodeCommand: AsyncParsableCommand {
         _exit(status)
     }
 
-    private func runNode(storePath: String, logger: Logger, opened: OpenedStore) async throws {
+    private func runNode(storePath: String, logger: Logger, opened: OpenedStore, metrics: NodeMetrics) async throws {
         try await UserFacingError.reporting(storePath: storePath) {
             let monmap = try cluster.resolve(allowAnonymous: false)
             guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
@@ -101,14 +119,50 @@ struct NodeCommand: AsyncParsableCommand {
                 // the monitor and its store are released (and RocksDB closes) before the process exits.
                 monitor.dispatcher.register { $0 = MessageRouter() }
             }
+            let reporter = metricsInterval > 0 ? Task {
+                let clock = ContinuousClock()
+                while !Task.isCancelled {
+                    do { try await clock.sleep(for: metricsInterval.seconds) } catch { return }
+                    logger.notice("metrics", metadata: metrics.metadata)
+                }
+            } : nil
+            defer { reporter?.cancel() }
             do {
-                try await MonitorNode(monitor: monitor).runUntilSignalled(logger: logger)
+                // The services shut down in reverse order: the deadline first (it arms a timer), then the node.
+                let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                    services: [MonitorNode(monitor: monitor), ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                try await group.run()
             } catch let error as MonitorError {
                 throw UserFacingError.from(error, storePath: storePath)
             } catch {
                 throw UserFacingError.monitorFailed("\(error)")
             }
+            logger.info("metrics at shutdown", metadata: metrics.metadata)
             logger.notice("node stopped", metadata: ["name": "\(name)"])
+        }
+    }
+}
+
+/// Bounds a graceful shutdown: once it begins, the process exits after `limit` even if the node has not stopped.
+///
+/// A monitor's shutdown lets its per-peer queues drain, and each message to a peer that is down
+/// waits for the transport's send timeout, so with peers gone it could take long. Every store
+/// write is synced when it is made, so leaving then loses nothing.
+struct ShutdownDeadline: Service {
+    let limit: Duration
+    let logger: Logger
+
+    func run() async throws {
+        // Cancelled (the node failed): nothing to bound.
+        do { try await gracefulShutdown() } catch { return }
+        let (limit, logger) = (limit, logger)
+        // A thread of its own, so the deadline holds even if every task of the pool is blocked.
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: limit.inSeconds)
+            logger.warning("the node did not stop within the shutdown timeout; exiting (every write is durable)")
+            fflush(nil)
+            _exit(0)
         }
     }
 }

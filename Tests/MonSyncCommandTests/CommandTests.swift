@@ -270,6 +270,27 @@ extension CommandTests {
     }
 }
 
+extension CommandTests {
+    @Test("a node whose peers are all down still stops within --shutdown-timeout (3 s) of SIGTERM, exit 0")
+    func boundedShutdown() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = directory.appendingPathComponent("a").path
+            let node = try RunningProcess(["node", "--name", "a", "--monmap", makeMonmap(["a", "b", "c"]), "--store", store] + fastTimers)
+            defer { node.signal(SIGKILL) }
+            // Long enough for probes to the missing peers to queue up behind the transport's send timeout.
+            try await Task.sleep(for: .seconds(4))
+            let clock = ContinuousClock()
+            let signalled = clock.now
+            node.signal(SIGTERM)
+            let result = try await node.wait(timeout: .seconds(15))
+            #expect(result.status == 0, "\(result)")
+            #expect(signalled.duration(to: clock.now) < .seconds(8), "\(result)")
+            let digest = try await monsync(["store", "digest", store])
+            #expect(digest.status == 0, "the store reopens after a shutdown at the deadline: \(digest)")
+        }
+    }
+}
+
 extension Array {
     /// `map` with an async transform, one element at a time.
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {

@@ -128,6 +128,6 @@ func makeMonmap(_ names: [String]) -> String {
     names.map { "\($0)=tcp://127.0.0.1:\(freeTCPPort())" }.joined(separator: ",")
 }
 
-/// Timers short enough for a test cluster to form a quorum in about a second.
+/// Timers short enough for a test cluster to form a quorum in about a second, and to stop within 3 s.
 let fastTimers = ["--probe-timeout", "0.5", "--election-timeout", "1", "--lease", "2", "--lease-renew-interval", "1",
-                  "--lease-ack-timeout", "4", "--accept-timeout", "4", "--log-level", "warning"]
+                  "--lease-ack-timeout", "4", "--accept-timeout", "4", "--shutdown-timeout", "3", "--log-level", "warning"]
