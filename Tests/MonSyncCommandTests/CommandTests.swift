@@ -122,7 +122,11 @@ struct CommandTests {
             #expect(bad.stderr.contains("line 1 is not name=URL"), "\(bad)")
         }
     }
+}
 
+// Every test below runs nodes over ZeroMQ tcp:// (the default `ZeroMQ` trait).
+#if ZeroMQ
+extension CommandTests {
     @Test("status against monitors nobody runs names them and gives up at --timeout")
     func unreachable() async throws {
         let monmap = makeMonmap(["a", "b", "c"])
@@ -290,6 +294,7 @@ extension CommandTests {
         }
     }
 }
+#endif
 
 extension Array {
     /// `map` with an async transform, one element at a time.
