@@ -47,6 +47,8 @@ struct ClientOptions: ParsableArguments {
                 let result: Result<T, any Error>
                 do { result = .success(try await body(client, monmap)) } catch { result = .failure(error) }
                 await client.shutdown()
+                // The reply socket file of an ipc:// client is this process's alone.
+                if address.scheme == "ipc" { try? FileManager.default.removeItem(atPath: address.location) }
                 return try result.get()
             }
         }

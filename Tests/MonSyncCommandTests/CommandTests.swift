@@ -294,6 +294,34 @@ extension CommandTests {
         }
     }
 }
+extension CommandTests {
+    @Test("ipc:// monitors with in-memory stores: put and get, and the client leaves no socket file")
+    func ipcCluster() async throws {
+        try await withTemporaryDirectory { directory in
+            let monmap = ["a", "b", "c"].map { "\($0)=ipc://\(directory.appendingPathComponent("\($0).sock").path)" }.joined(separator: ",")
+            let nodes = try ["a", "b", "c"].map { name in
+                try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", "memory"] + fastTimers)
+            }
+            defer { for node in nodes { node.signal(SIGKILL) } }
+            let before = try clientSocketFiles()
+            let put = try await monsync(["put", "k", "v", "--monmap", monmap, "--timeout", "20"])
+            #expect(put.status == 0, "\(put) \(nodes.map(\.stderrSoFar))")
+            let get = try await monsync(["get", "k", "--monmap", monmap])
+            #expect(get.stdout == "v\n", "\(get)")
+            #expect(try clientSocketFiles() == before, "the clients removed their reply sockets")
+            for node in nodes { node.signal(SIGTERM) }
+            for node in nodes {
+                let result = try await node.wait(timeout: .seconds(20))
+                #expect(result.status == 0, "\(result)")
+            }
+        }
+    }
+
+    private func clientSocketFiles() throws -> Set<String> {
+        Set(try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
+            .filter { $0.hasPrefix("monsync-client-") })
+    }
+}
 #endif
 
 extension Array {
