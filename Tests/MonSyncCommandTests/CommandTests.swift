@@ -242,7 +242,9 @@ extension CommandTests {
                 let load = try await monsync(["store", "load", store, "--keys", "3000", "--value-size", "64", "--keep", "5"])
                 #expect(load.status == 0, "\(load)")
             }
-            let syncTimers = ["--sync-backoff", "1", "--sync-start-timeout", "3"]
+            // c may decide to sync before a and b have elected a leader; its requester does not learn
+            // the leader while it retries, so it gives up fast and probes again (which finds the leader).
+            let syncTimers = ["--sync-backoff", "1", "--sync-start-timeout", "3", "--sync-start-attempts", "2"]
             let nodes = try zip(["a", "b", "c"], stores).map { name, store in
                 try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", store] + fastTimers + syncTimers)
             }
