@@ -157,8 +157,11 @@ let package = Package(
                 "MonSyncStore",
                 "MonSyncMonitor",
                 "MonSyncStoreSync",
+                "MonSyncZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -243,6 +246,12 @@ let package = Package(
                 "MonSyncMonitor",
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Runs the built `monsync` binary as real processes; depends on it only so it is built first.
+        .testTarget(
+            name: "MonSyncCommandTests",
+            dependencies: ["monsync"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -32,6 +32,9 @@ public final class MonitorStoreSync: StoreSyncDelegate, Sendable {
     private let environment: Environment
     private let outcomes: LockedState<[Result<SyncOutcome, SyncFailure>]>
     private let interruptedSyncs = LockedState(0)
+    private let timebase: Timebase
+    /// How long a monitor whose sync failed waits before probing again (Ceph's probe timeout).
+    static let retryPause: Duration = .seconds(2)
 
     /// How many interrupted syncs ``install()`` found and discarded (0 or 1).
     public var discardedInterruptedSyncs: Int { interruptedSyncs.withLock { $0 } }
@@ -43,6 +46,7 @@ public final class MonitorStoreSync: StoreSyncDelegate, Sendable {
         logger[metadataKey: "mon"] = "\(monitor.name)"
         self.monitor = monitor
         self.configuration = configuration
+        self.timebase = timebase
         self.logger = logger
         let environment = Environment(monitor: monitor)
         self.environment = environment
@@ -101,6 +105,8 @@ public final class MonitorStoreSync: StoreSyncDelegate, Sendable {
             logger.notice("store sync finished", metadata: ["version": "\(outcome.version)", "progress": "\(outcome.progress)"])
         case let .failure(failure):
             logger.error("store sync failed; live data unchanged, probing again", metadata: ["error": "\(failure)"])
+            // Probe again after a pause, not at once: a cluster without a leader yet needs time to elect one.
+            try? await timebase.sleep(for: Self.retryPause)
         }
         await monitor.syncFinished()
     }

@@ -320,9 +320,8 @@ extension SyncRequester {
         for attempt in 1...max(1, configuration.startRetryAttempts) {
             if Task.isCancelled { throw .cancelled }
             guard let leader = await environment.currentLeader(), let address = try? TransportAddress(leader.address) else {
-                lastReason = "no leader known"
-                try await backoff()
-                continue
+                // Nobody to ask: hand back to the monitor, whose probe finds the leader (Ceph re-bootstraps too).
+                throw .notGranted(attempts: attempt, lastReason: "no leader known")
             }
             do {
                 try await dispatcher.send(MMonSync(op: .start, session: session, requesterVersion: floor), to: address)

@@ -6,7 +6,8 @@ struct MonSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monsync",
         abstract: "Ceph-style monitor store synchronization over pluggable transports.",
-        subcommands: [DemoCommand.self],
+        subcommands: [DemoCommand.self, NodeCommand.self, PutCommand.self, GetCommand.self, DeleteCommand.self,
+                      ListCommand.self, StatusCommand.self, StoreCommand.self],
         defaultSubcommand: DemoCommand.self
     )
 }

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MonSyncCore
+import MonSyncLoopback
+import MonSyncMonitor
+#if ZeroMQ
+import MonSyncZeroMQ
+#endif
+
+/// The options that name the cluster's monitors: `--monmap`, `--mon` or `--config`.
+struct ClusterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The monitors, as name=URL pairs separated by commas, ranks in order.",
+                               valueName: "a=tcp://127.0.0.1:7001,b=…"))
+    var monmap: String?
+
+    @Option(name: .customLong("mon"), help: ArgumentHelp(
+        "The URL of one monitor (repeat it for several); an alternative to --monmap for clients.", valueName: "url"))
+    var monitors: [String] = []
+
+    @Option(help: ArgumentHelp("A file with one name=URL line per monitor (# starts a comment); an alternative to --monmap.",
+                               valueName: "file"))
+    var config: String?
+
+    /// The monmap the options describe.
+    ///
+    /// - Parameter allowAnonymous: whether bare `--mon` URLs are accepted (clients); they are named `mon0`, `mon1`, ….
+    func resolve(allowAnonymous: Bool) throws -> MonMap {
+        var pairs: [(name: String, address: String)] = []
+        if let monmap {
+            do { pairs += try MonMap(parsing: monmap).members.map { ($0.name, $0.address) } } catch {
+                throw UserFacingError.invalidMonmap("\(error)")
+            }
+        }
+        if let config { pairs += try Self.readConfig(config) }
+        if allowAnonymous {
+            for (index, url) in monitors.enumerated() { pairs.append(("mon\(index)", url)) }
+        }
+        guard !pairs.isEmpty else { throw UserFacingError.noMonitors }
+        do { return try MonMap(named: pairs) } catch { throw UserFacingError.invalidMonmap("\(error)") }
+    }
+
+    /// The `name=URL` lines of a configuration file.
+    static func readConfig(_ path: String) throws -> [(name: String, address: String)] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw UserFacingError.invalidConfig(path: path, detail: "cannot read it: \(error.localizedDescription)")
+        }
+        var pairs: [(name: String, address: String)] = []
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw UserFacingError.invalidConfig(path: path, detail: "line \(number + 1) is not name=URL: \(trimmed)")
+            }
+            let name = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
+            let url = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            pairs.append((name, url))
+        }
+        guard !pairs.isEmpty else { throw UserFacingError.invalidConfig(path: path, detail: "it names no monitor") }
+        return pairs
+    }
+}
+
+/// The log level option shared by the commands that log.
+enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+
+    var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+
+    /// Sends every logger to standard error at `level`.
+    func bootstrap() {
+        let level = level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// The transports `monsync` knows, by URL scheme.
+enum Transports {
+    /// A registry with the loopback transport and, when built with the `ZeroMQ` trait, ZeroMQ.
+    static func registry(logger: Logger) -> TransportRegistry {
+        var registry = TransportRegistry()
+        registry.register(LoopbackTransportFactory())
+        #if ZeroMQ
+        registry.register(ZeroMQTransportFactory(logger: logger))
+        #endif
+        return registry
+    }
+}
+
+extension Double {
+    /// These seconds as a `Duration` (validated non-negative by the commands).
+    var seconds: Duration { .nanoseconds(Int64((self * 1e9).rounded())) }
+}
+
+extension Duration {
+    /// The duration in seconds, for defaults shown in `--help`.
+    var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,348 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import MonSyncCore
+import MonSyncMonitor
+import MonSyncStore
+import MonSyncStoreSync
+import ServiceLifecycle
+
+/// `monsync node`: runs one monitor, with its store and the sync roles, until SIGTERM or SIGINT.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run one monitor (with the store sync roles) until SIGTERM or SIGINT.",
+        discussion: """
+        The transport is chosen by the scheme of this monitor's address in the monmap \
+        (tcp://, ipc://, inproc:// over ZeroMQ; loopback:// in-process only). Timer defaults are Ceph's.
+
+        Example (and the same for b and c):
+          monsync node --name a --store /var/lib/monsync/a --config monmap.conf
+        where monmap.conf holds the lines a=tcp://127.0.0.1:7001, b=tcp://127.0.0.1:7002, \
+        c=tcp://127.0.0.1:7003.
+        """
+    )
+
+    @Option(help: "This monitor's name in the monmap.")
+    var name: String
+
+    @OptionGroup(title: "Cluster")
+    var cluster: ClusterOptions
+
+    @Option(help: ArgumentHelp("The store directory (RocksDB, created if missing), or 'memory' for a store that lives only as long as the process.",
+                               valueName: "dir|memory"))
+    var store: String
+
+    @Option(help: "How much to log (to standard error).")
+    var logLevel: LogLevelOption = .info
+
+    @Option(help: ArgumentHelp("Log the swift-metrics instruments every this many seconds (0: only once, at info level, when the node stops).",
+                               valueName: "s"))
+    var metricsInterval: Double = 0
+
+    @Option(help: ArgumentHelp("Seconds a graceful shutdown (SIGTERM, SIGINT) may take before the node exits anyway; every write is already durable.",
+                               valueName: "s"))
+    var shutdownTimeout: Double = 10
+
+    @OptionGroup(title: "Monitor timers and Paxos (Ceph's defaults)")
+    var monitorOptions: MonitorTimerOptions
+
+    @OptionGroup(title: "Store sync (Ceph v0.59's defaults where it had one)")
+    var syncOptions: SyncOptions
+
+    func validate() throws {
+        try monitorOptions.validate()
+        try syncOptions.validate()
+        guard cluster.monitors.isEmpty else {
+            throw ValidationError("a node needs every monitor's name: give the monmap with --monmap or --config, not --mon.")
+        }
+        guard shutdownTimeout > 0 && shutdownTimeout <= 3600 else {
+            throw ValidationError("--shutdown-timeout must be between 0 and 3600 seconds (got \(shutdownTimeout)).")
+        }
+        guard metricsInterval >= 0 && metricsInterval <= 86_400 else {
+            throw ValidationError("--metrics-interval must be between 0 and 86400 seconds (got \(metricsInterval)).")
+        }
+        guard !store.isEmpty else { throw ValidationError("--store needs a directory or 'memory'.") }
+    }
+
+    func run() async throws {
+        logLevel.bootstrap()
+        let metrics = NodeMetrics()
+        MetricsSystem.bootstrap(metrics)
+        let logger = Logger(label: "monsync.node")
+        let storePath = store
+        let storeExisted = storePath == "memory" || FileManager.default.fileExists(atPath: storePath)
+        let opened = OpenedStore()
+        let outcome: Result<Void, any Error>
+        do { outcome = .success(try await runNode(storePath: storePath, logger: logger, opened: opened, metrics: metrics)) } catch {
+            outcome = .failure(error)
+        }
+        let closed = await opened.waitUntilClosed(timeout: .seconds(5))
+        if case .failure = outcome, !storeExisted {
+            // A node that never ran leaves no empty store behind in a directory it created.
+            try? FileManager.default.removeItem(atPath: storePath)
+        }
+        guard !closed else { return try outcome.get() }
+        // Some task still holds the store. `exit()` would destroy RocksDB's static objects
+        // under it (it aborts with "pthread lock: Invalid argument"); every write was
+        // synced, so leaving without static destructors loses nothing.
+        logger.debug("the store is still referenced after shutdown; exiting without closing it")
+        var status: Int32 = 0
+        if case let .failure(error) = outcome {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            status = (error as? ExitCode)?.rawValue ?? 1
+        }
+        fflush(nil)
+        _exit(status)
+    }
+
+    private func runNode(storePath: String, logger: Logger, opened: OpenedStore, metrics: NodeMetrics) async throws {
+        try await UserFacingError.reporting(storePath: storePath) {
+            let monmap = try cluster.resolve(allowAnonymous: false)
+            guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
+                throw UserFacingError.notInMonmap(name: name, members: monmap.members.map(\.name))
+            }
+            let transport = try Transports.registry(logger: logger).makeTransport(listeningOn: address)
+            let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
+            opened.track(store)
+            let monitor = try Monitor(monmap: monmap, name: name, transport: transport, store: store,
+                                      configuration: monitorOptions.configuration, logger: logger)
+            logger.debug("node configured", metadata: ["name": "\(name)", "store": "\(storePath)", "monmap": "\(monmap)"])
+            let sync = MonitorStoreSync(monitor: monitor, configuration: syncOptions.configuration,
+                                        seed: UInt64(UInt32(bitPattern: me.rank)) &+ UInt64.random(in: 0...UInt64(UInt32.max)),
+                                        logger: Logger(label: "monsync.sync"))
+            await sync.install()
+            defer {
+                // The sync roles' routes hold the roles, which hold the monitor: a stopped monitor
+                // clears its routes itself, but one that failed to start does not. Clear them so
+                // the monitor and its store are released (and RocksDB closes) before the process exits.
+                monitor.dispatcher.register { $0 = MessageRouter() }
+            }
+            let reporter = metricsInterval > 0 ? Task {
+                let clock = ContinuousClock()
+                while !Task.isCancelled {
+                    do { try await clock.sleep(for: metricsInterval.seconds) } catch { return }
+                    logger.notice("metrics", metadata: metrics.metadata)
+                }
+            } : nil
+            defer { reporter?.cancel() }
+            do {
+                // The services shut down in reverse order: the deadline first (it arms a timer), then the node.
+                let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                    services: [MonitorNode(monitor: monitor), ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                try await group.run()
+            } catch let error as MonitorError {
+                throw UserFacingError.from(error, storePath: storePath)
+            } catch {
+                throw UserFacingError.monitorFailed("\(error)")
+            }
+            logger.info("metrics at shutdown", metadata: metrics.metadata)
+            logger.notice("node stopped", metadata: ["name": "\(name)"])
+        }
+    }
+}
+
+/// Bounds a graceful shutdown: once it begins, the process exits after `limit` even if the node has not stopped.
+///
+/// A monitor's shutdown lets its per-peer queues drain, and each message to a peer that is down
+/// waits for the transport's send timeout, so with peers gone it could take long. Every store
+/// write is synced when it is made, so leaving then loses nothing.
+struct ShutdownDeadline: Service {
+    let limit: Duration
+    let logger: Logger
+
+    func run() async throws {
+        // Cancelled (the node failed): nothing to bound.
+        do { try await gracefulShutdown() } catch { return }
+        let (limit, logger) = (limit, logger)
+        // A thread of its own, so the deadline holds even if every task of the pool is blocked.
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: limit.inSeconds)
+            logger.warning("the node did not stop within the shutdown timeout; exiting (every write is durable)")
+            fflush(nil)
+            _exit(0)
+        }
+    }
+}
+
+/// A weak reference to the node's store, to learn when the last task let go of it (and RocksDB closed).
+final class OpenedStore: Sendable {
+    private struct Reference { weak var store: (any MonitorStore)? }
+    private let reference = LockedState(Reference())
+
+    /// Starts watching `store`.
+    func track(_ store: any MonitorStore) { reference.withLock { $0.store = store } }
+
+    /// Waits up to `timeout` for the store to be released; `true` when it was (or none was opened).
+    func waitUntilClosed(timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while reference.withLock({ $0.store != nil }) {
+            guard clock.now < deadline else { return false }
+            try? await clock.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+}
+
+/// `--lease`, `--election-timeout`, … : every timer and Paxos setting of ``MonitorConfiguration``.
+struct MonitorTimerOptions: ParsableArguments {
+    private static let defaults = MonitorConfiguration.default
+
+    @Option(help: ArgumentHelp("Seconds a probing monitor waits for replies before probing again (mon_probe_timeout).", valueName: "s"))
+    var probeTimeout: Double = defaults.probeTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds an election may take before it is restarted (mon_election_timeout).", valueName: "s"))
+    var electionTimeout: Double = defaults.electionTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds a lease lets a peon serve reads (mon_lease).", valueName: "s"))
+    var lease: Double = defaults.lease.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds between lease extensions by the leader (mon_lease_renew_interval).", valueName: "s"))
+    var leaseRenewInterval: Double = defaults.leaseRenewInterval.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds the leader waits for lease acks, and a peon for a lease (mon_lease_ack_timeout).", valueName: "s"))
+    var leaseAckTimeout: Double = defaults.leaseAckTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds the leader waits for LAST and ACCEPT replies (mon_accept_timeout).", valueName: "s"))
+    var acceptTimeout: Double = defaults.acceptTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds the leader batches writes before proposing (paxos_propose_interval; Ceph uses 1).", valueName: "s"))
+    var proposeInterval: Double = defaults.proposeInterval.inSeconds
+
+    @Option(help: ArgumentHelp("Fewest Paxos versions kept when trimming (paxos_min).", valueName: "n"))
+    var paxosMin: UInt64 = defaults.paxosMin
+
+    @Option(help: ArgumentHelp("Versions beyond --paxos-min before a trim is proposed (paxos_trim_min).", valueName: "n"))
+    var paxosTrimMin: UInt64 = defaults.paxosTrimMin
+
+    @Option(help: ArgumentHelp("Most versions one trim erases (paxos_trim_max).", valueName: "n"))
+    var paxosTrimMax: UInt64 = defaults.paxosTrimMax
+
+    @Option(help: ArgumentHelp("Versions committed past a trim hold before trimming anyway (paxos_trim_disabled_max_versions).", valueName: "n"))
+    var trimDisabledMaxVersions: UInt64 = defaults.trimDisabledMaxVersions
+
+    @Option(help: ArgumentHelp("Client writes the leader queues before refusing more.", valueName: "n"))
+    var maxPendingWrites: Int = defaults.maxPendingWrites
+
+    func validate() throws {
+        let timers: [(String, Double)] = [
+            ("--probe-timeout", probeTimeout), ("--election-timeout", electionTimeout), ("--lease", lease),
+            ("--lease-renew-interval", leaseRenewInterval), ("--lease-ack-timeout", leaseAckTimeout),
+            ("--accept-timeout", acceptTimeout),
+        ]
+        for (flag, value) in timers where !(value > 0 && value <= 86_400) {
+            throw ValidationError("\(flag) must be between 0 and 86400 seconds (got \(value)).")
+        }
+        guard proposeInterval >= 0 && proposeInterval <= 60 else {
+            throw ValidationError("--propose-interval must be between 0 and 60 seconds (got \(proposeInterval)).")
+        }
+        guard leaseRenewInterval < lease else {
+            throw ValidationError("--lease-renew-interval (\(leaseRenewInterval)) must be shorter than --lease (\(lease)), or leases lapse.")
+        }
+        guard maxPendingWrites > 0 else { throw ValidationError("--max-pending-writes must be at least 1.") }
+    }
+
+    var configuration: MonitorConfiguration {
+        MonitorConfiguration(
+            probeTimeout: probeTimeout.seconds, electionTimeout: electionTimeout.seconds, lease: lease.seconds,
+            leaseRenewInterval: leaseRenewInterval.seconds, leaseAckTimeout: leaseAckTimeout.seconds,
+            acceptTimeout: acceptTimeout.seconds, paxosMin: paxosMin, paxosTrimMin: paxosTrimMin,
+            paxosTrimMax: paxosTrimMax, trimDisabledMaxVersions: trimDisabledMaxVersions,
+            proposeInterval: proposeInterval.seconds, maxPendingWrites: maxPendingWrites)
+    }
+}
+
+/// `--sync-window`, `--sync-chunk-size`, `--sync-*-timeout`, … : the settings of ``SyncConfiguration``.
+struct SyncOptions: ParsableArguments {
+    private static let defaults = SyncConfiguration()
+
+    @Option(help: ArgumentHelp("Chunks a provider may have unacknowledged; 1 is Ceph's stop-and-wait.", valueName: "n"))
+    var syncWindow: Int = defaults.window
+
+    @Option(help: ArgumentHelp("Largest chunk in bytes (mon_sync_max_payload_size).", valueName: "bytes"))
+    var syncChunkSize: Int = defaults.chunkLimits.maxBytes
+
+    @Option(help: ArgumentHelp("Most entries in one chunk.", valueName: "n"))
+    var syncChunkKeys: Int = defaults.chunkLimits.maxKeys
+
+    @Option(help: ArgumentHelp("Seconds the leader holds trim for a sync without hearing from it (mon_sync_trim_timeout).", valueName: "s"))
+    var syncTrimTimeout: Double = defaults.trimTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds the leader waits before re-enabling trim after the last sync ended (C_TrimEnable).", valueName: "s"))
+    var syncTrimEnableDelay: Double = defaults.trimEnableDelay.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds a provider keeps a silent sync session (mon_sync_timeout).", valueName: "s"))
+    var syncProviderTimeout: Double = defaults.providerTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds a requester waits for the leader's START_REPLY (2 × mon_sync_trim_timeout).", valueName: "s"))
+    var syncStartTimeout: Double = defaults.startTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds a requester waits after a RETRY before asking again (mon_sync_backoff_timeout).", valueName: "s"))
+    var syncBackoff: Double = defaults.startRetryBackoff.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds between a requester's heartbeats to the leader (mon_sync_heartbeat_interval).", valueName: "s"))
+    var syncHeartbeatInterval: Double = defaults.heartbeatInterval.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds without a heartbeat reply before a requester gives up (mon_sync_heartbeat_timeout).", valueName: "s"))
+    var syncHeartbeatTimeout: Double = defaults.heartbeatTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds a requester waits for the next chunk (mon_sync_timeout).", valueName: "s"))
+    var syncChunkTimeout: Double = defaults.chunkTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Seconds a requester waits for FINISH_REPLY (mon_sync_timeout).", valueName: "s"))
+    var syncFinishTimeout: Double = defaults.finishReplyTimeout.inSeconds
+
+    @Option(help: ArgumentHelp("Providers a requester tries before giving up a sync (mon_sync_max_retries).", valueName: "n"))
+    var syncMaxRetries: Int = defaults.maxProviderSwitches
+
+    @Option(help: ArgumentHelp("START attempts a requester makes before giving up (Ceph re-probes forever).", valueName: "n"))
+    var syncStartAttempts: Int = defaults.startRetryAttempts
+
+    @Option(help: ArgumentHelp("Syncs a provider serves at once; more get RETRY.", valueName: "n"))
+    var syncMaxSessions: Int = defaults.maxProviderSessions
+
+    func validate() throws {
+        let timers: [(String, Double)] = [
+            ("--sync-trim-timeout", syncTrimTimeout), ("--sync-trim-enable-delay", syncTrimEnableDelay),
+            ("--sync-provider-timeout", syncProviderTimeout), ("--sync-start-timeout", syncStartTimeout),
+            ("--sync-backoff", syncBackoff), ("--sync-heartbeat-interval", syncHeartbeatInterval),
+            ("--sync-heartbeat-timeout", syncHeartbeatTimeout), ("--sync-chunk-timeout", syncChunkTimeout),
+            ("--sync-finish-timeout", syncFinishTimeout),
+        ]
+        for (flag, value) in timers where !(value > 0 && value <= 86_400) {
+            throw ValidationError("\(flag) must be between 0 and 86400 seconds (got \(value)).")
+        }
+        let counts: [(String, Int)] = [
+            ("--sync-window", syncWindow), ("--sync-chunk-size", syncChunkSize), ("--sync-chunk-keys", syncChunkKeys),
+            ("--sync-max-retries", syncMaxRetries), ("--sync-start-attempts", syncStartAttempts),
+            ("--sync-max-sessions", syncMaxSessions),
+        ]
+        for (flag, value) in counts where value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") }
+        guard syncChunkSize <= 64 << 20 else { throw ValidationError("--sync-chunk-size must be at most 67108864 bytes.") }
+        guard syncWindow <= Self.defaults.maxWindow else {
+            throw ValidationError("--sync-window must be at most \(Self.defaults.maxWindow).")
+        }
+    }
+
+    var configuration: SyncConfiguration {
+        var configuration = SyncConfiguration()
+        configuration.window = syncWindow
+        configuration.chunkLimits = ChunkLimits(maxBytes: syncChunkSize, maxKeys: syncChunkKeys)
+        configuration.trimTimeout = syncTrimTimeout.seconds
+        configuration.trimEnableDelay = syncTrimEnableDelay.seconds
+        configuration.providerTimeout = syncProviderTimeout.seconds
+        configuration.startTimeout = syncStartTimeout.seconds
+        configuration.startRetryBackoff = syncBackoff.seconds
+        configuration.heartbeatInterval = syncHeartbeatInterval.seconds
+        configuration.heartbeatTimeout = syncHeartbeatTimeout.seconds
+        configuration.chunkTimeout = syncChunkTimeout.seconds
+        configuration.finishReplyTimeout = syncFinishTimeout.seconds
+        configuration.maxProviderSwitches = syncMaxRetries
+        configuration.startRetryAttempts = syncStartAttempts
+        configuration.maxProviderSessions = syncMaxSessions
+        return configuration
+    }
+}

@@ -1,0 +1,175 @@
+import ArgumentParser
+import MonSyncCore
+import MonSyncMonitor
+import MonSyncStore
+
+/// Every failure `monsync` reports to a person, as one sentence: what is wrong and what to do.
+///
+/// All the mappings from library errors (transport, store, monmap, client) to
+/// these sentences live here, so the wording is consistent and easy to review.
+/// ArgumentParser prints the ``description`` as `Error: …` on standard error and
+/// exits with status 1; its own errors (a wrong flag, a missing argument) keep
+/// their usual text and status 64.
+enum UserFacingError: Error, CustomStringConvertible {
+    /// Another process listens on the node's address.
+    case addressInUse(String)
+    /// The node's address cannot be listened on for another reason.
+    case cannotListen(String, reason: String)
+    /// No registered transport serves the address's scheme.
+    case unsupportedScheme(String, known: [String])
+    /// An address is not a transport URL.
+    case invalidAddress(String, reason: String)
+    /// A client cannot reach nodes of another process on this scheme.
+    case inProcessOnly(String)
+    /// No monitor answered before the timeout.
+    case unreachable(monitors: [String], timeout: Duration)
+    /// Monitors answered, but none could carry out the command (no quorum, …).
+    case noDefiniteAnswer(monitors: [String], lastReply: String)
+    /// The monitors refused the command.
+    case refused(String)
+    /// `get` of a key that has no value.
+    case keyNotFound(String)
+    /// Another process has the store open.
+    case storeLocked(String)
+    /// The store's files do not decode.
+    case storeCorrupt(String, detail: String)
+    /// A read-only store command was pointed at a directory that holds no store.
+    case storeMissing(String)
+    /// Any other store failure.
+    case storeFailed(String, detail: String)
+    /// The node's name is not a member of the monmap.
+    case notInMonmap(name: String, members: [String])
+    /// The monmap does not parse or is inconsistent.
+    case invalidMonmap(String)
+    /// The configuration file cannot be read or parsed.
+    case invalidConfig(path: String, detail: String)
+    /// Neither `--monmap`, `--mon` nor `--config` named a monitor.
+    case noMonitors
+    /// The monitor failed while running.
+    case monitorFailed(String)
+
+    var description: String {
+        switch self {
+        case let .addressInUse(address):
+            "address \(address) is in use: another process listens there; pick another port or stop it"
+        case let .cannotListen(address, reason):
+            "cannot listen on \(address) (\(reason)); use an address of this machine in the monmap"
+        case let .unsupportedScheme(scheme, known):
+            "no transport for '\(scheme)://' addresses; use one of \(known.map { "\($0)://" }.joined(separator: ", "))"
+        case let .invalidAddress(address, reason):
+            "'\(address)' is not a valid address (\(reason)); write it as tcp://HOST:PORT, ipc:///PATH or loopback://NAME"
+        case let .inProcessOnly(address):
+            "\(address) can only be reached from inside the node's own process; give the monitors tcp:// or ipc:// addresses"
+        case let .unreachable(monitors, timeout):
+            "no monitor answered within \(Self.seconds(timeout)) (tried \(monitors.joined(separator: ", "))); check that they run and that the monmap is right"
+        case let .noDefiniteAnswer(monitors, lastReply):
+            "the monitors (\(monitors.joined(separator: ", "))) answered but could not serve the command in time (last reply: \(lastReply)); wait for a quorum and retry"
+        case let .refused(message):
+            "the monitors refused the command: \(message)"
+        case let .keyNotFound(key):
+            "no value for key '\(key)'; list the keys with monsync list"
+        case let .storeLocked(path):
+            "the store \(path) is in use by another process (a running monsync node?); stop that process or use another directory"
+        case let .storeCorrupt(path, detail):
+            "the store \(path) is corrupt (\(detail)); restore it from a backup, or remove it and let the node sync a fresh copy"
+        case let .storeMissing(path):
+            "there is no store in \(path); give the directory of a node's store, or create one with monsync store load"
+        case let .storeFailed(path, detail):
+            "the store \(path) failed (\(detail)); check the directory's permissions and free space"
+        case let .notInMonmap(name, members):
+            "mon.\(name) is not in the monmap (members: \(members.joined(separator: ", "))); pass one of those names with --name or add \(name)=URL to the monmap"
+        case let .invalidMonmap(detail):
+            "the monmap is invalid (\(detail)); write it as name=URL,name=URL, e.g. a=tcp://127.0.0.1:7001"
+        case let .invalidConfig(path, detail):
+            "cannot use the configuration file \(path) (\(detail)); write one name=URL line per monitor"
+        case .noMonitors:
+            "no monitors given; pass --monmap a=tcp://HOST:PORT,…, --mon tcp://HOST:PORT or --config FILE"
+        case let .monitorFailed(detail):
+            "the monitor stopped with an error (\(detail)); see the log above"
+        }
+    }
+
+    /// `2 s`, `0.5 s`.
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds == 0 { return "\(seconds) s" }
+        return "\(Double(seconds) + Double(attoseconds) / 1e18) s"
+    }
+
+    // MARK: Mappings
+
+    /// The sentence for a transport failure on `address`.
+    static func from(_ error: TransportError) -> UserFacingError {
+        switch error {
+        case let .bindFailed(address, reason):
+            let lower = reason.lowercased()
+            if lower.contains("in use") { return .addressInUse(address.description) }
+            return .cannotListen(address.description, reason: reason)
+        case let .unsupportedScheme(scheme, known): return .unsupportedScheme(scheme, known: known)
+        case let .invalidAddress(address, reason): return .invalidAddress(address, reason: reason)
+        default: return .monitorFailed("\(error)")
+        }
+    }
+
+    /// The sentence for a failure of the store in `path`.
+    static func from(_ error: StoreError, path: String) -> UserFacingError {
+        switch error {
+        case let .backend(message):
+            let lower = message.lowercased()
+            if lower.contains("lock") && (lower.contains("temporarily unavailable") || lower.contains("held")
+                || lower.contains("hold") || lower.contains("resource busy")) {
+                return .storeLocked(path)
+            }
+            if lower.contains("corrupt") || lower.contains("bad magic") || lower.contains("checksum")
+                || lower.contains("no such file") || lower.contains("does not end with newline") {
+                return .storeCorrupt(path, detail: message)
+            }
+            return .storeFailed(path, detail: message)
+        case .corrupt, .malformedValue:
+            return .storeCorrupt(path, detail: "\(error)")
+        default:
+            return .storeFailed(path, detail: "\(error)")
+        }
+    }
+
+    /// The sentence for a monitor that could not be created or run.
+    static func from(_ error: MonitorError, storePath: String) -> UserFacingError {
+        switch error {
+        case let .transport(transport): return from(transport)
+        case let .store(store): return from(store, path: storePath)
+        default: return .monitorFailed("\(error)")
+        }
+    }
+
+    /// The sentence for a client helper that gave up.
+    static func from(_ error: MonitorClientError, monmap: MonMap, timeout: Duration) -> UserFacingError {
+        let monitors = monmap.members.map { "\($0.name)=\($0.address)" }
+        switch error {
+        case .timedOut(lastReply: nil), .cancelled:
+            return .unreachable(monitors: monitors, timeout: timeout)
+        case let .timedOut(lastReply?):
+            let detail = lastReply.message.isEmpty ? "\(lastReply.result)" : "\(lastReply.result), \(lastReply.message)"
+            return .noDefiniteAnswer(monitors: monitors, lastReply: detail)
+        case let .refused(reply):
+            return .refused(reply.message.isEmpty ? "\(reply.result)" : "\(reply.result), \(reply.message)")
+        }
+    }
+
+    /// Runs `body`, turning every library error into a ``UserFacingError``; ArgumentParser's own
+    /// errors and exit codes pass through unchanged.
+    static func reporting<T>(storePath: String = "", _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as UserFacingError {
+            throw error
+        } catch let error as TransportError {
+            throw from(error)
+        } catch let error as StoreError {
+            throw from(error, path: storePath)
+        } catch let error as MonitorError {
+            throw from(error, storePath: storePath)
+        } catch let error as MonMapError {
+            throw UserFacingError.invalidMonmap("\(error)")
+        }
+    }
+}

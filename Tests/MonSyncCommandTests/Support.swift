@@ -1,0 +1,133 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+/// A test gave up waiting.
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// What a finished `monsync` process left.
+struct ProcessResult: Sendable, CustomStringConvertible {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// The non-empty lines of standard error.
+    var errorLines: [Substring] { stderr.split(separator: "\n") }
+
+    var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
+}
+
+/// The directory of the build products: the test runner is `<products>/MonSyncPackageTests.xctest`.
+var productsDirectory: URL {
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var directory = executable.deletingLastPathComponent()
+    while directory.pathExtension == "xctest" || directory.lastPathComponent == "Contents" || directory.lastPathComponent == "MacOS" {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory
+}
+
+/// The built `monsync` binary.
+var monsyncPath: String { productsDirectory.appendingPathComponent("monsync").path }
+
+/// A `monsync` process started in the background, its output going to files.
+final class RunningProcess: @unchecked Sendable {
+    // @unchecked Sendable: `process` is only touched through its own thread-safe API
+    // (`isRunning`, `terminationStatus`, `processIdentifier`), and the file URLs never change.
+    let process: Process
+    let outURL: URL
+    let errURL: URL
+    let arguments: [String]
+
+    init(_ arguments: [String]) throws {
+        let stem = "monsync-cli-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let directory = FileManager.default.temporaryDirectory
+        outURL = directory.appendingPathComponent(stem + ".out")
+        errURL = directory.appendingPathComponent(stem + ".err")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        self.arguments = arguments
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: monsyncPath)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+
+    /// Sends `signal` to the process.
+    func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
+
+    /// Waits for the process to exit; SIGKILLs it and throws after `timeout`.
+    func wait(timeout: Duration) async throws -> ProcessResult {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while process.isRunning {
+            if clock.now >= deadline {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                throw TimedOut(what: "monsync \(arguments.joined(separator: " "))")
+            }
+            try await clock.sleep(for: .milliseconds(20))
+        }
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus,
+                             stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                             stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+
+    /// What the process wrote to standard error so far.
+    var stderrSoFar: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
+}
+
+/// Runs `monsync arguments` to completion (at most `timeout`).
+func monsync(_ arguments: [String], timeout: Duration = .seconds(30)) async throws -> ProcessResult {
+    try #require(FileManager.default.isExecutableFile(atPath: monsyncPath), "build the package first (swift build): \(monsyncPath) is missing")
+    return try await RunningProcess(arguments).wait(timeout: timeout)
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+func freeTCPPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    precondition(fd >= 0, "socket() failed")
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    precondition(bound, "bind() failed")
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A fresh, empty temporary directory, removed by `body`'s end.
+func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("monsync-cli-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: url) }
+    return try await body(url)
+}
+
+/// A monmap of `names` on free 127.0.0.1 ports.
+func makeMonmap(_ names: [String]) -> String {
+    names.map { "\($0)=tcp://127.0.0.1:\(freeTCPPort())" }.joined(separator: ",")
+}
+
+/// Timers short enough for a test cluster to form a quorum in about a second, and to stop within 3 s.
+let fastTimers = ["--probe-timeout", "0.5", "--election-timeout", "1", "--lease", "2", "--lease-renew-interval", "1",
+                  "--lease-ack-timeout", "4", "--accept-timeout", "4", "--shutdown-timeout", "3", "--log-level", "warning"]
