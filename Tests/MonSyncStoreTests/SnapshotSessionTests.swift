@@ -42,9 +42,13 @@ struct SnapshotSessionTests {
         let loop = Task { await sessions.runExpiry(every: .seconds(10)) }
         await clock.advance(by: .seconds(20))
         #expect(sessions.sessions.map(\.id) == [id])
-        await clock.advance(by: .seconds(10))
-        // The loop wakes at 30 s and expires the session; give it a moment to run.
-        for _ in 0..<1000 where !sessions.sessions.isEmpty { await Task.yield() }
+        // The loop wakes every 10 s of the test clock and expires the session once it is 30 s idle.
+        // Step the clock (the loop task may start late on a busy machine) until it has, within 60 s.
+        for _ in 0..<60 where !sessions.sessions.isEmpty {
+            await clock.advance(by: .seconds(1))
+            for _ in 0..<50 { await Task.yield() }
+            try await Task.sleep(for: .milliseconds(1))
+        }
         #expect(sessions.sessions.isEmpty)
         loop.cancel()
         await loop.value
