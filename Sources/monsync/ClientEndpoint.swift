@@ -65,7 +65,7 @@ enum ClientEndpoint {
     }
 
     /// A TCP port on `host` that was free a moment ago (bound to port 0, then closed).
-    private static func freeTCPPort(on host: String) -> Int {
+    static func freeTCPPort(on host: String) -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return Int.random(in: 20_000...60_000) }
         defer { close(fd) }

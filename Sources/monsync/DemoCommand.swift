@@ -39,7 +39,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Store backend: memory, or rocksdb (in temporary directories, removed afterwards).")
     var store: DemoStoreKind = .memory
 
-    @Option(help: "Transport: loopback (one process).")
+    @Option(help: "Transport: loopback (one process), or zmq (three monsync node processes over ZeroMQ on 127.0.0.1, RocksDB stores).")
     var transport: DemoTransport = .loopback
 
     @Option(help: "Seed for the data and every random choice.")
@@ -69,7 +69,17 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let demo = ThreeNodeSyncDemo(keys: keys, valueSize: valueSize, writeRate: writeRate, window: window,
                                      chunkSize: chunkSize, storeKind: store, seed: seed, timeout: .seconds(timeout))
-        let succeeded = try await demo.run()
+        let succeeded: Bool
+        switch transport {
+        case .loopback:
+            succeeded = try await demo.run()
+        case .zmq:
+            #if ZeroMQ
+            succeeded = try await ZeroMQProcessDemo(base: demo).run()
+            #else
+            throw ValidationError("This monsync was built without the ZeroMQ trait: --transport zmq is not available.")
+            #endif
+        }
         if !succeeded { throw ExitCode.failure }
     }
 }
@@ -79,5 +89,5 @@ enum DemoStoreKind: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum DemoTransport: String, ExpressibleByArgument, CaseIterable {
-    case loopback
+    case loopback, zmq
 }

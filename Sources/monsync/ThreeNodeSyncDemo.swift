@@ -166,7 +166,7 @@ struct ThreeNodeSyncDemo {
     }
 
     /// Loads the same data into the quorum's stores through their Paxos logs, then trims the logs.
-    private func load(into stores: [any MonitorStore]) throws -> Loaded {
+    func load(into stores: [any MonitorStore]) throws -> Loaded {
         var rng = SeededRandomNumberGenerator(seed: seed)
         let perVersion = max(1, min(keys, (4 << 20) / max(valueSize, 1)))
         var version: UInt64 = 0
