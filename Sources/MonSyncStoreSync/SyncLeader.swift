@@ -247,8 +247,11 @@ public actor SyncLeader {
         logger.info("sync ended", metadata: ["requester": "\(requester)", "reason": "\(reason)"])
         guard entries.isEmpty, holdSince != nil, releaseTask == nil else { return }
         // Let the synced monitor catch up through Paxos before trimming resumes.
-        releaseTask = Task { [weak self, timebase, configuration] in
-            do { try await timebase.sleep(for: configuration.trimEnableDelay) } catch { return }
+        // The moment is fixed now, not when the task first runs, so a late-starting task still
+        // releases on time.
+        let releaseAt = timebase.now + configuration.trimEnableDelay
+        releaseTask = Task { [weak self, timebase] in
+            do { try await timebase.sleep(until: releaseAt) } catch { return }
             await self?.releaseHold()
         }
     }

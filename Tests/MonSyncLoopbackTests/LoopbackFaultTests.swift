@@ -3,7 +3,7 @@ import MonSyncCore
 import MonSyncLoopback
 import Testing
 
-@Suite("Loopback fault injection")
+@Suite("Loopback fault injection", .timeLimit(.minutes(3)))
 struct LoopbackFaultTests {
     /// Sends 0..<count from a to b over `network` and returns what b received once everything settled.
     func exchange(_ network: LoopbackNetwork, count: Int, clock: TestClock<Duration>? = nil,

@@ -3,7 +3,7 @@ import MonSyncCore
 import MonSyncLoopback
 import Testing
 
-@Suite("Loopback transport")
+@Suite("Loopback transport", .timeLimit(.minutes(3)))
 struct LoopbackTransportTests {
     func started(_ address: TransportAddress, _ network: LoopbackNetwork, options: TransportOptions = TransportOptions()) async throws -> LoopbackTransport {
         let transport = LoopbackTransport(address: address, network: network, options: options)

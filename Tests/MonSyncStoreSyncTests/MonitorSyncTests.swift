@@ -91,7 +91,7 @@ final class SyncCluster: Sendable {
     }
 }
 
-@Suite("Store sync inside a living monitor cluster")
+@Suite("Store sync inside a living monitor cluster", .timeLimit(.minutes(3)))
 struct MonitorSyncTests {
     @Test("an empty monitor joining a trimmed cluster is synced while writes go on, and rejoins with equal stores")
     func obliviousMonitorSyncsAndRejoins() async throws {
@@ -141,7 +141,7 @@ struct MonitorSyncTests {
 }
 
 
-@Suite("Store sync: a requester that died mid-sync")
+@Suite("Store sync: a requester that died mid-sync", .timeLimit(.minutes(3)))
 struct InterruptedSyncTests {
     @Test("a monitor restarted after dying mid-sync discards the partial copy and syncs from scratch")
     func restartAfterCrashMidSync() async throws {

@@ -5,7 +5,7 @@ import MonSyncStore
 import MonSyncStoreSync
 import Testing
 
-@Suite("Store sync: the leader role and the requester's whole protocol")
+@Suite("Store sync: the leader role and the requester's whole protocol", .timeLimit(.minutes(3)))
 struct SyncLeaderTests {
     func configuration() -> SyncConfiguration {
         var configuration = SyncConfiguration()
@@ -29,8 +29,7 @@ struct SyncLeaderTests {
         await cluster.clock.advance(by: .seconds(29))
         await settle()
         #expect(cluster.a.trim.held)
-        await cluster.clock.advance(by: .seconds(1))
-        await eventually("trim released") { !cluster.a.trim.held }
+        await advance(cluster.clock, by: .seconds(1), until: "trim released") { !cluster.a.trim.held }
         #expect(cluster.a.trim.calls.withLock { $0 } == [true, false])
         await cluster.stop()
     }
@@ -104,10 +103,8 @@ struct SyncLeaderTests {
         await eventually("accepted") { await cluster.a.leader.statistics.accepted == 1 }
         #expect(cluster.a.trim.held)
         await ghost.shutdown()
-        await cluster.clock.advance(by: .seconds(30))
-        await eventually("timed out") { await cluster.a.leader.statistics.timedOut == 1 }
-        await cluster.clock.advance(by: .seconds(30))
-        await eventually("trim released") { !cluster.a.trim.held }
+        await advance(cluster.clock, by: .seconds(30), until: "timed out") { await cluster.a.leader.statistics.timedOut == 1 }
+        await advance(cluster.clock, by: .seconds(30), until: "trim released") { !cluster.a.trim.held }
         await cluster.stop()
     }
 
@@ -176,7 +173,7 @@ struct SyncLeaderTests {
         cluster.network.setFaults(LoopbackFaults(drop: 1), from: cluster.a.transport.localAddress, to: cluster.c.transport.localAddress)
         await eventually("copied") { cluster.c.requester.progress.phase == .done }
         await settle()
-        await cluster.clock.advance(by: .seconds(30))
+        await advance(cluster.clock, by: .seconds(30), until: "the FINISH_REPLY timeout") { sync.isDone }
         let outcome = try await sync.value
         #expect(outcome.progress.phase == .done)
         #expect(cluster.c.requester.progress.finishReplyTimeouts == 1)

@@ -5,7 +5,7 @@ import MonSyncStore
 import MonSyncStoreSync
 import Testing
 
-@Suite("Store sync: provider and requester streaming")
+@Suite("Store sync: provider and requester streaming", .timeLimit(.minutes(3)))
 struct SyncStreamingTests {
     func configuration(window: Int) -> SyncConfiguration {
         var configuration = SyncConfiguration()
@@ -50,14 +50,18 @@ struct SyncStreamingTests {
         let requester = try await SyncNode.start("r", rank: 2, network: network, clock: clock, configuration: config)
         try commitVersions(1...150, to: [first.store, second.store])
 
-        let sync = Task { try await requester.requester.synchronize(targets: ["kv", "paxos"], from: [first.entity, second.entity],
-                                                                     dispatcher: requester.dispatcher) }
+        let done = LockedState(false)
+        let sync = Task {
+            defer { done.withLock { $0 = true } }
+            return try await requester.requester.synchronize(targets: ["kv", "paxos"], from: [first.entity, second.entity],
+                                                             dispatcher: requester.dispatcher)
+        }
         await eventually("some chunks from p1") { requester.requester.progress.chunks >= 5 }
         // p1 goes silent towards the requester, and the cluster moves on meanwhile.
         network.setFaults(LoopbackFaults(drop: 1), from: first.transport.localAddress, to: requester.transport.localAddress)
         try commitVersions(151...170, to: [first.store, second.store])
         await eventually("the requester waits on the chunk timeout") { await settledWaiting(requester) }
-        await clock.advance(by: .seconds(30))
+        await advance(clock, by: .seconds(30), until: "the failover completed the sync") { done.withLock { $0 } }
 
         let outcome = try await sync.value
         #expect(outcome.version == 170)
@@ -207,8 +211,7 @@ struct SyncStreamingTests {
         await clock.advance(by: .seconds(29))
         await settle()
         #expect(await provider.provider.activeSessions == 1, "not before the timeout")
-        await clock.advance(by: .seconds(1))
-        await eventually("the session expired") { await provider.provider.activeSessions == 0 }
+        await advance(clock, by: .seconds(1), until: "the session expired") { await provider.provider.activeSessions == 0 }
         #expect(await provider.provider.statistics.sessionsExpired == 1)
         await provider.stop()
     }

@@ -81,3 +81,19 @@ func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: (
         try? await Task.sleep(for: .milliseconds(2))
     }
 }
+
+/// Advances `clock` by `total`, then keeps nudging it in small steps until `condition` holds.
+///
+/// Why not one `advance`: swift-clocks' `TestClock` suspends a sleeper whose deadline equals
+/// `now` (`deadline >= now`), so a timer task that only starts sleeping after the advance, with a
+/// deadline the advance reached exactly, would wait for the next advance. Nudging is that advance.
+func advance(_ clock: TestClock<Duration>, by total: Duration, until what: String,
+             _ condition: () async -> Bool) async {
+    await clock.advance(by: total)
+    for _ in 0..<200 {
+        if await condition() { return }
+        await settle(short: true)
+        await clock.advance(by: .milliseconds(10))
+    }
+    if !(await condition()) { Issue.record("the test clock advanced by \(total) + 2 s, but never: \(what)") }
+}
