@@ -7,6 +7,7 @@
 //   swift run -c release store-bulk-load          # the same workload, printed as a table
 //   swift package --allow-writing-to-package-directory benchmark --target TransportThroughput
 //   swift run -c release transport-throughput     # bare libzmq vs our transports, as a table
+//   swift run -c release sync-throughput          # the sync's streaming phase, as a table
 //
 // See BENCHMARKS.md, "Store bulk load" and "Transport throughput".
 
@@ -91,6 +92,20 @@ let package = Package(
             path: "Benchmarks/TransportThroughput",
             swiftSettings: strictSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+
+        // The store sync's streaming phase in one process: provider → requester over the loopback
+        // transport, into an in-memory or RocksDB store (BENCHMARKS.md, "Store sync").
+        .executableTarget(
+            name: "sync-throughput",
+            dependencies: [
+                .product(name: "MonSyncCore", package: parentIdentity),
+                .product(name: "MonSyncLoopback", package: parentIdentity),
+                .product(name: "MonSyncStore", package: parentIdentity),
+                .product(name: "MonSyncStoreSync", package: parentIdentity),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
         ),
     ]
 )
