@@ -224,15 +224,9 @@ public actor SyncLeader {
         guard entries[requester] != nil else { return }
         entries[requester]!.deadline = timebase.now + configuration.trimTimeout
         guard timeoutTasks[requester] == nil else { return }
-        timeoutTasks[requester] = Task { [weak self, timebase] in
-            while let deadline = await self?.entries[requester]?.deadline {
-                if timebase.now >= deadline {
-                    await self?.timedOut(requester)
-                    return
-                }
-                do { try await timebase.sleep(until: deadline) } catch { return }
-            }
-        }
+        timeoutTasks[requester] = DeadlineWatch.start(timebase: timebase,
+                                                      deadline: { [weak self] in await self?.entries[requester]?.deadline },
+                                                      fire: { [weak self] in await self?.timedOut(requester) })
     }
 
     private func timedOut(_ requester: TransportAddress) async {

@@ -254,15 +254,9 @@ public actor SyncProvider {
     }
 
     private func armExpiry(_ key: SessionKey) {
-        expiryTasks[key] = Task { [weak self, timebase] in
-            while let deadline = await self?.deadline(of: key) {
-                if timebase.now >= deadline {
-                    await self?.expire(key)
-                    return
-                }
-                do { try await timebase.sleep(until: deadline) } catch { return }
-            }
-        }
+        expiryTasks[key] = DeadlineWatch.start(timebase: timebase,
+                                               deadline: { [weak self] in await self?.deadline(of: key) },
+                                               fire: { [weak self] in await self?.expire(key) })
     }
 
     private func deadline(of key: SessionKey) -> Duration? { sessions[key]?.deadline }

@@ -175,12 +175,7 @@ struct ThreeNodeSyncDemo {
         while written < keys {
             var transaction = StoreTransaction()
             for _ in 0..<min(perVersion, keys - written) {
-                var value = [UInt8](repeating: 0, count: valueSize)
-                for offset in stride(from: 0, to: valueSize, by: 8) {
-                    let word = rng.next()
-                    for byte in 0..<min(8, valueSize - offset) { value[offset + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
-                }
-                transaction.put(KeyValueService.prefix, String(format: "key-%09d", written), value)
+                transaction.put(KeyValueService.prefix, String(format: "key-%09d", written), rng.bytes(count: valueSize))
                 written += 1
                 bytes += valueSize
             }

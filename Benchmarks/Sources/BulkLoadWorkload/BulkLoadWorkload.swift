@@ -59,10 +59,7 @@ public enum BulkLoadWorkload {
         var value = [UInt8](repeating: 0, count: valueSize)
         for index in 0..<count {
             // Values of random bytes, so compression does not flatter the figures.
-            for offset in stride(from: 0, to: valueSize, by: 8) {
-                let word = random.next()
-                for byte in 0..<min(8, valueSize - offset) { value[offset + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
-            }
+            random.fill(&value)
             transaction.put("osdmap", String(format: "full_%010d", index), value)
             if transaction.count == 10_000 {
                 try provider.apply(transaction)
@@ -144,10 +141,7 @@ extension BulkLoadWorkload {
         var transaction = StoreTransaction()
         var value = [UInt8](repeating: 0, count: valueSize)
         for index in 0..<count {
-            for offset in stride(from: 0, to: valueSize, by: 8) {
-                let word = random.next()
-                for byte in 0..<min(8, valueSize - offset) { value[offset + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
-            }
+            random.fill(&value)
             transaction.put("osdmap", String(format: "full_%010d", index), value)
             if transaction.count == 1024 {
                 try store.stage(transaction)

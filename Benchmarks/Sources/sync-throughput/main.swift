@@ -42,17 +42,7 @@ func load(_ store: any MonitorStore, bytes: Int, valueSize: Int) throws -> Int {
     while written < keys {
         var transaction = StoreTransaction()
         for _ in 0..<min(perVersion, keys - written) {
-            var value = [UInt8](repeating: 0, count: valueSize)
-            value.withUnsafeMutableBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    var word = rng.next()
-                    let n = min(8, raw.count - offset)
-                    withUnsafeBytes(of: &word) { raw.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: n) }
-                    offset += n
-                }
-            }
-            transaction.put("kv", String(format: "key-%010d", written), value)
+            transaction.put("kv", String(format: "key-%010d", written), rng.bytes(count: valueSize))
             written += 1
         }
         version += 1

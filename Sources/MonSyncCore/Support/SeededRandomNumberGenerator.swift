@@ -16,6 +16,26 @@ public struct SeededRandomNumberGenerator: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// Overwrites `bytes` with random bytes (little-endian words of ``next()``), for test data and benchmarks.
+    public mutating func fill(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let word = next().littleEndian
+                let count = min(8, raw.count - offset)
+                withUnsafeBytes(of: word) { raw.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: count) }
+                offset += count
+            }
+        }
+    }
+
+    /// `count` random bytes.
+    public mutating func bytes(count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        fill(&bytes)
+        return bytes
+    }
+
     /// True with probability `p` (0 never, 1 always).
     public mutating func chance(_ p: Double) -> Bool {
         p > 0 && (p >= 1 || Double(next() >> 11) * 0x1.0p-53 < p)
