@@ -37,7 +37,7 @@ public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = "\(phase) session \(session) from \(provider): \(chunks) chunks, \(keys) keys, \(bytes) bytes"
+        var text = "\(phase) session \(session) from \(provider): \(chunks) chunks, \(keys) keys, \(bytes) bytes in \(elapsed)"
         if rate > 0 { text += ", \(Int(rate / 1_048_576)) MiB/s" }
         if let eta { text += ", eta \(eta)" }
         if providerSwitches > 0 { text += ", \(providerSwitches) provider switch(es)" }
