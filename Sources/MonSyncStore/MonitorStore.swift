@@ -43,6 +43,14 @@ public protocol MonitorStore: AnyObject, Sendable {
     ///   ``StoreError/notAStagingTarget(_:)`` if an operation names another prefix.
     func stage(_ chunk: StoreTransaction) throws(StoreError)
 
+    /// Applies a chunk still in its encoding (a sync CHUNK's body) to the staging
+    /// area, with the same checks and effect as decoding it and calling
+    /// ``stage(_:)``: a chunk that does not decode, or names a prefix that is not
+    /// a target, stages nothing. A store can stage it without building the
+    /// transaction (``RocksDBStore`` does); the default decodes it.
+    /// - Returns: the number of operations staged.
+    func stage(encoded chunk: EncodedTransaction) throws(StoreError) -> Int
+
     /// Atomically replaces the live contents of every target prefix with the
     /// staged copy, applies `transaction` after it, and clears the in-sync marker.
     ///
@@ -55,6 +63,12 @@ public protocol MonitorStore: AnyObject, Sendable {
 }
 
 extension MonitorStore {
+    public func stage(encoded chunk: EncodedTransaction) throws(StoreError) -> Int {
+        let transaction = try StoreTransaction(decoding: chunk.bytes)
+        try stage(transaction)
+        return transaction.count
+    }
+
     /// The durable in-sync marker, if a sync started and neither committed nor was abandoned.
     ///
     /// A node that finds one at startup crashed mid-sync: its staging area is

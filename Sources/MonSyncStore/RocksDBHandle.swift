@@ -33,6 +33,12 @@ final class RocksDBHandle: @unchecked Sendable {
         let options = rocksdb_options_create()!
         rocksdb_options_set_create_if_missing(options, 1)
         rocksdb_options_increase_parallelism(options, Int32(max(2, ProcessInfo.processInfo.activeProcessorCount)))
+        // Ceph's monitor store defaults (`mon_rocksdb_options`): 32 MiB memtables, no compression
+        // (monitor values are mostly small encoded maps; compressing them costs CPU on every write,
+        // every sync chunk staged and every SST built, for little space), dynamic level sizes.
+        rocksdb_options_set_write_buffer_size(options, 32 << 20)
+        rocksdb_options_set_compression(options, Int32(rocksdb_no_compression))
+        rocksdb_options_set_level_compaction_dynamic_level_bytes(options, 1)
         var error: UnsafeMutablePointer<CChar>?
         guard let db = rocksdb_open(options, path, &error), error == nil else {
             let message = error.map { String(cString: $0) } ?? "rocksdb_open failed"

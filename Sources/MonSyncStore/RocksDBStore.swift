@@ -199,6 +199,16 @@ public final class RocksDBStore: MonitorStore {
         }
     }
 
+    /// Applies an encoded chunk to the staging area without building its transaction
+    /// (no `String` per key): the requester's hot path.
+    public func stage(encoded chunk: EncodedTransaction) throws(StoreError) -> Int {
+        try staging.withLock { (loader: inout StagingLoader?) throws(StoreError) -> Int in
+            guard let loader else { throw .notStaging }
+            try loader.stage(chunk)
+            return chunk.count
+        }
+    }
+
     /// Swaps the staged copy in for the targets, applies `transaction`, clears the marker: ingests what is pending, syncs the WAL, then flips generations in one small synced write.
     public func commitStaging(applying transaction: StoreTransaction) throws(StoreError) {
         try transaction.validate()
@@ -246,14 +256,28 @@ public final class RocksDBStore: MonitorStore {
 ///
 /// `@unchecked Sendable`: the snapshot and the read options pointing at it are
 /// created in `init` and only read afterwards (RocksDB takes both by const
-/// reference, and `DB::NewIterator` is thread-safe); each `scan` makes its own
-/// iterator; both are released in `deinit`, when no reference remains.
+/// reference, and `DB::NewIterator` is thread-safe); the one mutable part, the
+/// parked iterator, is behind a lock and used by one scan at a time (a scan
+/// takes it out); everything is released in `deinit`, when no reference remains.
 final class RocksDBSnapshot: StoreSnapshot, @unchecked Sendable {
     let prefixes: [String]
     private let generations: [UInt64]
     private let handle: RocksDBHandle
     private let snapshot: OpaquePointer
     private let readOptions: OpaquePointer
+    /// The iterator of the last scan that stopped early, parked where it stopped.
+    private let parked = LockedState<ParkedIterator?>(nil)
+
+    /// An iterator positioned on the first entry after `lastKey` of prefix `prefixIndex`.
+    ///
+    /// A sync reads a snapshot chunk after chunk, each scan starting after the
+    /// previous one's last key: continuing the same iterator saves a seek and,
+    /// above all, keeps its read-ahead buffer instead of reading the same blocks again.
+    private struct ParkedIterator {
+        var iterator: OpaquePointer
+        var prefixIndex: Int
+        var lastKey: [UInt8]
+    }
 
     init(handle: RocksDBHandle, prefixes: [String], generations: [UInt64]) {
         self.handle = handle
@@ -269,27 +293,50 @@ final class RocksDBSnapshot: StoreSnapshot, @unchecked Sendable {
     }
 
     deinit {
+        if let iterator = parked.withLock({ $0?.iterator }) { rocksdb_iter_destroy(iterator) }
         rocksdb_readoptions_destroy(readOptions)
         rocksdb_release_snapshot(handle.db, snapshot)
     }
 
     func scan(after position: SyncKey, _ visit: (StoreEntryView) throws(StoreError) -> Bool) throws(StoreError) -> Bool {
         let positionPrefix = Array(position.prefix.utf8)
-        let iterator = rocksdb_create_iterator(handle.db, readOptions)!
-        defer { rocksdb_iter_destroy(iterator) }
-        for (index, prefix) in prefixes.enumerated() {
-            let prefixBytes = Array(prefix.utf8)
-            var seekKey = RocksDBKeys.rangeStart(prefixBytes, generation: generations[index])
-            let rangeStart = seekKey
-            if !position.isBeginning {
-                if prefixBytes.lexicographicallyPrecedes(positionPrefix) { continue }
-                if prefixBytes == positionPrefix {
-                    // The smallest key strictly after `position.key` is `position.key ‖ 0x00`.
-                    seekKey.append(contentsOf: position.key.utf8)
-                    seekKey.append(0)
-                }
+        // Continue the parked iterator if this scan starts exactly where it stopped.
+        var resumeIndex: Int?
+        var iterator: OpaquePointer
+        if let previous = parked.withLock({ parked -> ParkedIterator? in defer { parked = nil }; return parked }) {
+            if !position.isBeginning, positionPrefix.elementsEqual(prefixes[previous.prefixIndex].utf8),
+               previous.lastKey.elementsEqual(position.key.utf8) {
+                resumeIndex = previous.prefixIndex
+                iterator = previous.iterator
+            } else {
+                rocksdb_iter_destroy(previous.iterator)
+                iterator = rocksdb_create_iterator(handle.db, readOptions)!
             }
-            seekKey.withUnsafeBytes { rocksdb_iter_seek(iterator, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        } else {
+            iterator = rocksdb_create_iterator(handle.db, readOptions)!
+        }
+        var keepIterator = false
+        var lastTaken: [UInt8] = []
+        defer { if !keepIterator { rocksdb_iter_destroy(iterator) } }
+        for (index, prefix) in prefixes.enumerated() {
+            if let resumeIndex, index < resumeIndex { continue }
+            let prefixBytes = Array(prefix.utf8)
+            let rangeStart = RocksDBKeys.rangeStart(prefixBytes, generation: generations[index])
+            if resumeIndex != index {
+                var seekKey = rangeStart
+                if !position.isBeginning {
+                    if prefixBytes.lexicographicallyPrecedes(positionPrefix) { continue }
+                    if prefixBytes == positionPrefix {
+                        // The smallest key strictly after `position.key` is `position.key ‖ 0x00`.
+                        seekKey.append(contentsOf: position.key.utf8)
+                        seekKey.append(0)
+                    }
+                }
+                seekKey.withUnsafeBytes { rocksdb_iter_seek(iterator, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+            }
+            // Whether `lastTaken` names the entry just before the iterator's, in this prefix.
+            var named = resumeIndex == index
+            if named { lastTaken = Array(position.key.utf8) }
             let keepGoing = try withBytes(prefixBytes) { (prefixView) throws(StoreError) -> Bool in
                 while rocksdb_iter_valid(iterator) != 0 {
                     var keyLength = 0
@@ -300,12 +347,27 @@ final class RocksDBSnapshot: StoreSnapshot, @unchecked Sendable {
                     let value = UnsafeRawBufferPointer(start: rocksdb_iter_value(iterator, &valueLength), count: valueLength)
                     let entry = StoreEntryView(prefix: prefixView, key: UnsafeRawBufferPointer(rebasing: key[rangeStart.count...]), value: value)
                     if try !visit(entry) { return false }
+                    // Remember the key taken (a few bytes): the next scan resumes after it.
+                    lastTaken.removeAll(keepingCapacity: true)
+                    lastTaken.append(contentsOf: entry.key)
+                    named = true
                     rocksdb_iter_next(iterator)
                 }
                 return true
             }
             try RocksDBHandle.check { rocksdb_iter_get_error(iterator, $0) }
-            if !keepGoing { return false }
+            if !keepGoing {
+                // Stopped on an entry not taken: park the iterator there for the next chunk.
+                if named {
+                    let previous = parked.withLock { parked -> ParkedIterator? in
+                        defer { parked = ParkedIterator(iterator: iterator, prefixIndex: index, lastKey: lastTaken) }
+                        return parked
+                    }
+                    if let previous { rocksdb_iter_destroy(previous.iterator) }
+                    keepIterator = true
+                }
+                return false
+            }
         }
         return true
     }

@@ -24,6 +24,8 @@ final class StagingLoader {
     /// the per-entry path of a bulk load allocates nothing.
     private var rangeStarts: [String: [UInt8]] = [:]
     private var scratch: [UInt8] = []
+    /// The last target prefix seen by the encoded-chunk path, with its range start.
+    private var lastTarget: (prefix: [UInt8], rangeStart: [UInt8])?
 
     static func directory(for path: String) -> String { path + "/monsync-staging-sst" }
 
@@ -72,25 +74,62 @@ final class StagingLoader {
                     continue
                 }
                 fillScratch(prefix, key)
-                if writer != nil && !Self.precedes(lastKey, scratch) { try flushFile() }
-                if writer == nil { try openFile() }
-                try withBytes(scratch) { (keyBytes) throws(StoreError) in
-                    try withBytes(value) { (valueBytes) throws(StoreError) in
-                        try RocksDBHandle.check {
-                            rocksdb_sstfilewriter_put(
-                                writer,
-                                keyBytes.baseAddress?.assumingMemoryBound(to: CChar.self), keyBytes.count,
-                                valueBytes.baseAddress?.assumingMemoryBound(to: CChar.self), valueBytes.count, $0
-                            )
-                        }
-                    }
-                }
-                writerEntries += 1
-                writerBytes += scratch.count + value.count
-                swap(&lastKey, &scratch)
-                if writerBytes >= fileSize { try flushFile() }
+                try withBytes(value) { (valueBytes) throws(StoreError) in try putIntoFile(value: valueBytes) }
             }
         }
+    }
+
+    /// Stages an encoded chunk, reading keys and values in place. Every operation's
+    /// prefix is checked against the targets before anything is written.
+    func stage(_ chunk: EncodedTransaction) throws(StoreError) {
+        try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
+            _ = try rangeStart(ofTarget: operation.prefix)
+        }
+        guard method == .sstIngest else {
+            try stage(StoreTransaction(decoding: chunk.bytes))
+            return
+        }
+        try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
+            guard operation.type == StoreTransaction.OperationType.put else {
+                try stage(StoreTransaction([operation.materialized]))
+                return
+            }
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: try rangeStart(ofTarget: operation.prefix))
+            scratch.append(contentsOf: operation.key)
+            try putIntoFile(value: operation.value)
+        }
+    }
+
+    /// The cached `0x02 ‖ prefix ‖ 0 ‖ S` of a target prefix given as bytes; chunks are
+    /// sorted, so the previous prefix almost always matches and no `String` is made.
+    private func rangeStart(ofTarget prefix: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
+        if let cached = lastTarget, cached.prefix.elementsEqual(prefix) { return cached.rangeStart }
+        let name = String(decoding: prefix, as: UTF8.self)
+        guard marker.targets.contains(name) else { throw .notAStagingTarget(name) }
+        let start = RocksDBKeys.rangeStart(name.utf8, generation: marker.stagingID)
+        lastTarget = (Array(prefix), start)
+        return start
+    }
+
+    /// Adds `scratch` (a physical key) with `value` to the open SST file, opening or
+    /// finishing files as needed: keys must be strictly increasing within a file.
+    private func putIntoFile(value: UnsafeRawBufferPointer) throws(StoreError) {
+        if writer != nil && !Self.precedes(lastKey, scratch) { try flushFile() }
+        if writer == nil { try openFile() }
+        try withBytes(scratch) { (keyBytes) throws(StoreError) in
+            try RocksDBHandle.check {
+                rocksdb_sstfilewriter_put(
+                    writer,
+                    keyBytes.baseAddress?.assumingMemoryBound(to: CChar.self), keyBytes.count,
+                    value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count, $0
+                )
+            }
+        }
+        writerEntries += 1
+        writerBytes += scratch.count + value.count
+        swap(&lastKey, &scratch)
+        if writerBytes >= fileSize { try flushFile() }
     }
 
     /// Puts the physical staging key of `(prefix, key)` into `scratch`.

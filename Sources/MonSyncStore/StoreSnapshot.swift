@@ -68,6 +68,18 @@ public struct StoreChunk: Sendable, Hashable {
     public var encodedSize: Int
 }
 
+/// A chunk cut from a snapshot, already encoded (``StoreSnapshot/encodedChunk(after:limits:)``).
+public struct EncodedStoreChunk: Sendable, Hashable {
+    /// The encoded ``StoreTransaction`` of puts.
+    public var bytes: [UInt8]
+    /// The number of entries.
+    public var keyCount: Int
+    /// The last entry's key, or the starting position when the chunk is empty.
+    public var lastKey: SyncKey
+    /// Whether the snapshot has no entries after this chunk.
+    public var isComplete: Bool
+}
+
 extension StoreSnapshot {
     /// The next chunk: entries strictly after `position`, within `limits`.
     ///
@@ -94,6 +106,54 @@ extension StoreSnapshot {
     }
 
     /// Every entry of the snapshot, as `(position, value)` pairs (for tests and small stores).
+    /// The next chunk after `position`, already encoded as a ``StoreTransaction``: the
+    /// bytes a sync CHUNK carries, written straight from the snapshot's entries.
+    ///
+    /// The same cut as ``chunk(after:limits:)`` (the first entry always taken, then
+    /// as many as fit `limits`) and byte for byte the same as `chunk(...).transaction.encoded()`,
+    /// without a `String` per key or an array per value: a provider streaming
+    /// small values spends its time there otherwise.
+    public func encodedChunk(after position: SyncKey, limits: ChunkLimits = .default) throws(StoreError) -> EncodedStoreChunk {
+        var encoder = WireEncoder(reservingCapacity: min(limits.maxBytes, 1 << 20) + 64)
+        encoder.encode(StoreTransaction.encodingVersion)
+        encoder.encode(StoreTransaction.encodingCompat)
+        let lengthOffset = encoder.count
+        encoder.encode(UInt32(0))
+        let countOffset = encoder.count
+        encoder.encode(UInt32(0))
+        var count = 0
+        var size = StoreTransaction.encodedEmptySize
+        // Where the last entry's prefix and key are in the output: the chunk's last key.
+        var lastPrefix = 0..<0
+        var lastKey = 0..<0
+        let complete = try scan(after: position) { (entry: StoreEntryView) throws(StoreError) -> Bool in
+            let entrySize = StoreTransaction.encodedSize(prefixCount: entry.prefix.count, keyCount: entry.key.count, valueCount: entry.value.count)
+            if count > 0 && (size + entrySize > limits.maxBytes || count >= limits.maxKeys) { return false }
+            encoder.encode(UInt8(1))
+            encoder.encode(UInt8(1))
+            encoder.encode(UInt32(entrySize - 6))
+            encoder.encode(StoreTransaction.OperationType.put.rawValue)
+            encoder.encode(UInt32(entry.prefix.count))
+            lastPrefix = encoder.count..<(encoder.count + entry.prefix.count)
+            encoder.appendRaw(entry.prefix)
+            encoder.encode(UInt32(entry.key.count))
+            lastKey = encoder.count..<(encoder.count + entry.key.count)
+            encoder.appendRaw(entry.key)
+            encoder.encode(UInt32(entry.value.count))
+            encoder.appendRaw(entry.value)
+            size += entrySize
+            count += 1
+            return true
+        }
+        encoder.patch(UInt32(encoder.count - countOffset), at: lengthOffset)
+        encoder.patch(UInt32(count), at: countOffset)
+        let bytes = encoder.finish()
+        let last = count == 0
+            ? position
+            : SyncKey(prefix: String(decoding: bytes[lastPrefix], as: UTF8.self), key: String(decoding: bytes[lastKey], as: UTF8.self))
+        return EncodedStoreChunk(bytes: bytes, keyCount: count, lastKey: last, isComplete: complete)
+    }
+
     public func allEntries() throws(StoreError) -> [(SyncKey, [UInt8])] {
         var result: [(SyncKey, [UInt8])] = []
         _ = try scan(after: .beginning) { (entry: StoreEntryView) throws(StoreError) -> Bool in

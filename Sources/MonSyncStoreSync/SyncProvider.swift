@@ -181,25 +181,27 @@ public actor SyncProvider {
         guard var session = sessions[key], !session.finished, session.sent - session.acked < UInt64(session.window) else {
             return nil
         }
-        var transaction = StoreTransaction()
+        let body: [UInt8]
         var last = false
         var lastKey = session.position
         if !session.replay.isEmpty {
             // Replay material first: the versions a resumed requester needs to roll forward.
+            var transaction = StoreTransaction()
             var size = 0
             while let entry = session.replay.first, size == 0 || size + entry.value.count <= configuration.chunkLimits.maxBytes {
                 transaction.put(PaxosLog.prefix, entry.key, entry.value)
                 size += entry.value.count
                 session.replay.removeFirst()
             }
+            body = transaction.encoded()
         } else {
-            let chunk = try session.snapshot.chunk(after: session.position, limits: configuration.chunkLimits)
-            transaction = chunk.transaction
+            // Encoded straight from the snapshot's entries: no String or array per key.
+            let chunk = try session.snapshot.encodedChunk(after: session.position, limits: configuration.chunkLimits)
+            body = chunk.bytes
             lastKey = chunk.lastKey
             session.position = chunk.lastKey
             last = chunk.isComplete
         }
-        let body = transaction.encoded()
         session.sent += 1
         session.finished = last
         session.bytesSent += UInt64(body.count)

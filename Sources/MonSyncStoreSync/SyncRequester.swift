@@ -236,18 +236,18 @@ public final class SyncRequester: Sendable {
                     return "chunk \(message.sequence) failed its CRC32C"
                 }
                 if message.version < floor { return "provider at version \(message.version) is below our floor \(floor)" }
-                let transaction: StoreTransaction
-                do { transaction = try StoreTransaction(decoding: message.chunk) } catch {
+                // Staged in its encoding: the store reads keys and values in place.
+                let chunk: EncodedTransaction
+                do { chunk = try EncodedTransaction(message.chunk) } catch {
                     update { $0.corruptChunks += 1 }
                     return "chunk \(message.sequence) does not decode: \(error)"
                 }
-                try store.stage(transaction)
+                let keys = UInt64(try store.stage(encoded: chunk))
                 let base = copy.baseVersion ?? message.version
                 if copy.baseVersion == nil { state.withLock { $0.baseVersion = base } }
                 copy.baseVersion = base
-                if message.version > base { collectReplay(transaction, above: base, into: &copy.replay) }
+                if message.version > base { try collectReplay(chunk, above: base, into: &copy.replay) }
                 copy.position = max(copy.position, message.lastKey)
-                let keys = UInt64(transaction.count)
                 update { progress in
                     progress.chunks += 1
                     progress.keys += keys
@@ -271,11 +271,13 @@ public final class SyncRequester: Sendable {
         }
     }
 
-    private func collectReplay(_ transaction: StoreTransaction, above base: UInt64, into replay: inout [UInt64: [UInt8]]) {
-        for operation in transaction.operations {
-            guard case let .put(prefix, key, value) = operation, prefix == PaxosLog.prefix,
-                  let version = UInt64(key), version > base else { continue }
-            replay[version] = Array(value)
+    /// Keeps the Paxos versions above `base` that a chunk carries, to roll the copy forward at the end.
+    private func collectReplay(_ chunk: EncodedTransaction, above base: UInt64, into replay: inout [UInt64: [UInt8]]) throws(StoreError) {
+        let paxos = Array(PaxosLog.prefix.utf8)
+        try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
+            guard operation.type == StoreTransaction.OperationType.put, operation.prefix.elementsEqual(paxos),
+                  let version = UInt64(String(decoding: operation.key, as: UTF8.self)), version > base else { return }
+            replay[version] = Array(operation.value)
         }
     }
 

@@ -2,7 +2,7 @@
 // requester over the loopback transport; the requester stages it and swaps it in. Reported: wall
 // time from START_CHUNKS to the swap, MB/s, keys/s, and the process's peak RSS growth.
 //
-//   swift run -c release sync-throughput [megabytes=100] [store=memory|rocksdb] [windows=1,8]
+//   swift run -c release sync-throughput [megabytes=100] [store=memory|rocksdb] [windows=1,8] [value sizes=100,1024,65536]
 //
 // Not yet the cross-process ZeroMQ figure; see BENCHMARKS.md, "Store sync".
 
@@ -55,12 +55,13 @@ let arguments = CommandLine.arguments
 let megabytes = arguments.count > 1 ? Int(arguments[1]) ?? 100 : 100
 let storeKind = arguments.count > 2 ? arguments[2] : "memory"
 let windows = arguments.count > 3 ? arguments[3].split(separator: ",").compactMap { Int($0) } : [1, 8]
+let valueSizes = arguments.count > 4 ? arguments[4].split(separator: ",").compactMap { Int($0) } : [100, 1024, 64 * 1024]
 var quiet = Logger(label: "bench")
 quiet.logLevel = .critical
 
 print("sync streaming phase, \(megabytes) MB per case, \(storeKind) stores, loopback transport, release build")
 print("value size | window | keys      | seconds | MB/s    | keys/s     | peak RSS growth")
-for valueSize in [100, 1024, 64 * 1024] {
+for valueSize in valueSizes {
     for window in windows {
         var directories: [String] = []
         defer { for path in directories { try? FileManager.default.removeItem(atPath: path) } }
@@ -85,10 +86,13 @@ for valueSize in [100, 1024, 64 * 1024] {
         let rDispatcher = Dispatcher(transport: rTransport, router: rRouter, logger: quiet)
         let tasks = [Task { await pDispatcher.run() }, Task { await rDispatcher.run() }]
         let rssBefore = peakRSSMegabytes()
+        // On stderr, so a profiler can attach to the sync alone (the load before it dominates otherwise).
+        FileHandle.standardError.write("loaded \(keys) keys of \(valueSize) B; syncing with window \(window)\n".data(using: .utf8)!)
         let start = ContinuousClock.now
         let outcome = try await requester.synchronize(targets: ["kv", "paxos"], from: [MonitorEntity(rank: 0, name: "p", address: "\(pAddress)")],
                                                       dispatcher: rDispatcher)
         let elapsed = ContinuousClock.now - start
+        FileHandle.standardError.write("synced\n".data(using: .utf8)!)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let digestsMatch = try providerStore.digest(of: ["kv", "paxos"]) == requesterStore.digest(of: ["kv", "paxos"])
         precondition(digestsMatch, "the copy differs from the provider's store")

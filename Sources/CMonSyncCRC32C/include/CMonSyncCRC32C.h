@@ -13,4 +13,7 @@ uint32_t monsync_crc32c_extend(uint32_t crc, const void *data, size_t length);
 /// 1 when the running CPU computes CRC32C in hardware (SSE4.2 or ARMv8 CRC).
 int monsync_crc32c_is_hardware_accelerated(void);
 
+// The table-driven path whatever the CPU: the reference the hardware path is tested against.
+uint32_t monsync_crc32c_extend_portable(uint32_t crc, const void *data, size_t length);
+
 #endif

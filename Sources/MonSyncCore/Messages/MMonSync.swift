@@ -176,6 +176,9 @@ public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
         if !op.allowedFlags.isSuperset(of: flags) { throw .invalidFlags(op: op.rawValue, flags: flags.rawValue) }
     }
 
+    /// The fixed fields and keys, plus the chunk and the quorum list.
+    public var payloadSizeHint: Int { 128 + chunk.count + lastKey.prefix.utf8.count + lastKey.key.utf8.count + quorum.count * 64 }
+
     public func encodePayload(into e: inout WireEncoder) {
         e.encode(op.rawValue)
         e.encode(wireFlags.rawValue)

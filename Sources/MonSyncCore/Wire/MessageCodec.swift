@@ -46,7 +46,8 @@ public struct MessageCodec: Sendable {
 
     /// Encodes `message` as one complete frame.
     public func encode<M: WireMessage>(_ message: M) -> [UInt8] {
-        Frame.encode(type: M.messageType, version: M.headVersion, compatVersion: M.compatVersion) {
+        Frame.encode(type: M.messageType, version: M.headVersion, compatVersion: M.compatVersion,
+                     payloadCapacity: message.payloadSizeHint) {
             message.encodePayload(into: &$0)
         }
     }

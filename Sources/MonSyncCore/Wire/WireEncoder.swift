@@ -48,6 +48,11 @@ public struct WireEncoder: Sendable {
         }
     }
 
+    /// Appends raw bytes from memory the caller owns (one `memcpy`).
+    public mutating func appendRaw(_ raw: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: raw)
+    }
+
     /// A list: `u32` element count, then each element as `body` writes it.
     public mutating func encodeList<S: Collection>(_ elements: S, _ body: (inout WireEncoder, S.Element) -> Void) {
         encode(UInt32(elements.count))

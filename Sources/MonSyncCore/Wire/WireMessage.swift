@@ -25,6 +25,11 @@ public protocol WireMessage: Sendable {
     /// Writes the payload (without the frame).
     func encodePayload(into encoder: inout WireEncoder)
 
+    /// About how many bytes ``encodePayload(into:)`` writes, so the frame is allocated
+    /// once at the right size: a 1 MiB chunk would otherwise be copied through a dozen
+    /// doublings, each touching fresh pages. The default suits small messages.
+    var payloadSizeHint: Int { get }
+
     /// Reads a payload written by a sender at payload version `version`.
     ///
     /// - Throws: ``DecodeError`` for any malformed or invalid field. Never traps.
@@ -37,6 +42,7 @@ public protocol WireMessage: Sendable {
 
 extension WireMessage {
     public var routingKey: UInt32? { nil }
+    public var payloadSizeHint: Int { 256 }
     public static var compatVersion: UInt8 { 1 }
     public func validate() throws(DecodeError) {}
 }

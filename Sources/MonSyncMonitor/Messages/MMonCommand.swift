@@ -108,6 +108,9 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The fixed fields, the key and the value.
+    public var payloadSizeHint: Int { 64 + key.utf8.count + value.count }
+
     public func encodePayload(into e: inout WireEncoder) {
         e.encode(op.rawValue)
         e.encode(flags.rawValue)

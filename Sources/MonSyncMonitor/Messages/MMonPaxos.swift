@@ -127,6 +127,9 @@ public struct MMonPaxos: WireMessage, Hashable, CustomStringConvertible {
         if op != .last && uncommittedPN != 0 { throw .invalidField(name: "uncommitted_pn (only LAST carries one)", value: uncommittedPN) }
     }
 
+    /// The fixed fields plus every value: a recovering peon may receive megabytes at once.
+    public var payloadSizeHint: Int { 64 + values.reduce(0) { $0 + 12 + $1.bytes.count } }
+
     public func encodePayload(into e: inout WireEncoder) {
         e.encode(op.rawValue)
         e.encode(epoch)
