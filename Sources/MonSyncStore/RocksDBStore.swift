@@ -24,7 +24,8 @@ public final class RocksDBStore: MonitorStore {
         case writeBatch(synced: Bool)
         /// Stream sorted keys into SST files with RocksDB's `SstFileWriter` and
         /// ingest each file (`IngestExternalFile`, files moved, not copied) when it
-        /// reaches ``Configuration/sstFileSize`` and before the swap. Out-of-order
+        /// reaches ``Configuration/sstFileSize`` and before the swap; each file is
+        /// synced and ingested in the background while the next is written. Out-of-order
         /// keys or erase operations close the current file first, so any chunk
         /// sequence stays correct; sorted streams (what a sync sends) never do.
         case sstIngest

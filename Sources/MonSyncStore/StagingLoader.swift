@@ -20,6 +20,8 @@ final class StagingLoader {
     private var lastKey: [UInt8] = []
     private var fileNumber = 0
     private var envOptions: OpaquePointer?
+    /// Syncs and ingests finished files in the background, in order.
+    private let ingester: SSTIngester
     /// `0x02 ‖ prefix ‖ 0 ‖ S` per target, and a reused buffer for the key being written:
     /// the per-entry path of a bulk load allocates nothing.
     private var rangeStarts: [String: [UInt8]] = [:]
@@ -35,6 +37,7 @@ final class StagingLoader {
         method = configuration.bulkLoad
         fileSize = configuration.sstFileSize
         directory = Self.directory(for: handle.path)
+        ingester = SSTIngester(handle: handle)
         if method == .sstIngest {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -46,6 +49,8 @@ final class StagingLoader {
     }
 
     deinit {
+        // Queued files hold the database open: let them finish, so closing the store releases it.
+        try? ingester.drain()
         if let writer { rocksdb_sstfilewriter_destroy(writer) }
         if let envOptions { rocksdb_envoptions_destroy(envOptions) }
     }
@@ -68,6 +73,7 @@ final class StagingLoader {
                 guard case let .put(prefix, key, value) = operation else {
                     // Erases cannot be expressed in a file ingested below newer data: write them in order.
                     try flushFile()
+                    try ingester.drain()
                     let batch = WriteBatch()
                     addAll(StoreTransaction([operation]), to: batch)
                     try handle.write(batch, synced: false)
@@ -91,7 +97,7 @@ final class StagingLoader {
         }
         try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
             guard operation.type == StoreTransaction.OperationType.put else {
-                try stage(StoreTransaction([operation.materialized]))
+                try stage(StoreTransaction([operation.materialized]))  // in order, after what is pending
                 return
             }
             scratch.removeAll(keepingCapacity: true)
@@ -189,7 +195,8 @@ final class StagingLoader {
         writerBytes = 0
     }
 
-    /// Finishes the current SST file and ingests it (moving the file into the database).
+    /// Finishes the current SST file and hands it to the ingester, which makes it durable
+    /// and ingests it while the next file is being written.
     private func flushFile() throws(StoreError) {
         guard let writer else { return }
         self.writer = nil
@@ -199,32 +206,20 @@ final class StagingLoader {
             return
         }
         try RocksDBHandle.check { rocksdb_sstfilewriter_finish(writer, $0) }
-        // Make the file durable ourselves before it becomes part of the database, rather
-        // than rely on whether this RocksDB version's writer or ingestion syncs it.
-        let descriptor = open(writerPath, O_RDONLY)
-        guard descriptor >= 0 else { throw .backend("cannot open \(writerPath) to sync it: errno \(errno)") }
-        let synced = fsync(descriptor)
-        close(descriptor)
-        guard synced == 0 else { throw .backend("fsync of \(writerPath) failed: errno \(errno)") }
-        let options = rocksdb_ingestexternalfileoptions_create()!
-        defer { rocksdb_ingestexternalfileoptions_destroy(options) }
-        rocksdb_ingestexternalfileoptions_set_move_files(options, 1)
-        guard let path = strdup(writerPath) else { throw .backend("out of memory") }
-        defer { free(path) }
-        let files = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: 1)
-        defer { files.deallocate() }
-        files.initialize(to: UnsafePointer(path))
-        try RocksDBHandle.check { rocksdb_ingest_external_file(handle.db, files, 1, options, $0) }
+        try ingester.enqueue(writerPath)
     }
 
     /// Makes everything staged visible in the staging generation (ingests the open file).
     func finish() throws(StoreError) {
         try flushFile()
+        try ingester.drain()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Drops the open file and every SST file not yet ingested.
     func discardFiles() {
+        // Nothing may land in the staging generation after it is discarded.
+        try? ingester.drain()
         if let writer { rocksdb_sstfilewriter_destroy(writer) }
         writer = nil
         try? FileManager.default.removeItem(atPath: directory)
