@@ -314,6 +314,9 @@ func runCase(monsync: String, loadedStore: String, window: Int, label: String, t
     let started = ContinuousClock.now
     try cluster.spawn("c")
     if let perfDirectory {
+        // perf attached to c the moment it was spawned recorded nothing: give it a second to exec and
+        // start its threads (its sync begins only after probing, some seconds later).
+        Thread.sleep(forTimeInterval: 1)
         for name in cluster.names { try cluster.profile(name, into: perfDirectory, label: label) }
     }
     var completion: Substring?
