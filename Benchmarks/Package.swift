@@ -112,9 +112,14 @@ let package = Package(
 
         // The store sync across processes: three `monsync node` processes over ZeroMQ tcp on 127.0.0.1
         // with RocksDB stores (BENCHMARKS.md, "Store sync across processes (ZeroMQ, RocksDB)").
+        .target(
+            name: "CRocksDBCompact",
+            linkerSettings: [.linkedLibrary("rocksdb")]
+        ),
         .executableTarget(
             name: "sync-cluster",
             dependencies: [
+                "CRocksDBCompact",
                 .product(name: "MonSyncCore", package: parentIdentity),
                 .product(name: "MonSyncStore", package: parentIdentity),
                 .product(name: "MonSyncStoreSync", package: parentIdentity),

@@ -12,6 +12,7 @@
 // (keep the work directory). A digest mismatch or a failed sync exits 1.
 // See BENCHMARKS.md, "Store sync across processes (ZeroMQ, RocksDB)".
 
+import CRocksDBCompact
 import Foundation
 import MonSyncCore
 import MonSyncMonitor
@@ -110,6 +111,7 @@ struct Loaded {
 /// Writes `megabytes` MiB of random values of `valueSize` bytes under `kv` straight into the store
 /// (one copy, in ~8 MiB batches), then 40 small Paxos versions trimmed to the last 20, so an empty
 /// monitor (last committed 0 < first committed - 1) can only catch up with a full store sync.
+/// The caller then compacts it offline, so the nodes do not compact it during the sync.
 func load(path: String, megabytes: Int, valueSize: Int) throws -> Loaded {
     let store = try RocksDBStore(path: path)
     var rng = SeededRandomNumberGenerator(seed: 0x5EED)
@@ -135,6 +137,14 @@ func load(path: String, megabytes: Int, valueSize: Int) throws -> Loaded {
     }
     try log.trim(to: 21)
     return Loaded(keys: keys, bytes: bytes, firstCommitted: try log.firstCommitted(), lastCommitted: try log.lastCommitted())
+}
+
+/// Compacts the closed store in `path` into one sorted level (see CRocksDBCompact).
+func compact(_ path: String) throws {
+    var error = [CChar](repeating: 0, count: 512)
+    guard monsync_bench_compact(path, &error, UInt(error.count)) == 0 else {
+        throw Failure("compacting \(path): \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+    }
 }
 
 /// Copies a closed RocksDB directory: SST files (never modified in place) are hard-linked, the rest copied.
@@ -392,8 +402,10 @@ for size in sizes {
         defer { try? FileManager.default.removeItem(atPath: loadedStore) }
         let loadStarted = ContinuousClock.now
         let loaded = try load(path: loadedStore, megabytes: size, valueSize: valueSize)
-        note(String(format: "loaded %d MiB of %d B values: %d keys, %.1f MiB in %.1f s (fc %llu, lc %llu)", size, valueSize, loaded.keys,
-                    Double(loaded.bytes) / 1_048_576, seconds(since: loadStarted), loaded.firstCommitted, loaded.lastCommitted))
+        let loadSeconds = seconds(since: loadStarted)
+        try compact(loadedStore)
+        note(String(format: "loaded %d MiB of %d B values: %d keys, %.1f MiB in %.1f s, compacted in %.1f s (fc %llu, lc %llu)", size, valueSize,
+                    loaded.keys, Double(loaded.bytes) / 1_048_576, loadSeconds, seconds(since: loadStarted) - loadSeconds, loaded.firstCommitted, loaded.lastCommitted))
         for window in windows {
             for repetition in 1...max(1, repetitions) {
                 let label = "\(size)M-\(valueSize)B-w\(window)-r\(repetition)"
