@@ -11,7 +11,8 @@
 //   swift build -c release --package-path .. --product monsync && swift run -c release sync-cluster
 //                                                  # the sync across three monsync processes (ZeroMQ, RocksDB)
 //
-// See BENCHMARKS.md, "Store bulk load" and "Transport throughput".
+// See BENCHMARKS.md, "Store bulk load", "Transport throughput", "Store sync" and
+// "Store sync across processes (ZeroMQ, RocksDB)".
 
 import Foundation
 import PackageDescription
