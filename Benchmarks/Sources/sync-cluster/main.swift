@@ -90,7 +90,10 @@ func keyName(_ index: Int) -> String {
 
 /// MONSYNC, else a `monsync` next to this executable (the same bin path), else the parent package's release build.
 func findMonsync() throws -> String {
-    if let path = ProcessInfo.processInfo.environment["MONSYNC"] { return path }
+    if let path = ProcessInfo.processInfo.environment["MONSYNC"] {
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw Failure("MONSYNC=\(path) is not an executable") }
+        return path
+    }
     let myself = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     let benchmarks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let candidates = [myself.appendingPathComponent("monsync").path,
@@ -380,7 +383,11 @@ let environment = ProcessInfo.processInfo.environment
 let timeout = environment["SYNC_CLUSTER_TIMEOUT"].flatMap(Double.init) ?? 900
 let perfDirectory = environment["SYNC_CLUSTER_PERF"]
 if let perfDirectory { try FileManager.default.createDirectory(atPath: perfDirectory, withIntermediateDirectories: true) }
-let monsync = try findMonsync()
+let monsync: String
+do { monsync = try findMonsync() } catch {
+    note("sync-cluster: \(error)")
+    exit(2)
+}
 let temporary = FileManager.default.temporaryDirectory.path
 
 say("store sync across processes: monsync node ×3, ZeroMQ tcp on 127.0.0.1, RocksDB; \(monsync)")
@@ -401,9 +408,17 @@ for size in sizes {
         try? FileManager.default.removeItem(atPath: loadedStore)
         defer { try? FileManager.default.removeItem(atPath: loadedStore) }
         let loadStarted = ContinuousClock.now
-        let loaded = try load(path: loadedStore, megabytes: size, valueSize: valueSize)
-        let loadSeconds = seconds(since: loadStarted)
-        try compact(loadedStore)
+        let loaded: Loaded
+        let loadSeconds: Double
+        do {
+            loaded = try load(path: loadedStore, megabytes: size, valueSize: valueSize)
+            loadSeconds = seconds(since: loadStarted)
+            try compact(loadedStore)
+        } catch {
+            note("FAILED loading \(size) MiB × \(valueSize) B into \(loadedStore): \(error)")
+            failed = true
+            continue
+        }
         note(String(format: "loaded %d MiB of %d B values: %d keys, %.1f MiB in %.1f s, compacted in %.1f s (fc %llu, lc %llu)", size, valueSize,
                     loaded.keys, Double(loaded.bytes) / 1_048_576, loadSeconds, seconds(since: loadStarted) - loadSeconds, loaded.firstCommitted, loaded.lastCommitted))
         for window in windows {
