@@ -8,8 +8,11 @@
 //   swift package --allow-writing-to-package-directory benchmark --target TransportThroughput
 //   swift run -c release transport-throughput     # bare libzmq vs our transports, as a table
 //   swift run -c release sync-throughput          # the sync's streaming phase, as a table
+//   swift build -c release --package-path .. --product monsync && swift run -c release sync-cluster
+//                                                  # the sync across three monsync processes (ZeroMQ, RocksDB)
 //
-// See BENCHMARKS.md, "Store bulk load" and "Transport throughput".
+// See BENCHMARKS.md, "Store bulk load", "Transport throughput", "Store sync" and
+// "Store sync across processes (ZeroMQ, RocksDB)".
 
 import Foundation
 import PackageDescription
@@ -104,6 +107,24 @@ let package = Package(
                 .product(name: "MonSyncStore", package: parentIdentity),
                 .product(name: "MonSyncStoreSync", package: parentIdentity),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // The store sync across processes: three `monsync node` processes over ZeroMQ tcp on 127.0.0.1
+        // with RocksDB stores (BENCHMARKS.md, "Store sync across processes (ZeroMQ, RocksDB)").
+        .target(
+            name: "CRocksDBCompact",
+            linkerSettings: [.linkedLibrary("rocksdb")]
+        ),
+        .executableTarget(
+            name: "sync-cluster",
+            dependencies: [
+                "CRocksDBCompact",
+                .product(name: "MonSyncCore", package: parentIdentity),
+                .product(name: "MonSyncStore", package: parentIdentity),
+                .product(name: "MonSyncStoreSync", package: parentIdentity),
+                .product(name: "MonSyncMonitor", package: parentIdentity),
             ],
             swiftSettings: strictSettings
         ),

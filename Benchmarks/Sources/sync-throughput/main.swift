@@ -4,7 +4,8 @@
 //
 //   swift run -c release sync-throughput [megabytes=100] [store=memory|rocksdb] [windows=1,8] [value sizes=100,1024,65536]
 //
-// Not yet the cross-process ZeroMQ figure; see BENCHMARKS.md, "Store sync".
+// The cross-process ZeroMQ figure is sync-cluster's; see BENCHMARKS.md, "Store sync" and
+// "Store sync across processes (ZeroMQ, RocksDB)".
 
 import Foundation
 import Logging
