@@ -68,6 +68,68 @@ extension StoreTransaction {
     }
 
     static func locateOperations(in bytes: ArraySlice<UInt8>) throws(StoreError) -> [OperationLocation] {
+        // The common case (this version's encoding, valid) in one pass over raw memory; anything
+        // else — older or newer struct versions, any error — takes the decoder's path, which
+        // accepts at least what the fast one does and names the error precisely.
+        if let operations = bytes.withUnsafeBytes({ quickLocate($0, base: bytes.startIndex) }) { return operations }
+        return try decodeLocations(in: bytes)
+    }
+
+    /// The fast path of ``locateOperations(in:)``: `nil` when the bytes are not a valid
+    /// version-1 transaction made only of version-1 operations.
+    private static func quickLocate(_ raw: UnsafeRawBufferPointer, base: Int) -> [OperationLocation]? {
+        let end = raw.count
+        var at = 0
+        func u8() -> UInt8? {
+            guard at < end else { return nil }
+            defer { at += 1 }
+            return raw[at]
+        }
+        func u32() -> Int? {
+            guard end - at >= 4 else { return nil }
+            defer { at += 4 }
+            return Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+        }
+        /// A length-prefixed field's range (relative to the slice), if it fits before `limit`.
+        func blob(before limit: Int) -> Range<Int>? {
+            guard let length = u32(), length <= limit - at else { return nil }
+            defer { at += length }
+            return at..<(at + length)
+        }
+        func isASCII(_ range: Range<Int>) -> Bool {
+            var index = range.lowerBound
+            while index < range.upperBound {
+                if raw[index] >= 0x80 { return false }
+                index += 1
+            }
+            return true
+        }
+        guard u8() == encodingVersion, u8() == encodingCompat, let length = u32(), length == end - at,
+              let count = u32() else { return nil }
+        let minimum = encodedSize(prefixCount: 0, keyCount: 0, valueCount: 0)
+        guard count <= (end - at) / minimum else { return nil }
+        var operations: [OperationLocation] = []
+        operations.reserveCapacity(count)
+        for _ in 0..<count {
+            guard u8() == 1, u8() == 1, let opLength = u32(), opLength <= end - at else { return nil }
+            let opEnd = at + opLength
+            guard let code = u8(), let type = OperationType(rawValue: code),
+                  let prefix = blob(before: opEnd), let key = blob(before: opEnd), let value = blob(before: opEnd),
+                  at == opEnd, !prefix.isEmpty, isASCII(prefix), isASCII(key),
+                  !raw[prefix].contains(0) else { return nil }
+            switch type {
+            case .put: break
+            case .erase: guard value.isEmpty else { return nil }
+            case .erasePrefix: guard key.isEmpty, value.isEmpty else { return nil }
+            }
+            operations.append(OperationLocation(type: type, prefix: (prefix.lowerBound + base)..<(prefix.upperBound + base),
+                                                key: (key.lowerBound + base)..<(key.upperBound + base),
+                                                value: (value.lowerBound + base)..<(value.upperBound + base)))
+        }
+        return at == end ? operations : nil
+    }
+
+    private static func decodeLocations(in bytes: ArraySlice<UInt8>) throws(StoreError) -> [OperationLocation] {
         var decoder = WireDecoder(bytes)
         do {
             let operations = try decoder.decodeVersionedStruct("store transaction", supportedVersion: encodingVersion) {

@@ -88,29 +88,89 @@ final class StagingLoader {
     /// Stages an encoded chunk, reading keys and values in place. Every operation's
     /// prefix is checked against the targets before anything is written.
     func stage(_ chunk: EncodedTransaction) throws(StoreError) {
+        var onlyPuts = true
+        var longestKey = 0
         try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
-            _ = try rangeStart(ofTarget: operation.prefix)
+            let start = try rangeStart(ofTarget: operation.prefix)
+            onlyPuts = onlyPuts && operation.type == StoreTransaction.OperationType.put
+            longestKey = max(longestKey, start.count + operation.key.count)
         }
-        guard method == .sstIngest else {
+        switch method {
+        case .writeBatch:
             try stage(StoreTransaction(decoding: chunk.bytes))
-            return
-        }
-        try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
-            guard operation.type == StoreTransaction.OperationType.put else {
-                try stage(StoreTransaction([operation.materialized]))  // in order, after what is pending
-                return
+        case .sstIngest where onlyPuts:
+            try stagePuts(chunk, longestKey: longestKey)
+        case .sstIngest:
+            try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
+                // In order, after what is pending: an erase closes the file (see `stage(_:)`).
+                try stage(StoreTransaction([operation.materialized]))
             }
-            scratch.removeAll(keepingCapacity: true)
-            scratch.append(contentsOf: try rangeStart(ofTarget: operation.prefix))
-            scratch.append(contentsOf: operation.key)
-            try putIntoFile(value: operation.value)
+        }
+    }
+
+    /// The hot loop of a sync: sorted puts into SST files. Keys are built in two raw buffers
+    /// (the one being written, the one before it) and the writer's state is kept in locals,
+    /// so a 100-byte value costs RocksDB's work and little else.
+    private func stagePuts(_ chunk: EncodedTransaction, longestKey: Int) throws(StoreError) {
+        let capacity = max(longestKey, lastKey.count, 1)
+        var current = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+        var previous = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+        defer {
+            current.deallocate()
+            previous.deallocate()
+        }
+        var previousCount = lastKey.count
+        lastKey.withUnsafeBytes { if let base = $0.baseAddress { previous.copyMemory(from: base, byteCount: $0.count) } }
+        var entries = writerEntries
+        var bytes = writerBytes
+        // Hands the local state back before anything that reads or resets it.
+        func store() {
+            writerEntries = entries
+            writerBytes = bytes
+            lastKey = Array(UnsafeRawBufferPointer(start: previous, count: previousCount))
+        }
+        func load() {
+            entries = writerEntries
+            bytes = writerBytes
+        }
+        defer { store() }
+        try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
+            let start = try rangeStart(ofTarget: operation.prefix)
+            let count = start.count + operation.key.count
+            start.withUnsafeBytes { current.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            if let key = operation.key.baseAddress { (current + start.count).copyMemory(from: key, byteCount: operation.key.count) }
+            let common = min(count, previousCount)
+            let order = memcmp(previous, current, common)
+            let increasing = previousCount == 0 || order < 0 || (order == 0 && previousCount < count)
+            if writer == nil || !increasing {
+                store()
+                if !increasing { try flushFile() }
+                if writer == nil { try openFile() }
+                load()
+            }
+            try RocksDBHandle.check {
+                rocksdb_sstfilewriter_put(writer, current.assumingMemoryBound(to: CChar.self), count,
+                                          operation.value.baseAddress?.assumingMemoryBound(to: CChar.self), operation.value.count, $0)
+            }
+            entries += 1
+            bytes += count + operation.value.count
+            swap(&current, &previous)
+            previousCount = count
+            if bytes >= fileSize {
+                store()
+                try flushFile()
+                load()
+            }
         }
     }
 
     /// The cached `0x02 ‖ prefix ‖ 0 ‖ S` of a target prefix given as bytes; chunks are
     /// sorted, so the previous prefix almost always matches and no `String` is made.
     private func rangeStart(ofTarget prefix: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
-        if let cached = lastTarget, cached.prefix.elementsEqual(prefix) { return cached.rangeStart }
+        if let cached = lastTarget, cached.prefix.count == prefix.count,
+           cached.prefix.withUnsafeBytes({ memcmp($0.baseAddress!, prefix.baseAddress!, prefix.count) == 0 }) {
+            return cached.rangeStart
+        }
         let name = String(decoding: prefix, as: UTF8.self)
         guard marker.targets.contains(name) else { throw .notAStagingTarget(name) }
         let start = RocksDBKeys.rangeStart(name.utf8, generation: marker.stagingID)

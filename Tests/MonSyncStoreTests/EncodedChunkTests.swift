@@ -115,6 +115,40 @@ struct EncodedChunkTests {
         #expect(try byTransaction.store.digest(of: ["auth", "paxos"]) == digest)
     }
 
+    /// Keys that go backwards (a replayed Paxos version after the stream), overwrites and
+    /// erases inside encoded chunks end as they do when the transactions are staged.
+    @Test(arguments: Backend.allCases)
+    func outOfOrderKeysAndErasesInEncodedChunks(_ backend: Backend) throws {
+        var chunks: [StoreTransaction] = []
+        var first = StoreTransaction()
+        for index in 0..<300 { first.put("paxos", String(format: "%05d", index), [UInt8(truncatingIfNeeded: index)]) }
+        chunks.append(first)
+        var backwards = StoreTransaction()
+        backwards.put("auth", "a", [1])
+        backwards.put("paxos", "00007", [7, 7])  // overwrite, behind the last key written
+        backwards.put("paxos", "00003", [3, 3])
+        chunks.append(backwards)
+        var mixed = StoreTransaction()
+        mixed.put("paxos", "99999", [9])
+        mixed.erase("paxos", "00004")
+        mixed.put("paxos", "00004", [4, 4, 4])
+        mixed.erasePrefix("auth")
+        mixed.put("auth", "b", [2])
+        chunks.append(mixed)
+        let byTransaction = try backend.makeStore(), byEncoding = try backend.makeStore()
+        for test in [byTransaction, byEncoding] { _ = try test.store.beginStaging(targets: ["auth", "paxos"]) }
+        for chunk in chunks {
+            try byTransaction.store.stage(chunk)
+            #expect(try byEncoding.store.stage(encoded: EncodedTransaction(chunk.encoded()[...])) == chunk.count)
+        }
+        for test in [byTransaction, byEncoding] { try test.store.commitStaging() }
+        #expect(try byEncoding.store.digest(of: ["auth", "paxos"]) == byTransaction.store.digest(of: ["auth", "paxos"]))
+        #expect(try byEncoding.store.get("paxos", "00007") == [7, 7])
+        #expect(try byEncoding.store.get("paxos", "00004") == [4, 4, 4])
+        #expect(try byEncoding.store.get("auth", "a") == nil)
+        #expect(try byEncoding.store.get("auth", "b") == [2])
+    }
+
     @Test(arguments: Backend.allCases)
     func anEncodedChunkNamingAnotherPrefixStagesNothing(_ backend: Backend) throws {
         let test = try backend.makeStore()
