@@ -26,7 +26,7 @@ struct SyncNode {
     let running: Task<Void, Never>
 
     static func start(_ name: String, rank: Int32, network: LoopbackNetwork, clock: any Clock<Duration>,
-                      configuration: SyncConfiguration, environment: FixedEnvironment = FixedEnvironment()) async throws -> SyncNode {
+                      configuration: SyncConfiguration, environment: any SyncProviderEnvironment = FixedEnvironment()) async throws -> SyncNode {
         let address = try TransportAddress("loopback://\(name)")
         let transport = LoopbackTransport(address: address, network: network, options: TransportOptions(clock: clock))
         try await transport.start()
