@@ -45,6 +45,8 @@ public actor SyncProvider {
         var deadline: Duration
         var estimatedBytes: UInt64
         var bytesSent: UInt64 = 0
+        /// The first chunk number the START_CHUNKS that opened this stream asked for.
+        var startSequence: UInt64 = 0
     }
 
     /// Counts for `status` and tests.
@@ -84,7 +86,16 @@ public actor SyncProvider {
     /// START_CHUNKS: start (or restart) a session and send the first window of chunks.
     public func handleStartChunks(_ message: MMonSync, context: MessageContext) async {
         let key = SessionKey(requester: context.sender, session: message.session)
-        if sessions[key] != nil { end(key) }  // a requester that restarts with us starts over
+        if let running = sessions[key] {
+            // The START_CHUNKS of the running stream again: the network duplicated it. Restarting would
+            // send a newer snapshot's chunks under this stream's numbers, which the requester cannot tell
+            // apart, so its copy could skip keys whose chunk boundaries moved. The running stream answers it.
+            if running.startSequence == message.sequence {
+                statistics.staleMessages += 1
+                return
+            }
+            end(key)  // a requester that restarts with us starts over (its streams never reuse numbers)
+        }
         guard await environment.canServeSync() else {
             statistics.refusedCannotServe += 1
             await refuse(message, context: context, reason: .cannotServe, retry: false)
@@ -173,7 +184,8 @@ public actor SyncProvider {
         let before = max(1, message.sequence) - 1
         return Session(snapshot: snapshot, version: log.lastCommitted, firstCommitted: log.firstCommitted,
                        position: message.lastKey, replay: replay[...], window: window, sent: before, acked: before,
-                       deadline: timebase.now + configuration.providerTimeout, estimatedBytes: 0)
+                       deadline: timebase.now + configuration.providerTimeout, estimatedBytes: 0,
+                       startSequence: message.sequence)
     }
 
     /// Builds the next chunk message, or `nil` when the window is full or everything was sent.

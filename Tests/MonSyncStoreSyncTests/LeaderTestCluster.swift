@@ -71,7 +71,9 @@ struct RoleCluster {
     var b: RoleNode { nodes[1] }
     var c: RoleNode { nodes[2] }
 
-    static func start(seed: UInt64, configuration: SyncConfiguration, faults: LoopbackFaults = .none) async throws -> RoleCluster {
+    /// - Parameter seed: the fixed seed; ``testSeed(_:)`` mixes `MONSYNC_TEST_SEED` into it when set.
+    static func start(seed fixedSeed: UInt64, configuration: SyncConfiguration, faults: LoopbackFaults = .none) async throws -> RoleCluster {
+        let seed = testSeed(fixedSeed)
         let network = LoopbackNetwork(seed: seed, faults: faults)
         let clock = TestClock()
         let entities = ["a", "b", "c"].enumerated().map { MonitorEntity(rank: Int32($0.offset), name: $0.element, address: "loopback://\($0.element)") }

@@ -18,7 +18,7 @@ final class SyncCluster: Sendable {
     static let monitorConfiguration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 50)
 
     init(seed: UInt64, sync: SyncConfiguration) throws {
-        network = LoopbackNetwork(seed: seed)
+        network = LoopbackNetwork(seed: testSeed(seed))
         monmap = try MonMap(named: ["a", "b", "c"].map { ($0, "loopback://mon.\($0)") })
         stores = (0..<3).map { _ in InMemoryStore() }
         syncConfiguration = sync
@@ -34,7 +34,7 @@ final class SyncCluster: Sendable {
         let monitor = try Monitor(monmap: monmap, name: member.name, transport: transport, store: stores[rank],
                                   configuration: Self.monitorConfiguration, timebase: Timebase(clock), logger: logger)
         let sync = MonitorStoreSync(monitor: monitor, configuration: syncConfiguration, timebase: Timebase(clock),
-                                    seed: UInt64(rank), logger: logger)
+                                    seed: testSeed(UInt64(rank)), logger: logger)
         await sync.install()
         monitors.withLock { $0[rank] = (monitor, sync) }
         try await monitor.start()
@@ -58,7 +58,7 @@ final class SyncCluster: Sendable {
         var elapsed = Duration.zero
         while !(await condition()) {
             guard elapsed < limit else {
-                Issue.record("timed out (simulated \(limit)) waiting for \(what)")
+                Issue.record("timed out (simulated \(limit)) waiting for \(what)\(seedNote)")
                 throw CancellationError()
             }
             for _ in 0..<10 { await Task.yield() }

@@ -16,7 +16,7 @@ struct SyncStreamingTests {
 
     @Test("a requester copies the provider's store exactly", arguments: [1, 8])
     func happyPath(window: Int) async throws {
-        let network = LoopbackNetwork(seed: 1)
+        let network = LoopbackNetwork(seed: testSeed(1))
         let clock = TestClock()
         let provider = try await SyncNode.start("p", rank: 0, network: network, clock: clock, configuration: configuration(window: window))
         let requester = try await SyncNode.start("r", rank: 2, network: network, clock: clock, configuration: configuration(window: window))
@@ -41,7 +41,7 @@ struct SyncStreamingTests {
 
     @Test("a silent provider is replaced; the copy resumes after the last key and rolls forward to the new version")
     func failoverAndRollForward() async throws {
-        let network = LoopbackNetwork(seed: 2)
+        let network = LoopbackNetwork(seed: testSeed(2))
         let clock = TestClock()
         var config = configuration(window: 4)
         config.chunkTimeout = .seconds(30)
@@ -72,7 +72,7 @@ struct SyncStreamingTests {
 
     @Test("a chunk that fails its CRC is refused and another provider serves")
     func corruptChunk() async throws {
-        let network = LoopbackNetwork(seed: 3)
+        let network = LoopbackNetwork(seed: testSeed(3))
         let clock = TestClock()
         let config = configuration(window: 2)
         let good = try await SyncNode.start("good", rank: 0, network: network, clock: clock, configuration: config)
@@ -103,7 +103,7 @@ struct SyncStreamingTests {
 
     @Test("duplicated messages are dropped as stale and change nothing")
     func duplicates() async throws {
-        let network = LoopbackNetwork(seed: 4, faults: LoopbackFaults(duplicate: 0.3))
+        let network = LoopbackNetwork(seed: testSeed(4), faults: LoopbackFaults(duplicate: 0.3))
         let clock = TestClock()
         let config = configuration(window: 8)
         let provider = try await SyncNode.start("p", rank: 0, network: network, clock: clock, configuration: config)
@@ -120,7 +120,7 @@ struct SyncStreamingTests {
 
     @Test("reordered chunks are detected as a gap and the stream resumes after the last applied key")
     func reordered() async throws {
-        let network = LoopbackNetwork(seed: 8)
+        let network = LoopbackNetwork(seed: testSeed(8))
         let clock = TestClock()
         var config = configuration(window: 8)
         config.maxProviderSwitches = 50
@@ -149,7 +149,7 @@ struct SyncStreamingTests {
 
     @Test("messages of another session are dropped and counted, on both sides")
     func staleSessions() async throws {
-        let network = LoopbackNetwork(seed: 9)
+        let network = LoopbackNetwork(seed: testSeed(9))
         let clock = TestClock()
         let config = configuration(window: 1)
         let provider = try await SyncNode.start("p", rank: 0, network: network, clock: clock, configuration: config)
@@ -177,7 +177,7 @@ struct SyncStreamingTests {
 
     @Test("a busy provider answers RETRY and the requester moves on")
     func busyProvider() async throws {
-        let network = LoopbackNetwork(seed: 5)
+        let network = LoopbackNetwork(seed: testSeed(5))
         let clock = TestClock()
         var busyConfig = configuration(window: 4)
         busyConfig.maxProviderSessions = 0
@@ -195,7 +195,7 @@ struct SyncStreamingTests {
 
     @Test("a provider drops the session of a requester that went away, after its timeout")
     func providerSessionExpires() async throws {
-        let network = LoopbackNetwork(seed: 6)
+        let network = LoopbackNetwork(seed: testSeed(6))
         let clock = TestClock()
         var config = configuration(window: 1)
         config.providerTimeout = .seconds(30)
@@ -218,7 +218,7 @@ struct SyncStreamingTests {
 
     @Test("a provider that cannot serve refuses with an error reply, not a crash")
     func cannotServe() async throws {
-        let network = LoopbackNetwork(seed: 7)
+        let network = LoopbackNetwork(seed: testSeed(7))
         let clock = TestClock()
         var config = configuration(window: 4)
         config.maxProviderSwitches = 1

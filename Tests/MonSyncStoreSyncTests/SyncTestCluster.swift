@@ -25,8 +25,8 @@ struct SyncNode {
     let requester: SyncRequester
     let running: Task<Void, Never>
 
-    static func start(_ name: String, rank: Int32, network: LoopbackNetwork, clock: TestClock<Duration>,
-                      configuration: SyncConfiguration, environment: FixedEnvironment = FixedEnvironment()) async throws -> SyncNode {
+    static func start(_ name: String, rank: Int32, network: LoopbackNetwork, clock: any Clock<Duration>,
+                      configuration: SyncConfiguration, environment: any SyncProviderEnvironment = FixedEnvironment()) async throws -> SyncNode {
         let address = try TransportAddress("loopback://\(name)")
         let transport = LoopbackTransport(address: address, network: network, options: TransportOptions(clock: clock))
         try await transport.start()
@@ -35,7 +35,7 @@ struct SyncNode {
         var logger = Logger(label: "test.sync.\(name)")
         logger.logLevel = .error
         let provider = SyncProvider(store: store, environment: environment, configuration: configuration, timebase: timebase, logger: logger)
-        let requester = SyncRequester(store: store, configuration: configuration, timebase: timebase, seed: UInt64(rank) + 100, logger: logger)
+        let requester = SyncRequester(store: store, configuration: configuration, timebase: timebase, seed: testSeed(UInt64(rank) + 100), logger: logger)
         var router = MessageRouter()
         SyncRoutes.register(provider: provider, requester: requester, on: &router)
         let dispatcher = Dispatcher(transport: transport, router: router, logger: logger)
@@ -75,7 +75,7 @@ func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: (
     let deadline = clock.now + timeout
     while !(await condition()) {
         if clock.now > deadline {
-            Issue.record("timed out waiting for \(what)")
+            Issue.record("timed out waiting for \(what)\(seedNote)")
             return
         }
         try? await Task.sleep(for: .milliseconds(2))
@@ -95,5 +95,5 @@ func advance(_ clock: TestClock<Duration>, by total: Duration, until what: Strin
         await settle(short: true)
         await clock.advance(by: .milliseconds(10))
     }
-    if !(await condition()) { Issue.record("the test clock advanced by \(total) + 2 s, but never: \(what)") }
+    if !(await condition()) { Issue.record("the test clock advanced by \(total) + 2 s, but never: \(what)\(seedNote)") }
 }
