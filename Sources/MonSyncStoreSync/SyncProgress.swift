@@ -38,13 +38,40 @@ public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
         return .milliseconds(Int64(Double(estimatedBytes - bytes) / rate * 1000))
     }
 
+    /// `streaming session 42 from tcp://…: 120 chunks, 3000 keys, 1048576 bytes of ~2097152 in 2.500 s, 409.6 KiB/s, eta 2.500 s, …`
     public var description: String {
-        var text = "\(phase) session \(session) from \(provider): \(chunks) chunks, \(keys) keys, \(bytes) bytes in \(elapsed)"
-        if rate > 0 { text += ", \(Int(rate / 1_048_576)) MiB/s" }
-        if let eta { text += ", eta \(eta)" }
-        if providerSwitches > 0 { text += ", \(providerSwitches) provider switch(es)" }
-        if corruptChunks > 0 { text += ", \(corruptChunks) corrupt chunk(s)" }
+        var text = "\(phase) session \(session) from \(provider): \(chunks) chunks, \(keys) keys, \(bytes) bytes"
+        if estimatedBytes > 0 { text += " of ~\(estimatedBytes)" }
+        text += " in \(Self.seconds(elapsed))"
+        if rate > 0 { text += ", \(Self.perSecond(rate))" }
+        if let eta { text += ", eta \(Self.seconds(eta))" }
+        for (count, what) in [(providerSwitches, "provider switch(es)"), (retries, "retries"), (aborts, "abort(s)"),
+                              (corruptChunks, "corrupt chunk(s)"), (staleMessages, "stale message(s)"),
+                              (heartbeatTimeouts, "heartbeat timeout(s)"), (finishReplyTimeouts, "finish-reply timeout(s)")]
+        where count > 0 {
+            text += ", \(count) \(what)"
+        }
         return text
+    }
+
+    /// `2.500 s`.
+    static func seconds(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let fraction = String(milliseconds % 1000)
+        return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
+    }
+
+    /// `409.6 KiB/s`.
+    static func perSecond(_ rate: Double) -> String {
+        let units = ["B/s", "KiB/s", "MiB/s", "GiB/s"]
+        var value = rate
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) \(units[unit])"
     }
 }
 

@@ -158,7 +158,9 @@ public final class SyncRequester: Sendable {
                         return progress.providerSwitches
                     }
                     logger.warning("switching provider", metadata: ["from": "\(provider)", "reason": "\(failure)", "switches": "\(switches)"])
-                    try? await dispatcher.send(MMonSync(op: .abort, session: session, reason: .requesterAborted), to: provider)
+                    // Not awaited: a dead provider's transport may hold a send until its timeout (ZeroMQ: seconds),
+                    // and the failover must not wait on the monitor it is leaving.
+                    Task { try? await dispatcher.send(MMonSync(op: .abort, session: session, reason: .requesterAborted), to: provider) }
                     if switches > configuration.maxProviderSwitches { throw SyncFailure.tooManyProviderSwitches(lastReason: lastFailure) }
                     providerIndex += 1
                 }
