@@ -244,3 +244,55 @@ struct InterruptedSyncTests {
         await cluster.stopAll()
     }
 }
+
+extension MonitorSyncTests {
+    @Test("who serves: a monitor out of quorum with a committed store serves; one that is syncing itself refuses (cannot_serve)")
+    func whoServes() async throws {
+        let cluster = try SyncCluster(seed: 41, sync: SyncConfiguration())
+        try await cluster.start(0)
+        try await cluster.start(1)
+        try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
+        let client = try await cluster.client(1)
+        for index in 0..<120 {
+            _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index % 251), count: 100)) }
+        }
+        try await cluster.run(until: "trimmed") { await cluster.monitor(0)!.firstCommitted > 1 }
+        await client.shutdown()
+        // b goes away: a has lost its quorum (1 of 3) and is out of it, as a survivor of a provider's death is.
+        await cluster.monitor(1)!.stop()
+        let a = try #require(cluster.monitor(0))
+        try await cluster.run(until: "a out of quorum") { await !a.state.isInQuorum }
+        // c starts empty and oblivious; with no leader to grant its sync it stays synchronizing
+        // (its retry pause runs on the test clock, which no longer advances).
+        try await cluster.start(2)
+        let c = try #require(cluster.monitor(2))
+        await eventually("c synchronizing") { await c.state == .synchronizing }
+
+        // A requester asks each of them for chunks.
+        let answers = LockedState<[(String, MMonSync)]>([])
+        let ghost = LoopbackTransport(address: "loopback://ghost", network: cluster.network, options: cluster.options)
+        var router = MessageRouter()
+        router.register(.chunk) { message, context in answers.withLock { $0.append(("\(context.sender)", message)) } }
+        router.register(.abort) { message, context in answers.withLock { $0.append(("\(context.sender)", message)) } }
+        let dispatcher = Dispatcher(transport: ghost, router: router)
+        try await ghost.start()
+        let running = Task { await dispatcher.run() }
+        try await dispatcher.send(MMonSync(op: .startChunks, session: 7, sequence: 1, window: 1), to: "loopback://mon.a")
+        try await dispatcher.send(MMonSync(op: .startChunks, session: 9, sequence: 1, window: 1), to: "loopback://mon.c")
+        await eventually("both answered") { answers.withLock { $0.count } >= 2 }
+
+        let fromA = answers.withLock { $0 }.first { $0.0 == "loopback://mon.a" }?.1
+        let (aState, aVersion) = (await a.state, await a.lastCommitted)
+        #expect(!aState.isInQuorum && aVersion > 0)
+        #expect(fromA?.op == .chunk && fromA?.session == 7 && fromA?.version == aVersion,
+                "a (state \(aState), lc \(aVersion)) serves out of quorum: \(String(describing: fromA))")
+        let fromC = answers.withLock { $0 }.first { $0.0 == "loopback://mon.c" }?.1
+        #expect(fromC?.op == .abort && fromC?.reason == .cannotServe && fromC?.session == 9,
+                "c, syncing itself, refuses: \(String(describing: fromC))")
+        #expect(await cluster.sync(2)!.provider.statistics.refusedCannotServe == 1)
+        #expect(await cluster.sync(0)!.provider.statistics.sessionsStarted == 1)
+        await ghost.shutdown()
+        await running.value
+        await cluster.stopAll()
+    }
+}
