@@ -15,8 +15,10 @@ import MonSyncStore
 /// - As **leader**, the monitor grants syncs and holds Paxos trim through
 ///   ``Monitor/holdTrim(reason:)``; when Paxos must trim past the hold anyway,
 ///   the running syncs are aborted explicitly first.
-/// - As a **quorum member**, it provides snapshots of the monitor's sync
-///   targets (``Monitor/syncTargetNames``, derived from its services).
+/// - As a **provider** (any monitor not syncing itself that holds a committed store, in the
+///   quorum or not: see `canServeSync`), it provides snapshots of the monitor's sync targets
+///   (``Monitor/syncTargetNames``, derived from its services).
+/// - For `status`, it reports the three roles' progress and counters (``syncStatus``).
 /// - When probing finds it **oblivious**, it runs the requester's whole
 ///   protocol, then tells the monitor (``Monitor/syncFinished()``), which
 ///   reloads its Paxos state and rejoins through an election and Paxos recovery.
