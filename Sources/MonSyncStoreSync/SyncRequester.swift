@@ -148,8 +148,13 @@ public final class SyncRequester: Sendable {
             var copy = CopyState()
             var providerIndex = 0
             var lastFailure = ""
+            /// ABORTs on their way to abandoned providers (see below).
+            var pendingAborts: [TransportAddress: Task<Void, Never>] = [:]
+            defer { for abort in pendingAborts.values { abort.cancel() } }
             while !(copy.finalVersion != nil) {
                 let provider = addresses[providerIndex % addresses.count]
+                // Our ABORT to this provider must reach it before the new START_CHUNKS of the same session.
+                await pendingAborts.removeValue(forKey: provider)?.value
                 update { $0.provider = provider.description }
                 if let failure = try await stream(from: provider, session: session, floor: floor, copy: &copy, started: started, dispatcher: dispatcher) {
                     lastFailure = failure
@@ -158,9 +163,11 @@ public final class SyncRequester: Sendable {
                         return progress.providerSwitches
                     }
                     logger.warning("switching provider", metadata: ["from": "\(provider)", "reason": "\(failure)", "switches": "\(switches)"])
-                    // Not awaited: a dead provider's transport may hold a send until its timeout (ZeroMQ: seconds),
-                    // and the failover must not wait on the monitor it is leaving.
-                    Task { try? await dispatcher.send(MMonSync(op: .abort, session: session, reason: .requesterAborted), to: provider) }
+                    // Not awaited here: a dead provider's transport may hold a send until its timeout (ZeroMQ:
+                    // seconds), and the failover to another provider must not wait on the one it leaves.
+                    pendingAborts[provider] = Task {
+                        try? await dispatcher.send(MMonSync(op: .abort, session: session, reason: .requesterAborted), to: provider)
+                    }
                     if switches > configuration.maxProviderSwitches { throw SyncFailure.tooManyProviderSwitches(lastReason: lastFailure) }
                     providerIndex += 1
                 }
