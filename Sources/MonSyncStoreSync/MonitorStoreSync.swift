@@ -15,8 +15,10 @@ import MonSyncStore
 /// - As **leader**, the monitor grants syncs and holds Paxos trim through
 ///   ``Monitor/holdTrim(reason:)``; when Paxos must trim past the hold anyway,
 ///   the running syncs are aborted explicitly first.
-/// - As a **quorum member**, it provides snapshots of the monitor's sync
-///   targets (``Monitor/syncTargetNames``, derived from its services).
+/// - As a **provider** (any monitor not syncing itself that holds a committed store, in the
+///   quorum or not: see `canServeSync`), it provides snapshots of the monitor's sync targets
+///   (``Monitor/syncTargetNames``, derived from its services).
+/// - For `status`, it reports the three roles' progress and counters (``syncStatus``).
 /// - When probing finds it **oblivious**, it runs the requester's whole
 ///   protocol, then tells the monitor (``Monitor/syncFinished()``), which
 ///   reloads its Paxos state and rejoins through an election and Paxos recovery.
@@ -115,6 +117,38 @@ public final class MonitorStoreSync: StoreSyncDelegate, Sendable {
         await leader.trimMustResume(dispatcher: monitor.dispatcher)
     }
 
+    public func syncStatus(of monitor: Monitor) async -> MonitorSyncStatus? {
+        let status = await syncStatus
+        return status.isEmpty ? nil : status
+    }
+
+    /// The three roles' part of `status`: the requester's current or last sync (none before the
+    /// first), the leader's and the provider's counters.
+    public var syncStatus: MonitorSyncStatus {
+        get async {
+            let progress = requester.progress
+            let leaderStatistics = await leader.statistics
+            let running = await leader.activeSyncs.count
+            let held = await leader.isHoldingTrim
+            let providerStatistics = await provider.statistics
+            let sessions = await provider.activeSessions
+            return MonitorSyncStatus(
+                requester: progress.phase == .idle ? nil : progress.statusSection,
+                leader: MonitorSyncStatus.Leader(
+                    syncsRunning: UInt32(clamping: running), trimHeld: held,
+                    granted: UInt64(clamping: leaderStatistics.accepted),
+                    retryAnswers: UInt64(clamping: leaderStatistics.retried + leaderStatistics.refusedNotLeader),
+                    trimTimeouts: UInt64(clamping: leaderStatistics.timedOut),
+                    explicitAborts: UInt64(clamping: leaderStatistics.abortedForTrim)),
+                provider: MonitorSyncStatus.Provider(
+                    sessionsActive: UInt32(clamping: sessions), served: UInt64(clamping: providerStatistics.sessionsStarted),
+                    completed: UInt64(clamping: providerStatistics.sessionsCompleted),
+                    chunksSent: UInt64(clamping: providerStatistics.chunksSent),
+                    bytesSent: UInt64(clamping: providerStatistics.bytesSent),
+                    refusals: UInt64(clamping: providerStatistics.refusedBusy + providerStatistics.refusedCannotServe)))
+        }
+    }
+
     /// The monitor as the roles see it.
     final class Environment: SyncLeaderEnvironment, SyncProviderEnvironment, SyncRequesterEnvironment, TrimHoldControl, Sendable {
         let monitor: Monitor
@@ -141,9 +175,22 @@ public final class MonitorStoreSync: StoreSyncDelegate, Sendable {
             await (monitor.firstCommitted, monitor.lastCommitted)
         }
 
+        /// Serves when this monitor is not copying a store itself and holds a committed member's store:
+        /// it has a Paxos history (`last_committed > 0`) and its last probe did not find it oblivious.
+        ///
+        /// Quorum membership is deliberately not required (Ceph's provider does not require it either):
+        /// when a provider dies mid-sync in a three-monitor cluster, the survivor has lost its quorum
+        /// (1 of 3) and is electing; the only way back to a majority is finishing the requester's sync,
+        /// so a survivor that refused would leave the cluster down for good. The copy stays safe without
+        /// a quorum: the snapshot is of committed versions only, and the requester rolls it forward to
+        /// one version (and joins through Paxos recovery, which brings it up to the quorum's).
         func canServeSync() async -> Bool {
-            let current = await monitor.state
-            return current == .leader || current == .peon
+            switch await monitor.state {
+            case .synchronizing, .shutdown: return false
+            case .probing, .electing, .leader, .peon: break
+            }
+            if case .needsFullSync = await monitor.lastJoinDecision { return false }
+            return await monitor.lastCommitted > 0
         }
 
         func syncTargets() async -> [String] { monitor.syncTargetNames }

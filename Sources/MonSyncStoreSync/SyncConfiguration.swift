@@ -19,6 +19,7 @@ public import MonSyncStore
 /// | ``maxProviderSessions`` | none | 4 |
 /// | ``maxHeldVersions`` | `paxos_trim_disabled_max_versions` | 108 000 (Ceph v0.61.5; 100 in v0.59) |
 /// | ``startRetryAttempts`` | none (Ceph re-probes forever) | 10 |
+/// | ``progressLogInterval`` | none | 5 s |
 public struct SyncConfiguration: Sendable, Hashable {
     public var trimTimeout: Duration = .seconds(30)
     public var trimEnableDelay: Duration = .seconds(30)
@@ -43,6 +44,8 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var maxHeldVersions: UInt64 = 108_000
     /// START attempts a requester makes (each after a RETRY backoff or a start timeout) before giving up.
     public var startRetryAttempts: Int = 10
+    /// How often a requester logs its progress (info level) while streaming; `.zero` logs only at the end.
+    public var progressLogInterval: Duration = .seconds(5)
 
     public init() {}
 }

@@ -1,3 +1,5 @@
+public import MonSyncMonitor
+
 /// Where a sync stands, for logs and `status`: volume, rate, ETA and the counters of what went wrong.
 public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
     public var phase: Phase = .idle
@@ -36,12 +38,64 @@ public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
         return .milliseconds(Int64(Double(estimatedBytes - bytes) / rate * 1000))
     }
 
+    /// `streaming session 42 from tcp://…: 120 chunks, 3000 keys, 1048576 bytes of ~2097152 in 2.500 s, 409.6 KiB/s, eta 2.500 s, …`
     public var description: String {
-        var text = "\(phase) session \(session) from \(provider): \(chunks) chunks, \(keys) keys, \(bytes) bytes in \(elapsed)"
-        if rate > 0 { text += ", \(Int(rate / 1_048_576)) MiB/s" }
-        if let eta { text += ", eta \(eta)" }
-        if providerSwitches > 0 { text += ", \(providerSwitches) provider switch(es)" }
-        if corruptChunks > 0 { text += ", \(corruptChunks) corrupt chunk(s)" }
+        var text = "\(phase) session \(session) from \(provider): \(chunks) chunks, \(keys) keys, \(bytes) bytes"
+        if estimatedBytes > 0 { text += " of ~\(estimatedBytes)" }
+        text += " in \(Self.seconds(elapsed))"
+        if rate > 0 { text += ", \(Self.perSecond(rate))" }
+        if let eta { text += ", eta \(Self.seconds(eta))" }
+        for (count, what) in [(providerSwitches, "provider switch(es)"), (retries, "retries"), (aborts, "abort(s)"),
+                              (corruptChunks, "corrupt chunk(s)"), (staleMessages, "stale message(s)"),
+                              (heartbeatTimeouts, "heartbeat timeout(s)"), (finishReplyTimeouts, "finish-reply timeout(s)")]
+        where count > 0 {
+            text += ", \(count) \(what)"
+        }
         return text
+    }
+
+    /// `2.500 s`.
+    static func seconds(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let fraction = String(milliseconds % 1000)
+        return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
+    }
+
+    /// `409.6 KiB/s`.
+    static func perSecond(_ rate: Double) -> String {
+        let units = ["B/s", "KiB/s", "MiB/s", "GiB/s"]
+        var value = rate
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) \(units[unit])"
+    }
+}
+
+extension SyncProgress {
+    /// The progress as `status` carries it (``MonitorSyncStatus/Requester``); counters saturate.
+    public var statusSection: MonitorSyncStatus.Requester {
+        let phase: MonitorSyncStatus.Phase = switch self.phase {
+        case .idle: .idle
+        case .requesting: .requesting
+        case .streaming: .streaming
+        case .swapping: .swapping
+        case .done: .done
+        case .failed: .failed
+        }
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        let eta = eta.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+        return MonitorSyncStatus.Requester(
+            phase: phase, session: session, provider: provider, bytes: bytes, keys: keys, chunks: chunks,
+            estimatedBytes: estimatedBytes, elapsedMilliseconds: UInt64(clamping: milliseconds),
+            rate: rate.isFinite && rate > 0 ? UInt64(min(rate, Double(UInt64.max / 2))) : 0,
+            etaMilliseconds: eta.map { UInt64(clamping: $0) },
+            providerSwitches: UInt32(clamping: providerSwitches), retries: UInt32(clamping: retries),
+            aborts: UInt32(clamping: aborts), staleMessages: UInt32(clamping: staleMessages),
+            corruptChunks: UInt32(clamping: corruptChunks), heartbeatTimeouts: UInt32(clamping: heartbeatTimeouts),
+            finishReplyTimeouts: UInt32(clamping: finishReplyTimeouts))
     }
 }

@@ -4,7 +4,7 @@ public import MonSyncStore
 
 /// What a provider needs to know about its own monitor to decide whether it may serve.
 public protocol SyncProviderEnvironment: Sendable {
-    /// Whether this monitor can serve a sync now: in the quorum and not syncing itself.
+    /// Whether this monitor can serve a sync now: not syncing itself, with a committed store (quorum not required).
     func canServeSync() async -> Bool
     /// The store prefixes to copy (`get_sync_targets_names`).
     func syncTargets() async -> [String]

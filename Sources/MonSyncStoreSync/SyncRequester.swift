@@ -36,6 +36,8 @@ public final class SyncRequester: Sendable {
         var lastHeartbeatReply: Duration = .zero
         var heartbeatSequence: UInt64 = 0
         var inHeartbeatTimeout = false
+        /// When the running (or last) sync started, for a live elapsed time.
+        var started: Duration = .zero
     }
 
     private let store: any MonitorStore
@@ -56,8 +58,18 @@ public final class SyncRequester: Sendable {
         state = LockedState(State(rng: SeededRandomNumberGenerator(seed: seed)))
     }
 
-    /// The current progress (for logs and `status`).
-    public var progress: SyncProgress { state.withLock { $0.progress } }
+    /// The current progress (for logs and `status`); while a sync runs, its elapsed time is up to now.
+    public var progress: SyncProgress {
+        let now = timebase.now
+        return state.withLock { state in
+            var progress = state.progress
+            switch progress.phase {
+            case .requesting, .streaming, .swapping: progress.elapsed = now - state.started
+            case .idle, .done, .failed: break
+            }
+            return progress
+        }
+    }
 
     /// CHUNK from a provider: queued for the running sync.
     public func handleChunk(_ message: MMonSync, from sender: TransportAddress) {
@@ -96,6 +108,8 @@ public final class SyncRequester: Sendable {
     /// - Throws: ``SyncFailure``; the staging area is abandoned and live data is unchanged.
     public func synchronize(targets: [String], from providers: [MonitorEntity], dispatcher: Dispatcher) async throws(SyncFailure) -> SyncOutcome {
         let session = newSession(phase: .streaming)
+        let progressLog = Task { await logProgress(session: session) }
+        defer { progressLog.cancel() }
         return try await copy(targets: targets, from: providers, session: session, leader: nil, started: timebase.now,
                               dispatcher: dispatcher)
     }
@@ -113,6 +127,8 @@ public final class SyncRequester: Sendable {
         let grant = try await requestGrant(session: session, environment: environment, dispatcher: dispatcher)
         let heartbeats = Task { await heartbeat(session: session, environment: environment, fallback: grant.leader, dispatcher: dispatcher) }
         defer { heartbeats.cancel() }
+        let progressLog = Task { await logProgress(session: session) }
+        defer { progressLog.cancel() }
         update { $0.phase = .streaming }
         let outcome = try await copy(targets: targets, from: grant.providers, session: session, leader: grant.leader,
                                      started: started, dispatcher: dispatcher)
@@ -132,8 +148,13 @@ public final class SyncRequester: Sendable {
             var copy = CopyState()
             var providerIndex = 0
             var lastFailure = ""
+            /// ABORTs on their way to abandoned providers (see below).
+            var pendingAborts: [TransportAddress: Task<Void, Never>] = [:]
+            defer { for abort in pendingAborts.values { abort.cancel() } }
             while !(copy.finalVersion != nil) {
                 let provider = addresses[providerIndex % addresses.count]
+                // Our ABORT to this provider must reach it before the new START_CHUNKS of the same session.
+                await pendingAborts.removeValue(forKey: provider)?.value
                 update { $0.provider = provider.description }
                 if let failure = try await stream(from: provider, session: session, floor: floor, copy: &copy, started: started, dispatcher: dispatcher) {
                     lastFailure = failure
@@ -142,7 +163,11 @@ public final class SyncRequester: Sendable {
                         return progress.providerSwitches
                     }
                     logger.warning("switching provider", metadata: ["from": "\(provider)", "reason": "\(failure)", "switches": "\(switches)"])
-                    try? await dispatcher.send(MMonSync(op: .abort, session: session, reason: .requesterAborted), to: provider)
+                    // Not awaited here: a dead provider's transport may hold a send until its timeout (ZeroMQ:
+                    // seconds), and the failover to another provider must not wait on the one it leaves.
+                    pendingAborts[provider] = Task {
+                        try? await dispatcher.send(MMonSync(op: .abort, session: session, reason: .requesterAborted), to: provider)
+                    }
                     if switches > configuration.maxProviderSwitches { throw SyncFailure.tooManyProviderSwitches(lastReason: lastFailure) }
                     providerIndex += 1
                 }
@@ -294,6 +319,7 @@ public final class SyncRequester: Sendable {
             state.lastHeartbeatReply = timebase.now
             state.heartbeatSequence = 0
             state.inHeartbeatTimeout = false
+            state.started = timebase.now
             return session
         }
     }
@@ -390,6 +416,18 @@ extension SyncRequester {
                                                     requesterVersion: base), to: address)
             }
             do { try await timebase.sleep(for: configuration.heartbeatInterval) } catch { return }
+        }
+    }
+
+    /// Logs the progress at info level every ``SyncConfiguration/progressLogInterval`` while
+    /// `session` streams, until cancelled (0 turns it off).
+    func logProgress(session: UInt64) async {
+        guard configuration.progressLogInterval > .zero else { return }
+        while !Task.isCancelled {
+            do { try await timebase.sleep(for: configuration.progressLogInterval) } catch { return }
+            let progress = self.progress
+            guard progress.session == session, progress.phase == .streaming else { continue }
+            logger.info("sync progress", metadata: ["progress": "\(progress)"])
         }
     }
 

@@ -192,6 +192,7 @@ struct StatusCommand: AsyncParsableCommand {
             } else {
                 print(StatusRow.table(rows))
                 print(StatusRow.summary(rows, monmap: monmap))
+                if let sync = StatusRow.syncBlock(rows) { print(sync) }
             }
         }
     }
@@ -223,6 +224,8 @@ struct StatusRow: Encodable {
     var leader: String?
     var firstCommitted: UInt64?
     var lastCommitted: UInt64?
+    /// The store sync's section, when the monitor reported one.
+    var sync: SyncSection?
 
     init(member: MonitorEntity, status: MonitorStatus?, monmap: MonMap) {
         name = member.name
@@ -238,7 +241,57 @@ struct StatusRow: Encodable {
         leader = status.leader.map { monmap.member(rank: $0)?.name ?? "\($0)" }
         firstCommitted = status.firstCommitted
         lastCommitted = status.lastCommitted
+        sync = status.sync.map { SyncSection($0, monmap: monmap) }
     }
+
+    /// The `sync:` block: one line per role with something to show, per monitor; `nil` when none has any.
+    static func syncBlock(_ rows: [StatusRow]) -> String? {
+        var lines: [String] = []
+        for row in rows {
+            guard let sync = row.sync else { continue }
+            if let r = sync.requester {
+                var line = "  \(row.name) requester: \(r.phase)"
+                if r.phase != "requesting" && !r.provider.isEmpty { line += " from \(r.providerName ?? r.provider)" }
+                line += ", \(r.chunks) chunks, \(r.keys) keys, \(Self.bytes(r.bytes))"
+                if r.estimatedBytes > 0 { line += " of ~\(Self.bytes(r.estimatedBytes))" }
+                line += " in \(Self.seconds(r.elapsedSeconds))"
+                if r.rateBytesPerSecond > 0 { line += ", \(Self.bytes(r.rateBytesPerSecond))/s" }
+                if let eta = r.etaSeconds { line += ", eta \(Self.seconds(eta))" }
+                let counters = [("provider switches", r.providerSwitches), ("retries", r.retries), ("aborts", r.aborts),
+                                ("stale", r.staleMessages), ("corrupt chunks", r.corruptChunks),
+                                ("heartbeat timeouts", r.heartbeatTimeouts), ("finish timeouts", r.finishReplyTimeouts)]
+                    .filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }
+                if !counters.isEmpty { line += "; " + counters.joined(separator: ", ") }
+                lines.append(line)
+            }
+            let l = sync.leader
+            if l.syncsRunning > 0 || l.trimHeld || l.granted + l.retryAnswers + l.trimTimeouts + l.explicitAborts > 0 {
+                lines.append("  \(row.name) leader: \(l.syncsRunning) running, trim \(l.trimHeld ? "held" : "not held"); "
+                    + "\(l.granted) granted, \(l.retryAnswers) RETRY answers, \(l.trimTimeouts) trim timeouts, \(l.explicitAborts) aborts")
+            }
+            let p = sync.provider
+            if p.sessionsActive > 0 || p.served + p.refusals > 0 {
+                lines.append("  \(row.name) provider: \(p.sessionsActive) active; \(p.served) served, \(p.completed) completed, "
+                    + "\(p.chunksSent) chunks, \(Self.bytes(p.bytesSent)) sent, \(p.refusals) refusals")
+            }
+        }
+        return lines.isEmpty ? nil : (["sync:"] + lines).joined(separator: "\n")
+    }
+
+    /// `1.5 MiB`, `640 B`.
+    static func bytes(_ count: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    /// `2.3 s`.
+    static func seconds(_ value: Double) -> String { String(format: "%.1f s", value) }
 
     /// The rows as an aligned table.
     static func table(_ rows: [StatusRow]) -> String {
@@ -263,6 +316,71 @@ struct StatusRow: Encodable {
         let inQuorum = rows.first { $0.answered && !($0.quorum ?? []).isEmpty }
         let quorum = inQuorum.map { "quorum \($0.quorum!.joined(separator: ",")) (leader \($0.leader ?? "-"))" } ?? "no quorum"
         return "\(quorum); \(answered) of \(monmap.count) monitors answered"
+    }
+}
+
+/// The `sync` object of a `status --json` row.
+struct SyncSection: Encodable {
+    struct Requester: Encodable {
+        var phase: String
+        var session: UInt64
+        /// The provider's address, and its monitor name when the monmap knows it.
+        var provider: String
+        var providerName: String?
+        var bytes: UInt64
+        var keys: UInt64
+        var chunks: UInt64
+        var estimatedBytes: UInt64
+        var elapsedSeconds: Double
+        var rateBytesPerSecond: UInt64
+        var etaSeconds: Double?
+        var providerSwitches: UInt32
+        var retries: UInt32
+        var aborts: UInt32
+        var staleMessages: UInt32
+        var corruptChunks: UInt32
+        var heartbeatTimeouts: UInt32
+        var finishReplyTimeouts: UInt32
+    }
+
+    struct Leader: Encodable {
+        var syncsRunning: UInt32
+        var trimHeld: Bool
+        var granted: UInt64
+        var retryAnswers: UInt64
+        var trimTimeouts: UInt64
+        var explicitAborts: UInt64
+    }
+
+    struct Provider: Encodable {
+        var sessionsActive: UInt32
+        var served: UInt64
+        var completed: UInt64
+        var chunksSent: UInt64
+        var bytesSent: UInt64
+        var refusals: UInt64
+    }
+
+    var requester: Requester?
+    var leader: Leader
+    var provider: Provider
+
+    init(_ sync: MonitorSyncStatus, monmap: MonMap) {
+        requester = sync.requester.map { r in
+            Requester(phase: "\(r.phase)", session: r.session, provider: r.provider,
+                      providerName: (try? TransportAddress(r.provider)).flatMap { monmap.rank(of: $0) }.flatMap { monmap.member(rank: $0)?.name },
+                      bytes: r.bytes, keys: r.keys, chunks: r.chunks, estimatedBytes: r.estimatedBytes,
+                      elapsedSeconds: Double(r.elapsedMilliseconds) / 1000, rateBytesPerSecond: r.rate,
+                      etaSeconds: r.etaMilliseconds.map { Double($0) / 1000 }, providerSwitches: r.providerSwitches,
+                      retries: r.retries, aborts: r.aborts, staleMessages: r.staleMessages, corruptChunks: r.corruptChunks,
+                      heartbeatTimeouts: r.heartbeatTimeouts, finishReplyTimeouts: r.finishReplyTimeouts)
+        }
+        leader = Leader(syncsRunning: sync.leader.syncsRunning, trimHeld: sync.leader.trimHeld, granted: sync.leader.granted,
+                        retryAnswers: sync.leader.retryAnswers, trimTimeouts: sync.leader.trimTimeouts,
+                        explicitAborts: sync.leader.explicitAborts)
+        provider = Provider(sessionsActive: sync.provider.sessionsActive, served: sync.provider.served,
+                            completed: sync.provider.completed, chunksSent: sync.provider.chunksSent,
+                            bytesSent: sync.provider.bytesSent, refusals: sync.provider.refusals)
     }
 }
 

@@ -295,6 +295,9 @@ struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds a requester waits for FINISH_REPLY (mon_sync_timeout).", valueName: "s"))
     var syncFinishTimeout: Double = defaults.finishReplyTimeout.inSeconds
 
+    @Option(help: ArgumentHelp("Seconds between a requester's progress log lines while it streams (0: only at the end).", valueName: "s"))
+    var syncProgressInterval: Double = defaults.progressLogInterval.inSeconds
+
     @Option(help: ArgumentHelp("Providers a requester tries before giving up a sync (mon_sync_max_retries).", valueName: "n"))
     var syncMaxRetries: Int = defaults.maxProviderSwitches
 
@@ -314,6 +317,9 @@ struct SyncOptions: ParsableArguments {
         ]
         for (flag, value) in timers where !(value > 0 && value <= 86_400) {
             throw ValidationError("\(flag) must be between 0 and 86400 seconds (got \(value)).")
+        }
+        guard syncProgressInterval >= 0 && syncProgressInterval <= 86_400 else {
+            throw ValidationError("--sync-progress-interval must be between 0 and 86400 seconds (got \(syncProgressInterval)).")
         }
         let counts: [(String, Int)] = [
             ("--sync-window", syncWindow), ("--sync-chunk-size", syncChunkSize), ("--sync-chunk-keys", syncChunkKeys),
@@ -338,6 +344,7 @@ struct SyncOptions: ParsableArguments {
         configuration.startRetryBackoff = syncBackoff.seconds
         configuration.heartbeatInterval = syncHeartbeatInterval.seconds
         configuration.heartbeatTimeout = syncHeartbeatTimeout.seconds
+        configuration.progressLogInterval = syncProgressInterval.seconds
         configuration.chunkTimeout = syncChunkTimeout.seconds
         configuration.finishReplyTimeout = syncFinishTimeout.seconds
         configuration.maxProviderSwitches = syncMaxRetries

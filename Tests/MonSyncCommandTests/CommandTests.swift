@@ -265,6 +265,29 @@ extension CommandTests {
             let get = try await monsync(["get", "key-00002999", "--monmap", monmap])
             #expect(get.status == 0, "\(get)")
 
+            // status --json reports the sync: c's copy is done, and the provider's and leader's counters agree with it.
+            let status = try await monsync(["status", "--monmap", monmap, "--timeout", "5", "--json"])
+            let rows = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]], "\(status)")
+            func sync(_ name: String) -> [String: Any]? { rows.first { $0["name"] as? String == name }?["sync"] as? [String: Any] }
+            let copied = try #require(sync("c")?["requester"] as? [String: Any], "c reports its sync: \(status.stdout)")
+            #expect(copied["phase"] as? String == "done", "\(copied)")
+            let bytes = try #require(copied["bytes"] as? Int), keys = try #require(copied["keys"] as? Int)
+            #expect(keys > 3000, "3000 loaded keys and the Paxos versions: \(copied)")
+            #expect(bytes > 3000 * 64 && (copied["chunks"] as? Int ?? 0) > 0, "\(copied)")
+            #expect(copied["providerSwitches"] as? Int == 0 && copied["corruptChunks"] as? Int == 0, "\(copied)")
+            #expect(copied["elapsedSeconds"] as? Double ?? 0 > 0 && copied["rateBytesPerSecond"] as? Int ?? 0 > 0, "\(copied)")
+            let providerName = try #require(copied["providerName"] as? String, "\(copied)")
+            #expect(["a", "b"].contains(providerName))
+            #expect((copied["provider"] as? String)?.hasPrefix("tcp://127.0.0.1:") == true, "\(copied)")
+            let served = try #require(sync(providerName)?["provider"] as? [String: Any], "\(status.stdout)")
+            #expect(served["bytesSent"] as? Int == bytes && served["chunksSent"] as? Int == copied["chunks"] as? Int, "\(served)")
+            #expect(served["completed"] as? Int == 1 && served["sessionsActive"] as? Int == 0, "\(served)")
+            let leaderName = try #require(rows.first { $0["name"] as? String == "c" }?["leader"] as? String)
+            let led = try #require(sync(leaderName)?["leader"] as? [String: Any], "\(status.stdout)")
+            #expect(led["granted"] as? Int == 1 && led["syncsRunning"] as? Int == 0, "\(led)")
+            let text = try await monsync(["status", "--monmap", monmap, "--timeout", "5"])
+            #expect(text.stdout.contains("\nsync:\n  ") && text.stdout.contains("c requester: done from \(providerName), "), "\(text)")
+
             for node in nodes { node.signal(SIGTERM) }
             for node in nodes {
                 let result = try await node.wait(timeout: .seconds(20))

@@ -163,7 +163,7 @@ struct HostileValueTests {
         var rng = SeededRandomNumberGenerator(seed: 2026)
         let codec = MessageCodec.monitor()
         let frames = [codec.encode(Samples.probe), codec.encode(Samples.election), codec.encode(Samples.paxos),
-                      codec.encode(Samples.command), codec.encode(Samples.reply)]
+                      codec.encode(Samples.command), codec.encode(Samples.reply), codec.encode(Samples.statusReply)]
         var decoded = 0
         for _ in 0..<5000 {
             var frame = frames[Int(rng.next() % UInt64(frames.count))]

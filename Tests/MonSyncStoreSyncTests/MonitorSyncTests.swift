@@ -141,6 +141,68 @@ struct MonitorSyncTests {
 }
 
 
+extension MonitorSyncTests {
+    @Test("a synced monitor's status reports the sync: phase done, the bytes and keys copied; the roles' counters agree")
+    func statusReportsTheSync() async throws {
+        var config = SyncConfiguration()
+        config.chunkLimits = ChunkLimits(maxBytes: 4096, maxKeys: 32)
+        config.window = 2
+        let cluster = try SyncCluster(seed: 23, sync: config)
+        try await cluster.start(0)
+        try await cluster.start(1)
+        try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
+        let client = try await cluster.client(1)
+        for index in 0..<80 {
+            _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index), count: 200)) }
+        }
+        try await cluster.run(until: "trimmed") { await cluster.monitor(0)!.firstCommitted > 1 }
+        // Before any sync, nobody has anything to report: the status carries no sync section.
+        let before = try await cluster.perform { await client.status(of: 0) }
+        #expect(before != nil && before?.sync == nil, "\(String(describing: before))")
+
+        try await cluster.start(2)
+        try await cluster.run(until: "c synced and in quorum", within: .seconds(300)) { await cluster.inQuorum([0, 1, 2]) }
+        guard case let .success(outcome)? = try #require(cluster.sync(2)).results.first else {
+            Issue.record("c's sync did not succeed")
+            return
+        }
+        var statuses: [MonitorStatus] = []
+        for rank: Int32 in 0..<3 {
+            statuses.append(try #require(try await cluster.perform { await client.status(of: rank) }, "no status from \(rank)"))
+        }
+        let copied = try #require(statuses[2].sync?.requester, "c's status has the requester's section")
+        #expect(copied.phase == .done)
+        #expect(copied.bytes > 0 && copied.keys >= 80 && copied.chunks > 1)
+        #expect(copied.bytes == outcome.progress.bytes && copied.keys == outcome.progress.keys
+                && copied.chunks == outcome.progress.chunks, "the status reports what the sync copied: \(copied) vs \(outcome.progress)")
+        #expect(copied.session == outcome.progress.session && copied.session != 0)
+        #expect(copied.elapsedMilliseconds == UInt64(outcome.progress.elapsed.components.seconds * 1000
+            + outcome.progress.elapsed.components.attoseconds / 1_000_000_000_000_000))
+        #expect(copied.providerSwitches == 0 && copied.corruptChunks == 0 && copied.aborts == 0)
+        #expect(copied.etaMilliseconds == nil, "nothing left once done")
+        // Every byte and chunk c applied, a provider sent (no fault on this network, no failover).
+        let providers = statuses.prefix(2).map { $0.sync?.provider ?? MonitorSyncStatus.Provider() }
+        #expect(providers.map(\.bytesSent).reduce(0, +) == copied.bytes)
+        #expect(providers.map(\.chunksSent).reduce(0, +) == copied.chunks)
+        #expect(providers.map(\.served).reduce(0, +) == 1 && providers.map(\.completed).reduce(0, +) == 1)
+        #expect(providers.allSatisfy { $0.sessionsActive == 0 && $0.refusals == 0 })
+        let leaderRank = try #require(statuses[0].leader)
+        let leaderSection = try #require(statuses[Int(leaderRank)].sync?.leader, "the leader reports its grant")
+        #expect(leaderSection.granted == 1 && leaderSection.retryAnswers == 0 && leaderSection.trimTimeouts == 0)
+        #expect(leaderSection.syncsRunning == 0, "the sync finished")
+        // The keys copied are the provider's whole snapshot of the sync targets (nothing committed since).
+        let targets = cluster.monitor(0)!.syncTargetNames
+        #expect(await cluster.monitor(0)!.lastCommitted == outcome.version)
+        #expect(UInt64(try cluster.stores[0].digest(of: targets).keyCount) == copied.keys)
+        // The section survives the wire (status replies travel as MMonCommandReply).
+        let codec = MessageCodec.monitor()
+        let reply = MMonCommandReply(op: .status, tid: 1, result: .ok, status: statuses[2])
+        #expect(try codec.decode(codec.encode(reply)) as? MMonCommandReply == reply)
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+}
+
 @Suite("Store sync: a requester that died mid-sync", .timeLimit(.minutes(3)))
 struct InterruptedSyncTests {
     @Test("a monitor restarted after dying mid-sync discards the partial copy and syncs from scratch")
@@ -179,6 +241,58 @@ struct InterruptedSyncTests {
         let targets = cluster.monitor(0)!.syncTargetNames
         #expect(try store.digest(of: targets) == cluster.stores[0].digest(of: targets))
         await client.shutdown()
+        await cluster.stopAll()
+    }
+}
+
+extension MonitorSyncTests {
+    @Test("who serves: a monitor out of quorum with a committed store serves; one that is syncing itself refuses (cannot_serve)")
+    func whoServes() async throws {
+        let cluster = try SyncCluster(seed: 41, sync: SyncConfiguration())
+        try await cluster.start(0)
+        try await cluster.start(1)
+        try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
+        let client = try await cluster.client(1)
+        for index in 0..<120 {
+            _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index % 251), count: 100)) }
+        }
+        try await cluster.run(until: "trimmed") { await cluster.monitor(0)!.firstCommitted > 1 }
+        await client.shutdown()
+        // b goes away: a has lost its quorum (1 of 3) and is out of it, as a survivor of a provider's death is.
+        await cluster.monitor(1)!.stop()
+        let a = try #require(cluster.monitor(0))
+        try await cluster.run(until: "a out of quorum") { await !a.state.isInQuorum }
+        // c starts empty and oblivious; with no leader to grant its sync it stays synchronizing
+        // (its retry pause runs on the test clock, which no longer advances).
+        try await cluster.start(2)
+        let c = try #require(cluster.monitor(2))
+        await eventually("c synchronizing") { await c.state == .synchronizing }
+
+        // A requester asks each of them for chunks.
+        let answers = LockedState<[(String, MMonSync)]>([])
+        let ghost = LoopbackTransport(address: "loopback://ghost", network: cluster.network, options: cluster.options)
+        var router = MessageRouter()
+        router.register(.chunk) { message, context in answers.withLock { $0.append(("\(context.sender)", message)) } }
+        router.register(.abort) { message, context in answers.withLock { $0.append(("\(context.sender)", message)) } }
+        let dispatcher = Dispatcher(transport: ghost, router: router)
+        try await ghost.start()
+        let running = Task { await dispatcher.run() }
+        try await dispatcher.send(MMonSync(op: .startChunks, session: 7, sequence: 1, window: 1), to: "loopback://mon.a")
+        try await dispatcher.send(MMonSync(op: .startChunks, session: 9, sequence: 1, window: 1), to: "loopback://mon.c")
+        await eventually("both answered") { answers.withLock { $0.count } >= 2 }
+
+        let fromA = answers.withLock { $0 }.first { $0.0 == "loopback://mon.a" }?.1
+        let (aState, aVersion) = (await a.state, await a.lastCommitted)
+        #expect(!aState.isInQuorum && aVersion > 0)
+        #expect(fromA?.op == .chunk && fromA?.session == 7 && fromA?.version == aVersion,
+                "a (state \(aState), lc \(aVersion)) serves out of quorum: \(String(describing: fromA))")
+        let fromC = answers.withLock { $0 }.first { $0.0 == "loopback://mon.c" }?.1
+        #expect(fromC?.op == .abort && fromC?.reason == .cannotServe && fromC?.session == 9,
+                "c, syncing itself, refuses: \(String(describing: fromC))")
+        #expect(await cluster.sync(2)!.provider.statistics.refusedCannotServe == 1)
+        #expect(await cluster.sync(0)!.provider.statistics.sessionsStarted == 1)
+        await ghost.shutdown()
+        await running.value
         await cluster.stopAll()
     }
 }

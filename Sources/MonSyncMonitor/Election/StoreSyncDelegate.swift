@@ -18,9 +18,17 @@ public protocol StoreSyncDelegate: AnyObject, Sendable {
     /// reached ``MonitorConfiguration/trimDisabledMaxVersions``): syncs that need versions below
     /// `firstCommitted` must be aborted explicitly rather than trimmed under silently.
     func monitor(_ monitor: Monitor, trimsPastHoldsTo firstCommitted: UInt64, holds: [TrimHold]) async
+
+    /// The sync section of `status` (``MonitorStatus/sync``): the requester's progress and the
+    /// leader's and provider's counters; `nil` when there is nothing to show. Called for each
+    /// status command, off the monitor's actor.
+    func syncStatus(of monitor: Monitor) async -> MonitorSyncStatus?
 }
 
 extension StoreSyncDelegate {
     /// Does nothing.
     public func monitor(_ monitor: Monitor, trimsPastHoldsTo firstCommitted: UInt64, holds: [TrimHold]) async {}
+
+    /// Nothing to show.
+    public func syncStatus(of monitor: Monitor) async -> MonitorSyncStatus? { nil }
 }

@@ -2,11 +2,13 @@ public import MonSyncCore
 
 /// What `status` reports: a monitor's state, rank, quorum, leader and Paxos bounds.
 ///
-/// Encoded as a versioned struct (v1): `state` u8, `rank` i32, `name` string,
+/// Encoded as a versioned struct (v2, compat 1): `state` u8, `rank` i32, `name` string,
 /// `election_epoch` u32, `quorum` (u32 count, i32 ranks), `leader` i32 (-1 for
-/// none), `first_committed` u64, `last_committed` u64.
+/// none), `first_committed` u64, `last_committed` u64; version 2 appends `sync`
+/// (``MonitorSyncStatus``). A status without a sync section is written as version 1,
+/// byte for byte what a v1 peer writes; a v1 decoder skips the section of a v2 status.
 public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
-    static let structVersion: UInt8 = 1
+    static let structVersion: UInt8 = 2
 
     /// The monitor's state.
     public var state: MonitorState
@@ -24,10 +26,13 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
     public var firstCommitted: UInt64
     /// The last committed Paxos version.
     public var lastCommitted: UInt64
+    /// The store sync's section (status command replies only; `nil` when there is nothing to show
+    /// or the replier predates it).
+    public var sync: MonitorSyncStatus?
 
     /// A status.
     public init(state: MonitorState, rank: Int32, name: String, electionEpoch: UInt32, quorum: [Int32],
-                leader: Int32?, firstCommitted: UInt64, lastCommitted: UInt64) {
+                leader: Int32?, firstCommitted: UInt64, lastCommitted: UInt64, sync: MonitorSyncStatus? = nil) {
         self.state = state
         self.rank = rank
         self.name = name
@@ -36,6 +41,7 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
         self.leader = leader
         self.firstCommitted = firstCommitted
         self.lastCommitted = lastCommitted
+        self.sync = sync
     }
 
     /// The status of nobody (in replies that carry no status).
@@ -44,7 +50,7 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
 
     /// Writes the status as a versioned struct.
     public func encode(into encoder: inout WireEncoder) {
-        encoder.encodeVersionedStruct(version: Self.structVersion, compat: 1) { e in
+        encoder.encodeVersionedStruct(version: sync == nil ? 1 : Self.structVersion, compat: 1) { e in
             e.encode(state.rawValue)
             e.encode(rank)
             e.encode(name)
@@ -53,13 +59,14 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
             e.encode(leader ?? -1)
             e.encode(firstCommitted)
             e.encode(lastCommitted)
+            sync?.encode(into: &e)
         }
     }
 
     /// Reads a status written by ``encode(into:)``, validating every field.
     public init(from decoder: inout WireDecoder) throws(DecodeError) {
         self = try decoder.decodeVersionedStruct("status", supportedVersion: Self.structVersion) {
-            (d: inout WireDecoder, _: UInt8) throws(DecodeError) -> MonitorStatus in
+            (d: inout WireDecoder, version: UInt8) throws(DecodeError) -> MonitorStatus in
             let rawState = try d.decodeUInt8()
             guard let state = MonitorState(rawValue: rawState) else { throw .invalidField(name: "status.state", value: UInt64(rawState)) }
             let rank = try d.decodeInt32()
@@ -69,8 +76,9 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
             let quorum = try d.decodeRanks(field: "status.quorum")
             let leader = try d.decodeOptionalRank(field: "status.leader")
             let (first, last) = try d.decodePaxosBounds()
+            let sync = version >= 2 ? try MonitorSyncStatus(from: &d) : nil
             return MonitorStatus(state: state, rank: rank, name: name, electionEpoch: epoch, quorum: quorum,
-                                 leader: leader, firstCommitted: first, lastCommitted: last)
+                                 leader: leader, firstCommitted: first, lastCommitted: last, sync: sync)
         }
     }
 

@@ -190,6 +190,17 @@ public actor Monitor {
                       firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
     }
 
+    /// ``status`` with the store sync's section (``MonitorStatus/sync``) from the sync delegate, if any:
+    /// what a status command answers.
+    public func statusWithSync() async -> MonitorStatus {
+        guard let delegate = syncDelegate else { return status }
+        let sync = await delegate.syncStatus(of: self)
+        // Read after the await: the monitor may have moved on meanwhile.
+        var current = status
+        current.sync = sync
+        return current
+    }
+
     /// The first retained Paxos version.
     public var firstCommitted: UInt64 { paxos.firstCommitted }
     /// The last committed Paxos version.

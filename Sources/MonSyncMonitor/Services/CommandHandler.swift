@@ -26,7 +26,16 @@ extension Monitor {
         }
         switch command.op {
         case .status:
-            reply(to: command, at: replyTo, result: .ok)
+            if syncDelegate == nil {
+                reply(to: command, at: replyTo, result: .ok)
+            } else {
+                // The sync section comes from actors of its own: gather it off this actor, then answer.
+                Task { [weak self] in
+                    guard let self else { return }
+                    let status = await statusWithSync()
+                    await reply(to: command, at: replyTo, result: .ok, status: status)
+                }
+            }
         case .get, .list:
             if isReadable {
                 answerRead(command, at: replyTo)
@@ -132,9 +141,9 @@ extension Monitor {
 
     private func reply<C: Collection<UInt8>>(to command: MMonCommand, at client: TransportAddress, result: CommandResult,
                                              message: String = "", value: C = [UInt8](), keys: [String] = [],
-                                             version: UInt64 = 0) {
+                                             version: UInt64 = 0, status: MonitorStatus? = nil) {
         let leaderEntity = state.isInQuorum ? leader.flatMap { monmap.member(rank: $0) } : nil
         send(MMonCommandReply(op: command.op, tid: command.tid, result: result, message: message, value: value,
-                              keys: keys, leader: leaderEntity, version: version, status: status), to: client)
+                              keys: keys, leader: leaderEntity, version: version, status: status ?? self.status), to: client)
     }
 }
