@@ -146,7 +146,13 @@ struct InMemorySnapshot: StoreSnapshot {
             lhs.prefix != rhs.prefix ? lhs.prefix.lexicographicallyPrecedes(rhs.prefix) : lhs.key.lexicographicallyPrecedes(rhs.key)
         }
         self.entries = entries
+        estimatedSize = entries.reduce(0) {
+            $0 + UInt64(StoreTransaction.encodedSize(prefixCount: $1.prefix.count, keyCount: $1.key.count, valueCount: $1.value.count))
+        }
     }
+
+    /// Exact for what the entries encode to (chunk headers aside).
+    let estimatedSize: UInt64
 
     func scan(after position: SyncKey, _ visit: (StoreEntryView) throws(StoreError) -> Bool) throws(StoreError) -> Bool {
         let start = SyncKeyBytes(position)

@@ -49,6 +49,7 @@ public protocol MonitorStore: AnyObject, Sendable {
     /// a target, stages nothing. A store can stage it without building the
     /// transaction (``RocksDBStore`` does); the default decodes it.
     /// - Returns: the number of operations staged.
+    @discardableResult
     func stage(encoded chunk: EncodedTransaction) throws(StoreError) -> Int
 
     /// Atomically replaces the live contents of every target prefix with the
@@ -63,6 +64,7 @@ public protocol MonitorStore: AnyObject, Sendable {
 }
 
 extension MonitorStore {
+    @discardableResult
     public func stage(encoded chunk: EncodedTransaction) throws(StoreError) -> Int {
         let transaction = try StoreTransaction(decoding: chunk.bytes)
         try stage(transaction)

@@ -202,6 +202,7 @@ public final class RocksDBStore: MonitorStore {
 
     /// Applies an encoded chunk to the staging area without building its transaction
     /// (no `String` per key): the requester's hot path.
+    @discardableResult
     public func stage(encoded chunk: EncodedTransaction) throws(StoreError) -> Int {
         try staging.withLock { (loader: inout StagingLoader?) throws(StoreError) -> Int in
             guard let loader else { throw .notStaging }
@@ -293,6 +294,33 @@ final class RocksDBSnapshot: StoreSnapshot, @unchecked Sendable {
         rocksdb_readoptions_set_readahead_size(readOptions, 2 << 20)
     }
 
+    /// The on-disk size of the prefixes' ranges in this snapshot's generations (memtables
+    /// not counted: a monitor's recent writes are small next to what a full sync copies).
+    var estimatedSize: UInt64 {
+        let ranges = prefixes.indices.map { index in
+            (RocksDBKeys.rangeStart(prefixes[index].utf8, generation: generations[index]),
+             RocksDBKeys.rangeEnd(prefixes[index].utf8, generation: generations[index]))
+        }
+        guard !ranges.isEmpty else { return 0 }
+        let starts = ranges.map { start, _ in start.withUnsafeBytes { UnsafePointer(strdupBytes($0)) } }
+        let ends = ranges.map { _, end in end.withUnsafeBytes { UnsafePointer(strdupBytes($0)) } }
+        defer { (starts + ends).forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+        var sizes = [UInt64](repeating: 0, count: ranges.count)
+        let startLengths = ranges.map { $0.0.count }, endLengths = ranges.map { $0.1.count }
+        var error: UnsafeMutablePointer<CChar>?
+        starts.map { Optional($0) }.withUnsafeBufferPointer { startPointers in
+            ends.map { Optional($0) }.withUnsafeBufferPointer { endPointers in
+                rocksdb_approximate_sizes(handle.db, Int32(ranges.count), startPointers.baseAddress, startLengths,
+                                          endPointers.baseAddress, endLengths, &sizes, &error)
+            }
+        }
+        if let error {
+            rocksdb_free(error)
+            return 0
+        }
+        return sizes.reduce(0, +)
+    }
+
     deinit {
         if let iterator = parked.withLock({ $0?.iterator }) { rocksdb_iter_destroy(iterator) }
         rocksdb_readoptions_destroy(readOptions)
@@ -372,4 +400,11 @@ final class RocksDBSnapshot: StoreSnapshot, @unchecked Sendable {
         }
         return true
     }
+}
+
+/// A `malloc`ed copy of `bytes` (keys may hold NUL bytes, so not `strdup`).
+private func strdupBytes(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutablePointer<CChar> {
+    let copy = malloc(max(1, bytes.count))!.assumingMemoryBound(to: CChar.self)
+    if let base = bytes.baseAddress { memcpy(copy, base, bytes.count) }
+    return copy
 }

@@ -34,6 +34,11 @@ public protocol StoreSnapshot: Sendable {
     ///
     /// - Returns: `true` when every entry was visited (the snapshot is exhausted).
     func scan(after position: SyncKey, _ visit: (StoreEntryView) throws(StoreError) -> Bool) throws(StoreError) -> Bool
+
+    /// About how many bytes a sync of the whole snapshot moves (its encoded chunks), for a
+    /// requester's progress and ETA; 0 when unknown. RocksDB answers from its file sizes
+    /// (`GetApproximateSizes`), so it is an estimate, not a count.
+    var estimatedSize: UInt64 { get }
 }
 
 /// How large a sync chunk may grow.

@@ -184,7 +184,7 @@ public actor SyncProvider {
         let before = max(1, message.sequence) - 1
         return Session(snapshot: snapshot, version: log.lastCommitted, firstCommitted: log.firstCommitted,
                        position: message.lastKey, replay: replay[...], window: window, sent: before, acked: before,
-                       deadline: timebase.now + configuration.providerTimeout, estimatedBytes: 0,
+                       deadline: timebase.now + configuration.providerTimeout, estimatedBytes: snapshot.estimatedSize,
                        startSequence: message.sequence)
     }
 

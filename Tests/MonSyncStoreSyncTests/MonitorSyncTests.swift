@@ -180,6 +180,10 @@ extension MonitorSyncTests {
             + outcome.progress.elapsed.components.attoseconds / 1_000_000_000_000_000))
         #expect(copied.providerSwitches == 0 && copied.corruptChunks == 0 && copied.aborts == 0)
         #expect(copied.etaMilliseconds == nil, "nothing left once done")
+        // The provider's estimate (in-memory stores: the entries' encoded size) is what was copied,
+        // give or take the chunk headers.
+        #expect(copied.estimatedBytes > 0 && copied.estimatedBytes <= copied.bytes && copied.estimatedBytes + 10 * copied.chunks >= copied.bytes,
+                "estimate \(copied.estimatedBytes) for \(copied.bytes) bytes in \(copied.chunks) chunks")
         // Every byte and chunk c applied, a provider sent (no fault on this network, no failover).
         let providers = statuses.prefix(2).map { $0.sync?.provider ?? MonitorSyncStatus.Provider() }
         #expect(providers.map(\.bytesSent).reduce(0, +) == copied.bytes)

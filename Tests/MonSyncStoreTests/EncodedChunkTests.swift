@@ -149,6 +149,38 @@ struct EncodedChunkTests {
         #expect(try byEncoding.store.get("auth", "b") == [2])
     }
 
+    /// A snapshot's size estimate (the provider's `estimated_bytes`, a requester's ETA): exact
+    /// in memory; from file sizes in RocksDB, so checked on a store whose data is in SST files
+    /// (a synced copy, ingested), within a factor that allows for block overhead.
+    @Test(arguments: [Backend.memory, Backend.rocksDB])
+    func snapshotsEstimateTheirSize(_ backend: Backend) throws {
+        let source = InMemoryStore()
+        var random = SeededRandomNumberGenerator(seed: 5)
+        var transaction = StoreTransaction()
+        for index in 0..<4000 { transaction.put("kv", String(format: "key-%06d", index), random.bytes(count: 500)) }
+        try PaxosLog(store: source).commit(version: 1, transaction)
+        let targets = ["kv", "paxos"]
+        let snapshot = try source.snapshot(of: targets)
+        var encoded: UInt64 = 0
+        var position = SyncKey.beginning
+        let copy = try backend.makeStore()
+        _ = try copy.store.beginStaging(targets: targets)
+        while true {
+            let chunk = try snapshot.encodedChunk(after: position)
+            encoded += UInt64(chunk.bytes.count - 10)
+            try copy.store.stage(encoded: EncodedTransaction(chunk.bytes[...]))
+            position = chunk.lastKey
+            if chunk.isComplete { break }
+        }
+        try copy.store.commitStaging()
+        #expect(snapshot.estimatedSize == encoded, "in memory: the entries' encoded size")
+        let estimate = try copy.store.snapshot(of: targets).estimatedSize
+        switch backend {
+        case .memory: #expect(estimate == encoded)
+        default: #expect(estimate > encoded / 2 && estimate < encoded * 2, "estimate \(estimate) for \(encoded) bytes")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func anEncodedChunkNamingAnotherPrefixStagesNothing(_ backend: Backend) throws {
         let test = try backend.makeStore()
