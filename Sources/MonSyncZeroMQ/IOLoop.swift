@@ -83,6 +83,7 @@ final class IOLoop {
     /// Send id → peer, for every send waiting in a link's `pending`.
     private var waiting: [UInt64: TransportAddress] = [:]
     private let message: UnsafeMutablePointer<zmq_msg_t>
+    private var receiveBuffers = ReceiveBufferPool()
     private var running = true
     private var inprocBound = false
 
@@ -492,10 +493,7 @@ final class IOLoop {
     private func takeFrame() -> (bytes: [UInt8], more: Bool) {
         let size = zmq_msg_size(message)
         let data = zmq_msg_data(message)
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            if size > 0, let data { memcpy(buffer.baseAddress!, data, size) }
-            count = size
-        }
+        let bytes = receiveBuffers.copy(data, count: size)
         let more = zmq_msg_more(message) != 0
         zmq_msg_close(message)
         return (bytes, more)
