@@ -295,9 +295,10 @@ struct CaseResult {
     var load: String
 }
 
-/// `… 12 chunks, 3456 keys, 7890 bytes in 1.234 seconds …` from the requester's `sync complete` line.
+/// `… 12 chunks, 3456 keys, 7890 bytes of ~7000 in 1.234 s …` from the requester's `sync complete` line
+/// (`SyncProgress.description`; the estimate appears when the provider gave one).
 func parseCompletion(_ line: Substring) -> (chunks: UInt64, keys: UInt64, bytes: UInt64, seconds: Double)? {
-    let pattern = #/(\d+) chunks, (\d+) keys, (\d+) bytes in ([0-9.eE+-]+) seconds/#
+    let pattern = #/(\d+) chunks, (\d+) keys, (\d+) bytes(?: of ~\d+)? in ([0-9.]+) s/#
     guard let match = line.firstMatch(of: pattern), let chunks = UInt64(match.1), let keys = UInt64(match.2),
           let bytes = UInt64(match.3), let seconds = Double(match.4) else { return nil }
     return (chunks, keys, bytes, seconds)
