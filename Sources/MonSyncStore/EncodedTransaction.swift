@@ -3,9 +3,13 @@ import MonSyncCore
 /// One operation of an encoded ``StoreTransaction``, seen in place: the three
 /// fields point into the encoded bytes and are valid only during the visit.
 public struct EncodedOperation {
+    /// Put, erase or erase-prefix.
     public let type: StoreTransaction.OperationType
+    /// The prefix's UTF-8 bytes (never empty, no NUL).
     public let prefix: UnsafeRawBufferPointer
+    /// The key's UTF-8 bytes (empty for an erase-prefix).
     public let key: UnsafeRawBufferPointer
+    /// The value (empty unless a put).
     public let value: UnsafeRawBufferPointer
 }
 
@@ -19,9 +23,12 @@ public struct EncodedOperation {
 /// lengths, operation types, UTF-8 prefixes and keys — so a corrupt chunk is
 /// refused before anything is visited.
 public struct EncodedTransaction {
+    /// The encoding, as received.
     public let bytes: ArraySlice<UInt8>
     private let operations: [StoreTransaction.OperationLocation]
 
+    /// Validates `bytes` as one encoded transaction (trailing bytes are an error).
+    /// - Throws: ``StoreError/corrupt(_:)`` with the decoder's precise reason.
     public init(_ bytes: ArraySlice<UInt8>) throws(StoreError) {
         self.bytes = bytes
         operations = try StoreTransaction.locateOperations(in: bytes)
