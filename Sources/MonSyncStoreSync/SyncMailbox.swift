@@ -54,27 +54,38 @@ final class SyncMailbox<Event: Sendable>: Sendable {
         }
         let timer = Task { [timebase] in
             try await timebase.sleep(until: deadline)
-            let reader = self.state.withLock { state -> CheckedContinuation<Event?, Never>? in
-                guard state.readerID == id else { return nil }
-                guard let reader = state.reader else {
-                    state.expiredID = id
-                    return nil
-                }
-                state.reader = nil
-                return reader
-            }
-            reader?.resume(returning: nil)
+            self.expire(id)
         }
         defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            let immediate = state.withLock { state -> (Bool, Event?) in
-                if let event = state.events.popFirst() { return (true, event) }
-                if state.closed || state.expiredID == id { return (true, nil) }
-                state.reader = continuation
-                return (false, nil)
+        // A cancelled wait ends at once, as if it had timed out: the caller checks for cancellation
+        // (a sync being stopped must not sit out a chunk timeout of tens of seconds first).
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate = state.withLock { state -> (Bool, Event?) in
+                    if let event = state.events.popFirst() { return (true, event) }
+                    if state.closed || state.expiredID == id { return (true, nil) }
+                    state.reader = continuation
+                    return (false, nil)
+                }
+                if immediate.0 { continuation.resume(returning: immediate.1) }
             }
-            if immediate.0 { continuation.resume(returning: immediate.1) }
+        } onCancel: {
+            expire(id)
         }
+    }
+
+    /// Ends wait `id`: resumes its reader with `nil`, or marks it so it does not start waiting.
+    private func expire(_ id: UInt64) {
+        let reader = state.withLock { state -> CheckedContinuation<Event?, Never>? in
+            guard state.readerID == id else { return nil }
+            guard let reader = state.reader else {
+                state.expiredID = id
+                return nil
+            }
+            state.reader = nil
+            return reader
+        }
+        reader?.resume(returning: nil)
     }
 
     /// Ends the mailbox: a waiting reader gets `nil`, later posts are refused.

@@ -237,6 +237,7 @@ public final class SyncRequester: Sendable {
         while true {
             try Task.checkCancellation()
             guard let event = await mailbox.next(timeout: configuration.chunkTimeout) else {
+                try Task.checkCancellation()  // the wait ended because the sync is being stopped
                 return "no chunk for \(configuration.chunkTimeout)"
             }
             switch event {
