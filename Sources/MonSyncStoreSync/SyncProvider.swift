@@ -1,3 +1,4 @@
+import DequeModule
 public import Logging
 public import MonSyncCore
 public import MonSyncStore
@@ -68,6 +69,12 @@ public actor SyncProvider {
     private let timebase: Timebase
     private let logger: Logger
     private var sessions: [SessionKey: Session] = [:]
+    /// Streams that ended lately, by the first chunk number their START_CHUNKS asked for (at most
+    /// `endedStreamMemory`, oldest forgotten first): that START_CHUNKS arriving again — duplicated
+    /// by the network, late — must not open a new session nobody reads.
+    private var endedStreams: [SessionKey: UInt64] = [:]
+    private var endedOrder: Deque<SessionKey> = []
+    private let endedStreamMemory = 256
     private var expiryTasks: [SessionKey: Task<Void, Never>] = [:]
     public private(set) var statistics = Statistics()
 
@@ -86,6 +93,10 @@ public actor SyncProvider {
     /// START_CHUNKS: start (or restart) a session and send the first window of chunks.
     public func handleStartChunks(_ message: MMonSync, context: MessageContext) async {
         let key = SessionKey(requester: context.sender, session: message.session)
+        if sessions[key] == nil, let ended = endedStreams[key], ended == message.sequence {
+            statistics.staleMessages += 1
+            return
+        }
         if let running = sessions[key] {
             // The START_CHUNKS of the running stream again: the network duplicated it. Restarting would
             // send a newer snapshot's chunks under this stream's numbers, which the requester cannot tell
@@ -263,8 +274,15 @@ public actor SyncProvider {
     }
 
     private func end(_ key: SessionKey) {
-        sessions[key] = nil
+        forget(key)
         expiryTasks.removeValue(forKey: key)?.cancel()
+    }
+
+    /// Drops a session, remembering which START_CHUNKS opened it.
+    private func forget(_ key: SessionKey) {
+        guard let session = sessions.removeValue(forKey: key) else { return }
+        if endedStreams.updateValue(session.startSequence, forKey: key) == nil { endedOrder.append(key) }
+        while endedOrder.count > endedStreamMemory, let oldest = endedOrder.popFirst() { endedStreams[oldest] = nil }
     }
 
     private func armExpiry(_ key: SessionKey) {
@@ -279,7 +297,7 @@ public actor SyncProvider {
         guard let session = sessions[key], timebase.now >= session.deadline else { return }
         statistics.sessionsExpired += 1
         logger.warning("sync session expired", metadata: ["requester": "\(key.requester)", "session": "\(key.session)"])
-        sessions[key] = nil
+        forget(key)
         expiryTasks[key] = nil
     }
 }

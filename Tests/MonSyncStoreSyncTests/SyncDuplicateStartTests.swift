@@ -59,4 +59,33 @@ struct SyncDuplicateStartTests {
         await provider.stop()
         await requester.stop()
     }
+
+    @Test("a START_CHUNKS duplicated late, after its stream ended, opens no new session")
+    func lateDuplicateAfterTheStreamEnded() async throws {
+        let network = LoopbackNetwork(seed: testSeed(11))
+        let clock = TestClock()
+        var config = SyncConfiguration()
+        config.chunkLimits = ChunkLimits(maxBytes: 4096, maxKeys: 8)
+        let provider = try await SyncNode.start("p", rank: 0, network: network, clock: clock, configuration: config)
+        let requester = try await SyncNode.start("r", rank: 2, network: network, clock: clock, configuration: config)
+        try commitVersions(1...20, to: [provider.store])
+        let outcome = try await requester.requester.synchronize(targets: ["kv", "paxos"], from: [provider.entity],
+                                                                 dispatcher: requester.dispatcher)
+        await eventually("the stream ended") { await provider.provider.activeSessions == 0 }
+        let before = await provider.provider.statistics
+        // The first stream's START_CHUNKS (a sync's streams number their chunks from 1), once more.
+        let late = MMonSync(op: .startChunks, lastKey: .beginning, session: outcome.progress.session, sequence: 1,
+                            window: UInt32(config.window))
+        try await requester.dispatcher.send(late, to: provider.transport.localAddress)
+        await eventually("the provider counted it") { await provider.provider.statistics.staleMessages > before.staleMessages }
+        #expect(await provider.provider.activeSessions == 0)
+        #expect(await provider.provider.statistics.sessionsStarted == before.sessionsStarted)
+        // A new stream of the same session (a new first number) is still served.
+        let restart = MMonSync(op: .startChunks, lastKey: .beginning, session: outcome.progress.session, sequence: 100,
+                               window: UInt32(config.window))
+        try await requester.dispatcher.send(restart, to: provider.transport.localAddress)
+        await eventually("a new stream starts") { await provider.provider.statistics.sessionsStarted == before.sessionsStarted + 1 }
+        await provider.stop()
+        await requester.stop()
+    }
 }
