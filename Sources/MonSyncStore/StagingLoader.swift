@@ -22,11 +22,10 @@ final class StagingLoader {
     private var envOptions: OpaquePointer?
     /// Syncs and ingests finished files in the background, in order.
     private let ingester: SSTIngester
-    /// `0x02 ‖ prefix ‖ 0 ‖ S` per target, and a reused buffer for the key being written:
-    /// the per-entry path of a bulk load allocates nothing.
+    /// Write batches: `0x02 ‖ prefix ‖ 0 ‖ S` per target, and a reused buffer for the key being written.
     private var rangeStarts: [String: [UInt8]] = [:]
     private var scratch: [UInt8] = []
-    /// The last target prefix seen by the encoded-chunk path, with its range start.
+    /// SST staging: the last target prefix seen, with its range start.
     private var lastTarget: (prefix: [UInt8], rangeStart: [UInt8])?
 
     static func directory(for path: String) -> String { path + "/monsync-staging-sst" }
@@ -69,49 +68,32 @@ final class StagingLoader {
             addAll(chunk, to: batch)
             try handle.write(batch, synced: synced)
         case .sstIngest:
-            for operation in chunk.operations {
-                guard case let .put(prefix, key, value) = operation else {
-                    // Erases cannot be expressed in a file ingested below newer data: write them in order.
-                    try flushFile()
-                    try ingester.drain()
-                    let batch = WriteBatch()
-                    addAll(StoreTransaction([operation]), to: batch)
-                    try handle.write(batch, synced: false)
-                    continue
-                }
-                fillScratch(prefix, key)
-                try withBytes(value) { (valueBytes) throws(StoreError) in try putIntoFile(value: valueBytes) }
-            }
+            // One path into SST files: the sync's, which reads the encoding in place.
+            try stage(EncodedTransaction(chunk.encoded()[...]))
         }
     }
 
     /// Stages an encoded chunk, reading keys and values in place. Every operation's
     /// prefix is checked against the targets before anything is written.
     func stage(_ chunk: EncodedTransaction) throws(StoreError) {
-        var onlyPuts = true
         var longestKey = 0
         try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
-            let start = try rangeStart(ofTarget: operation.prefix)
-            onlyPuts = onlyPuts && operation.type == StoreTransaction.OperationType.put
-            longestKey = max(longestKey, start.count + operation.key.count)
+            longestKey = max(longestKey, try rangeStart(ofTarget: operation.prefix).count + operation.key.count)
         }
         switch method {
         case .writeBatch:
             try stage(StoreTransaction(decoding: chunk.bytes))
-        case .sstIngest where onlyPuts:
-            try stagePuts(chunk, longestKey: longestKey)
         case .sstIngest:
-            try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
-                // In order, after what is pending: an erase closes the file (see `stage(_:)`).
-                try stage(StoreTransaction([operation.materialized]))
-            }
+            try stageIntoFiles(chunk, longestKey: longestKey)
         }
     }
 
     /// The hot loop of a sync: sorted puts into SST files. Keys are built in two raw buffers
     /// (the one being written, the one before it) and the writer's state is kept in locals,
-    /// so a 100-byte value costs RocksDB's work and little else.
-    private func stagePuts(_ chunk: EncodedTransaction, longestKey: Int) throws(StoreError) {
+    /// so a 100-byte value costs RocksDB's work and little else. A key that does not follow the
+    /// last one written starts a new file; an erase cannot be expressed in a file ingested
+    /// below newer data, so it waits for what is pending and is written in order, as a batch.
+    private func stageIntoFiles(_ chunk: EncodedTransaction, longestKey: Int) throws(StoreError) {
         let capacity = max(longestKey, lastKey.count, 1)
         var current = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
         var previous = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
@@ -135,6 +117,16 @@ final class StagingLoader {
         }
         defer { store() }
         try chunk.forEach { (operation: EncodedOperation) throws(StoreError) in
+            guard operation.type == StoreTransaction.OperationType.put else {
+                store()
+                try flushFile()
+                try ingester.drain()
+                let batch = WriteBatch()
+                addAll(StoreTransaction([operation.materialized]), to: batch)
+                try handle.write(batch, synced: false)
+                load()
+                return
+            }
             let start = try rangeStart(ofTarget: operation.prefix)
             let count = start.count + operation.key.count
             start.withUnsafeBytes { current.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
@@ -178,26 +170,6 @@ final class StagingLoader {
         return start
     }
 
-    /// Adds `scratch` (a physical key) with `value` to the open SST file, opening or
-    /// finishing files as needed: keys must be strictly increasing within a file.
-    private func putIntoFile(value: UnsafeRawBufferPointer) throws(StoreError) {
-        if writer != nil && !Self.precedes(lastKey, scratch) { try flushFile() }
-        if writer == nil { try openFile() }
-        try withBytes(scratch) { (keyBytes) throws(StoreError) in
-            try RocksDBHandle.check {
-                rocksdb_sstfilewriter_put(
-                    writer,
-                    keyBytes.baseAddress?.assumingMemoryBound(to: CChar.self), keyBytes.count,
-                    value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count, $0
-                )
-            }
-        }
-        writerEntries += 1
-        writerBytes += scratch.count + value.count
-        swap(&lastKey, &scratch)
-        if writerBytes >= fileSize { try flushFile() }
-    }
-
     /// Puts the physical staging key of `(prefix, key)` into `scratch`.
     private func fillScratch(_ prefix: String, _ key: String) {
         scratch.removeAll(keepingCapacity: true)
@@ -210,17 +182,6 @@ final class StagingLoader {
         }
         var key = key
         key.withUTF8 { scratch.append(contentsOf: $0) }
-    }
-
-    /// Bytewise `a < b` with `memcmp`.
-    private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.withUnsafeBytes { a in
-            b.withUnsafeBytes { b in
-                let common = min(a.count, b.count)
-                let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
-                return order != 0 ? order < 0 : a.count < b.count
-            }
-        }
     }
 
     private func addAll(_ chunk: StoreTransaction, to batch: borrowing WriteBatch) {

@@ -86,7 +86,7 @@ public enum BulkLoadWorkload {
     }
 
     /// Loads `stream` into a fresh store in `directory` with `method` and times it,
-    /// from the first decoded chunk to the swap being durable.
+    /// from the first chunk staged to the swap being durable.
     public static func load(_ stream: Stream, method: Method, directory: String) throws -> Outcome {
         try? FileManager.default.removeItem(atPath: directory)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -94,7 +94,7 @@ public enum BulkLoadWorkload {
         let start = ContinuousClock.now
         try store.beginStaging(targets: ["osdmap"])
         for chunk in stream.chunks {
-            try store.stage(StoreTransaction(decoding: chunk))
+            try store.stage(encoded: EncodedTransaction(chunk[...]))  // as a requester stages a CHUNK
         }
         try store.commitStaging()
         let elapsed = start.duration(to: .now)
