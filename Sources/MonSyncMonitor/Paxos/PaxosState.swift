@@ -21,7 +21,7 @@ struct PaxosState: Sendable {
         case updatingPrevious
         /// Leader: a value is out for acceptance; peon: accepted a value, waiting for its commit.
         case updating
-        /// Ready: the leader may propose; a peon with a valid lease may serve reads.
+        /// Ready: the leader may propose (and serve reads under its lease).
         case active
 
         var description: String {
@@ -73,9 +73,6 @@ struct PaxosState: Sendable {
     var uncommitted: Uncommitted?
     // Leader replication.
     var proposal: Proposal?
-    var leaseAcked: Set<Int32> = []
-    // Peon.
-    var leaseExpires: Duration?
 
     /// Loads the persistent part from `store`.
     static func load(from store: any MonitorStore) throws(StoreError) -> PaxosState {
@@ -103,7 +100,5 @@ struct PaxosState: Sendable {
         peerLastCommitted = [:]
         uncommitted = nil
         proposal = nil
-        leaseAcked = []
-        leaseExpires = nil
     }
 }

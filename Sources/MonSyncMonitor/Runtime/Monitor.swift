@@ -4,12 +4,13 @@ public import MonSyncStore
 
 /// One monitor of the cluster: probe, election, Single-Paxos, trim, and the client command path.
 ///
-/// A monitor is an actor: every message handler and timer runs on it one at a
-/// time and never suspends in the middle of a state change, so the state
-/// machine (``MonitorState``) has no interleavings to reason about. Messages
-/// arrive through its ``dispatcher`` (whichever transport it was given) and
-/// leave through per-peer queues that never make it wait. Every timer sleeps
-/// on the injected ``Timebase``, so tests drive time with a test clock.
+/// `Monitor` is the shell around a ``MonitorMachine``, which makes every decision. The actor
+/// feeds the machine one input at a time — a message from its ``dispatcher``, a timer firing, a
+/// call from a service or a store sync — and executes the actions the machine returns, in
+/// order: persists are written to the store (durably, before anything after them), sends go
+/// to per-peer queues that never make the monitor wait, timers sleep on the injected
+/// ``Timebase``. Nothing suspends between an input and its actions, so no handler interleaves
+/// with another's decision.
 ///
 /// ```swift
 /// let monitor = try Monitor(monmap: monmap, name: "a", transport: transport, store: store)
@@ -36,47 +37,18 @@ public actor Monitor {
     public nonisolated let keyValue = KeyValueService()
 
     let timebase: Timebase
-    let log: PaxosLog
     nonisolated let outbox: PeerOutbox
-    let trimPolicy: TrimPolicy
     let metrics: MonitorMetrics
-    var logger: Logger
+    let logger: Logger
 
-    // MARK: State
-
-    /// The monitor's state.
-    public internal(set) var state: MonitorState = .probing {
-        didSet { if state != oldValue { metrics.record(state: state) } }
-    }
-    /// The election epoch: odd while electing, even while a quorum is stable.
-    public internal(set) var electionEpoch: UInt32 = 0
-    /// The quorum's ranks while in one.
-    public internal(set) var quorum: [Int32] = []
-    /// The leader's rank while in a quorum.
-    public internal(set) var leader: Int32?
-    /// The last decision probing made.
-    public internal(set) var lastJoinDecision: JoinDecision?
-    /// Counters.
-    public internal(set) var statistics = MonitorStatistics() {
-        didSet {
-            metrics.record(from: oldValue, to: statistics)
-            if statistics.commits != oldValue.commits {
-                metrics.record(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
-            }
-        }
-    }
-
-    var started = false
-    var probe = ProbeState()
-    var elector = ElectorState()
-    var paxos = PaxosState()
-    var timers = TimerTable()
-    var trimHolds = TrimHolds()
-    var pendingWrites: [PendingWrite] = []
-    var pendingServiceProposals: [ServiceProposal] = []
-    var serviceWaiters: [UInt64: CheckedContinuation<Result<UInt64, ProposalError>, Never>] = [:]
-    var nextServiceProposalID: UInt64 = 0
-    var dispatchTask: Task<Void, Never>?
+    /// The protocol state machine this actor runs.
+    private(set) var machine: MonitorMachine
+    private var timerTasks = TimerTasks()
+    private var serviceWaiters: [UInt64: CheckedContinuation<Result<UInt64, ProposalError>, Never>] = [:]
+    private var nextServiceProposalID: UInt64 = 0
+    private var started = false
+    private var stopped = false
+    private var dispatchTask: Task<Void, Never>?
     weak var syncDelegate: (any StoreSyncDelegate)?
 
     /// Creates a monitor; call ``start()`` to run it.
@@ -89,31 +61,29 @@ public actor Monitor {
     ///   - configuration: timers and Paxos settings.
     ///   - timebase: the clock of every timer.
     ///   - services: extra services to register beside Paxos and the key-value service.
+    ///   - seed: the seed of the machine's election back-off; `nil` draws one at random.
     ///   - logger: the base logger.
     /// - Throws: ``MonitorError`` if the name is not in the map, the transport listens elsewhere,
     ///   a service cannot be registered, or the store cannot be read.
     public init(monmap: MonMap, name: String, transport: any MessageTransport, store: any MonitorStore,
                 configuration: MonitorConfiguration = .default, timebase: Timebase = .continuous,
-                services extraServices: [any MonitorService] = [],
+                services extraServices: [any MonitorService] = [], seed: UInt64? = nil,
                 logger: Logger = Logger(label: "monsync.monitor")) throws(MonitorError) {
         guard let me = monmap.member(named: name) else { throw .notInMonmap(name) }
         guard monmap.address(of: me.rank) == transport.localAddress else {
             throw .addressMismatch(name: name, monmap: me.address, transport: transport.localAddress.description)
         }
-        var registry = ServiceRegistry()
-        do {
-            try registry.register(KeyValueService())
-            for service in extraServices { try registry.register(service) }
-        } catch { throw .service(error) }
+        let machine = try MonitorMachine(monmap: monmap, rank: me.rank, store: store, configuration: configuration,
+                                         services: extraServices, seed: seed ?? UInt64.random(in: .min ... .max),
+                                         now: timebase.now, logger: logger)
+        self.machine = machine
         self.monmap = monmap
         self.rank = me.rank
         self.name = name
         self.store = store
         self.configuration = configuration
         self.timebase = timebase
-        self.services = registry
-        self.log = PaxosLog(store: store)
-        self.trimPolicy = TrimPolicy(configuration)
+        self.services = machine.services
         self.metrics = MonitorMetrics(name: name)
         var logger = logger
         logger[metadataKey: "mon"] = "\(name)"
@@ -122,15 +92,7 @@ public actor Monitor {
         self.dispatcher = dispatcher
         let peers = Set(monmap.ranks.filter { $0 != me.rank }.compactMap { monmap.address(of: $0) })
         self.outbox = PeerOutbox(dispatcher: dispatcher, logger: logger, peers: peers)
-        do {
-            // Clamped as received epochs are (MMonElection refuses the last few values), so `+ 1` never overflows.
-            let stored = try store.getUInt64(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey) ?? 0
-            electionEpoch = UInt32(min(stored, UInt64(UInt32.max - 4)))
-            paxos = try PaxosState.load(from: store)
-        } catch { throw .store(error) }
     }
-
-    static let electionEpochKey = "election_epoch"
 
     /// Ceph's `get_sync_targets_names`: the prefixes a store sync copies, derived from the registered services.
     public nonisolated var syncTargetNames: [String] { services.syncTargetNames }
@@ -139,7 +101,29 @@ public actor Monitor {
     public nonisolated var entity: MonitorEntity { monmap.members[Int(rank)] }
 
     /// Sets (or clears) the hook a store sync implements.
-    public func setSyncDelegate(_ delegate: (any StoreSyncDelegate)?) { syncDelegate = delegate }
+    public func setSyncDelegate(_ delegate: (any StoreSyncDelegate)?) {
+        syncDelegate = delegate
+        machine.syncsItself = delegate != nil
+    }
+
+    // MARK: State (the machine's)
+
+    /// The monitor's state.
+    public var state: MonitorState { machine.state }
+    /// The election epoch: odd while electing, even while a quorum is stable.
+    public var electionEpoch: UInt32 { machine.electionEpoch }
+    /// The quorum's ranks while in one.
+    public var quorum: [Int32] { machine.quorum }
+    /// The leader's rank while in a quorum.
+    public var leader: Int32? { machine.leader }
+    /// The last decision probing made.
+    public var lastJoinDecision: JoinDecision? { machine.lastJoinDecision }
+    /// Counters.
+    public var statistics: MonitorStatistics { machine.statistics }
+    /// Whether this monitor would answer a read from its own store now (the leader, under its lease).
+    public var isReadable: Bool { machine.isReadable(at: timebase.now) }
+    /// The Paxos state, for tests.
+    var paxos: PaxosState { machine.paxos }
 
     // MARK: Life cycle
 
@@ -151,23 +135,24 @@ public actor Monitor {
         started = true
         registerHandlers()
         do { try await dispatcher.transport.start() } catch {
-            state = .shutdown
+            _ = machine.step(.stop, now: timebase.now)
+            stopped = true
             throw .transport(error)
         }
         let dispatcher = dispatcher
         dispatchTask = Task { await dispatcher.run() }
-        logger.info("monitor starting", metadata: ["rank": "\(rank)", "epoch": "\(electionEpoch)",
-                                                   "fc": "\(paxos.firstCommitted)", "lc": "\(paxos.lastCommitted)"])
-        bootstrap(reason: "start")
+        logger.info("monitor starting", metadata: ["rank": "\(rank)", "epoch": "\(machine.electionEpoch)",
+                                                   "fc": "\(machine.firstCommitted)", "lc": "\(machine.lastCommitted)"])
+        feed(.start)
     }
 
     /// Stops the monitor: answers waiting clients, cancels every timer, shuts the transport down.
     /// Idempotent.
     public func stop() async {
-        guard state != .shutdown else { return }
-        leaveQuorum(reason: "monitor shutting down")
-        state = .shutdown
-        timers.cancelAll()
+        guard !stopped else { return }
+        stopped = true
+        feed(.stop)
+        timerTasks.cancelAll()
         dispatcher.register { $0 = MessageRouter() }
         // Let the answers to waiting clients go out before the transport closes.
         await outbox.close()
@@ -184,11 +169,7 @@ public actor Monitor {
     // MARK: Status
 
     /// The monitor's state, rank, quorum, leader and Paxos bounds.
-    public var status: MonitorStatus {
-        MonitorStatus(state: state, rank: rank, name: name, electionEpoch: electionEpoch,
-                      quorum: state.isInQuorum ? quorum : [], leader: state.isInQuorum ? leader : nil,
-                      firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
-    }
+    public var status: MonitorStatus { machine.status }
 
     /// ``status`` with the store sync's section (``MonitorStatus/sync``) from the sync delegate, if any:
     /// what a status command answers.
@@ -202,126 +183,130 @@ public actor Monitor {
     }
 
     /// The first retained Paxos version.
-    public var firstCommitted: UInt64 { paxos.firstCommitted }
+    public var firstCommitted: UInt64 { machine.firstCommitted }
     /// The last committed Paxos version.
-    public var lastCommitted: UInt64 { paxos.lastCommitted }
+    public var lastCommitted: UInt64 { machine.lastCommitted }
 
     /// The digest of the sync targets, which must be equal on monitors at the same version.
     public func digest() throws(StoreError) -> StoreDigest { try store.digest(of: syncTargetNames) }
 
-    // MARK: Trim hold (the sync issue's hook)
+    // MARK: Trim hold and sync (the sync's hooks)
 
     /// Holds Paxos trimming off until the hold is released (or
     /// ``MonitorConfiguration/trimDisabledMaxVersions`` more versions are committed).
-    public func holdTrim(reason: String) -> TrimHold {
-        let hold = trimHolds.take(reason: reason, lastCommitted: paxos.lastCommitted)
-        logger.info("trim held", metadata: ["hold": "\(hold)", "since": "\(paxos.lastCommitted)"])
-        return hold
-    }
+    public func holdTrim(reason: String) -> TrimHold { machine.holdTrim(reason: reason) }
 
     /// Releases a hold from ``holdTrim(reason:)``; a trim that became due is proposed at once.
-    public func releaseTrim(_ hold: TrimHold) {
-        guard trimHolds.release(hold) else { return }
-        logger.info("trim released", metadata: ["hold": "\(hold)"])
-        proposeNextIfIdle()
-    }
+    public func releaseTrim(_ hold: TrimHold) { feed(.releaseTrim(hold)) }
 
     /// The number of trim holds out.
-    public var trimHoldCount: Int { trimHolds.holds.count }
+    public var trimHoldCount: Int { machine.trimHoldCount }
 
     /// Whether the log is long enough that a trim is due (ignoring holds): Ceph's
     /// `should_trim`, which a leader consults before granting a sync.
-    public var isTrimDue: Bool {
-        trimPolicy.isDue(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
-    }
-
-    // MARK: Sync (the sync issue's hook)
+    public var isTrimDue: Bool { machine.isTrimDue }
 
     /// Tells the monitor that a store sync finished (or was given up): it reloads
     /// its Paxos state from the store and probes again.
-    public func syncFinished() {
-        guard state != .shutdown else { return }
-        do { paxos = try PaxosState.load(from: store) } catch { noteStoreFailure(error, during: "reloading Paxos state after sync") }
-        bootstrap(reason: "sync finished")
-    }
+    public func syncFinished() { feed(.syncFinished) }
 
-    // MARK: Plumbing
-
-    /// Queues `message` for the monitor of rank `peer`.
-    func send(_ message: any WireMessage, toRank peer: Int32) {
-        guard peer != rank, let address = monmap.address(of: peer) else { return }
-        outbox.send(message, to: address)
-    }
-
-    /// Queues `message` for `address`.
-    func send(_ message: any WireMessage, to address: TransportAddress) {
-        outbox.send(message, to: address)
-    }
-
-    /// Arms `timer` to fire `delay` from now.
-    func arm(_ timer: MonitorTimer, after delay: Duration) {
-        timers.arm(timer, deadline: timebase.now + delay, timebase: timebase) { [weak self] generation in
-            await self?.timerFired(timer, generation: generation)
+    /// Proposes `transaction` through Paxos and returns the version it was committed in.
+    ///
+    /// Only the leader proposes; every operation must touch a prefix a registered
+    /// service owns (never the Paxos log). Changes queued together are committed
+    /// in one version, as client writes are.
+    ///
+    /// - Throws: ``ProposalError``.
+    public func propose(_ transaction: StoreTransaction) async throws(ProposalError) -> UInt64 {
+        nextServiceProposalID += 1
+        let id = nextServiceProposalID
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<UInt64, ProposalError>, Never>) in
+            serviceWaiters[id] = continuation
+            feed(.propose(id: id, transaction))
         }
+        return try result.get()
+    }
+
+    // MARK: The shell
+
+    /// Runs `input` through the machine and executes its actions.
+    private func feed(_ input: MonitorInput) {
+        let before = (machine.state, machine.statistics, machine.firstCommitted, machine.lastCommitted)
+        var actions = machine.step(input, now: timebase.now)
+        // A failed persist ends the list there; the machine is told, and its answer executed instead.
+        while let failure = execute(actions) {
+            actions = machine.step(.persistFailed(failure), now: timebase.now)
+        }
+        if machine.state != before.0 { metrics.record(state: machine.state) }
+        metrics.record(from: before.1, to: machine.statistics)
+        if machine.firstCommitted != before.2 || machine.lastCommitted != before.3 {
+            metrics.record(firstCommitted: machine.firstCommitted, lastCommitted: machine.lastCommitted)
+        }
+    }
+
+    /// Executes `actions` in order; returns the error of a persist that failed (nothing after it ran).
+    private func execute(_ actions: [MonitorAction]) -> StoreError? {
+        for action in actions {
+            switch action {
+            case let .persist(transaction):
+                do { try store.apply(transaction) } catch { return error }
+            case let .send(message, destination):
+                outbox.send(message, to: destination)
+            case let .arm(timer, deadline, generation):
+                timerTasks.arm(timer, deadline: deadline, timebase: timebase) { [weak self] in
+                    await self?.timerFired(timer, generation: generation)
+                }
+            case let .cancel(timer):
+                timerTasks.cancel(timer)
+            case let .finishProposal(id, result):
+                serviceWaiters.removeValue(forKey: id)?.resume(returning: result)
+            case let .answerStatus(reply, client):
+                answerStatus(reply, to: client)
+            case let .needsFullSync(requirement):
+                if let delegate = syncDelegate {
+                    Task { await delegate.monitor(self, needsFullSync: requirement) }
+                }
+            case let .trimsPastHolds(firstCommitted, holds):
+                if let delegate = syncDelegate {
+                    Task { await delegate.monitor(self, trimsPastHoldsTo: firstCommitted, holds: holds) }
+                }
+            }
+        }
+        return nil
     }
 
     private func timerFired(_ timer: MonitorTimer, generation: UInt64) {
-        guard state != .shutdown, timers.claim(timer, generation: generation) else { return }
-        switch timer {
-        case .probe: bootstrap(reason: "probe timeout")
-        case .election: electionTimedOut()
-        case .paxosRound: bootstrap(reason: "Paxos round timed out (\(paxos.phase))")
-        case .leaseRenew: extendLease()
-        case .leaseAck: bootstrap(reason: "lease acks missing from \(Set(quorum).subtracting(paxos.leaseAcked).sorted())")
-        case .leaseTimeout: bootstrap(reason: "lease from the leader expired")
-        case .propose: proposeNextIfIdle()
-        case .syncRetry: bootstrap(reason: "re-probing while oblivious")
+        feed(.timer(timer, generation: generation))
+    }
+
+    /// Sends a status reply, with the sync's section when a sync is plugged in (gathered off this actor).
+    private func answerStatus(_ reply: MMonCommandReply, to client: TransportAddress) {
+        guard syncDelegate != nil else { return outbox.send(reply, to: client) }
+        Task { [weak self] in
+            guard let self else { return }
+            var reply = reply
+            reply.status = await statusWithSync()
+            outbox.send(reply, to: client)
         }
     }
 
-    /// The rank of the monitor that sent from `sender`, if it is the member it claims to be.
-    func verifiedSender(_ sender: TransportAddress, claims claimed: Int32) -> Int32? {
-        guard monmap.rank(of: sender) == claimed else {
-            statistics.impostorMessages += 1
-            logger.warning("message from an address that is not the claimed monitor", metadata: [
-                "sender": "\(sender)", "claimed": "\(claimed)",
-            ])
-            return nil
-        }
-        return claimed
-    }
-
-    func noteStale(_ what: @autoclosure () -> String) {
-        statistics.staleMessages += 1
-        logger.debug("ignoring stale message", metadata: ["what": "\(what())", "state": "\(state)"])
-    }
-
-    func noteStoreFailure(_ error: StoreError, during what: String) {
-        statistics.storeFailures += 1
-        logger.error("store failure", metadata: ["during": "\(what)", "error": "\(error)"])
-    }
-
-    /// Persists the election epoch (so a restarted monitor does not reuse an old one).
-    func setElectionEpoch(_ epoch: UInt32) {
-        electionEpoch = epoch
-        var transaction = StoreTransaction()
-        transaction.put(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey, uint64: UInt64(epoch))
-        do { try store.apply(transaction) } catch { noteStoreFailure(error, during: "persisting the election epoch") }
+    private func receive(_ message: any WireMessage, from sender: TransportAddress) {
+        feed(.message(message, from: sender))
     }
 
     private func registerHandlers() {
         dispatcher.register { router in
             router.register(MMonProbe.self) { [weak self] message, context in
-                await self?.handleProbe(message, from: context.sender)
+                await self?.receive(message, from: context.sender)
             }
             router.register(MMonElection.self) { [weak self] message, context in
-                await self?.handleElection(message, from: context.sender)
+                await self?.receive(message, from: context.sender)
             }
             router.register(MMonPaxos.self) { [weak self] message, context in
-                await self?.handlePaxos(message, from: context.sender)
+                await self?.receive(message, from: context.sender)
             }
             router.register(MMonCommand.self) { [weak self] message, context in
-                await self?.handleCommand(message, from: context.sender)
+                await self?.receive(message, from: context.sender)
             }
         }
     }

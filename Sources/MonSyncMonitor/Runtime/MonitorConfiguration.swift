@@ -14,6 +14,7 @@
 /// | ``trimDisabledMaxVersions`` | `paxos_trim_disabled_max_versions` | 100 |
 /// | ``proposeInterval`` | `paxos_propose_interval` | 0 (Ceph: 1 s) |
 /// | ``maxShareBytes`` | — | 16 MiB |
+/// | ``leaseClockSkew`` | — (Ceph: `mon_clock_drift_allowed`) | 0.05 |
 public struct MonitorConfiguration: Sendable, Hashable {
     /// How long a probing monitor waits for replies before probing again.
     public var probeTimeout: Duration
@@ -47,6 +48,10 @@ public struct MonitorConfiguration: Sendable, Hashable {
     /// The most value bytes one LAST or COMMIT carries when versions are shared
     /// during recovery (more versions go in further COMMITs, or the next recovery).
     public var maxShareBytes: Int
+    /// The most two monitors' clocks may differ in *rate* (0.05: one runs at most 5 % faster than
+    /// another). The leader's read lease is shortened by twice this, so it ends before any monitor
+    /// that acked it could help elect another leader. Clamped to 0…0.25.
+    public var leaseClockSkew: Double
 
     /// A configuration; every parameter defaults to Ceph's value (counts are clamped to at least 1).
     public init(
@@ -62,7 +67,8 @@ public struct MonitorConfiguration: Sendable, Hashable {
         trimDisabledMaxVersions: UInt64 = 100,
         proposeInterval: Duration = .zero,
         maxPendingWrites: Int = 10_000,
-        maxShareBytes: Int = 16 << 20
+        maxShareBytes: Int = 16 << 20,
+        leaseClockSkew: Double = 0.05
     ) {
         self.probeTimeout = probeTimeout
         self.electionTimeout = electionTimeout
@@ -78,6 +84,7 @@ public struct MonitorConfiguration: Sendable, Hashable {
         self.proposeInterval = proposeInterval
         self.maxPendingWrites = max(1, maxPendingWrites)
         self.maxShareBytes = max(1, maxShareBytes)
+        self.leaseClockSkew = min(max(leaseClockSkew, 0), 0.25)
     }
 
     /// Ceph's defaults.

@@ -1,7 +1,7 @@
 import MonSyncCore
 
 /// The timers of a monitor; at most one of each kind is armed at a time.
-enum MonitorTimer: Hashable, Sendable, CaseIterable {
+public enum MonitorTimer: Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// Probing: no decision within the probe timeout → probe again.
     case probe
     /// Electing: the election did not end in time.
@@ -14,46 +14,45 @@ enum MonitorTimer: Hashable, Sendable, CaseIterable {
     case leaseAck
     /// Peon: no lease from the leader in time.
     case leaseTimeout
-    /// Leader: the propose interval for batching writes has passed.
+    /// Leader: the propose interval for batching writes has passed (or a new leader's wait ended).
     case propose
-    /// Synchronizing without a sync delegate: probe again later.
+    /// Synchronizing without a store sync: probe again later.
     case syncRetry
+
+    public var description: String {
+        switch self {
+        case .probe: "probe"
+        case .election: "election"
+        case .paxosRound: "paxos_round"
+        case .leaseRenew: "lease_renew"
+        case .leaseAck: "lease_ack"
+        case .leaseTimeout: "lease_timeout"
+        case .propose: "propose"
+        case .syncRetry: "sync_retry"
+        }
+    }
 }
 
-/// Armed timers: each a task sleeping on the monitor's ``Timebase``, tagged with a generation
-/// so a timer cancelled or re-armed after it woke is recognised as stale.
-struct TimerTable {
-    private var armed: [MonitorTimer: (generation: UInt64, task: Task<Void, Never>)] = [:]
-    private var nextGeneration: UInt64 = 0
+/// The shell's armed timers: a task each, sleeping on the monitor's ``Timebase``, that feeds
+/// the machine the firing with the generation it was armed with (the machine ignores a stale one).
+struct TimerTasks {
+    private var tasks: [MonitorTimer: Task<Void, Never>] = [:]
 
-    func isArmed(_ timer: MonitorTimer) -> Bool { armed[timer] != nil }
-
-    /// Arms `timer`; `fire` runs with the generation when the deadline passes.
     mutating func arm(_ timer: MonitorTimer, deadline: Duration, timebase: Timebase,
-                      fire: @escaping @Sendable (UInt64) async -> Void) {
+                      fire: @escaping @Sendable () async -> Void) {
         cancel(timer)
-        nextGeneration += 1
-        let generation = nextGeneration
-        let task = Task {
+        tasks[timer] = Task {
             do { try await timebase.sleep(until: deadline) } catch { return }
-            await fire(generation)
+            await fire()
         }
-        armed[timer] = (generation, task)
     }
 
     mutating func cancel(_ timer: MonitorTimer) {
-        armed.removeValue(forKey: timer)?.task.cancel()
+        tasks.removeValue(forKey: timer)?.cancel()
     }
 
     mutating func cancelAll() {
-        for entry in armed.values { entry.task.cancel() }
-        armed.removeAll()
-    }
-
-    /// Consumes the firing if `generation` is the armed one.
-    mutating func claim(_ timer: MonitorTimer, generation: UInt64) -> Bool {
-        guard armed[timer]?.generation == generation else { return false }
-        armed[timer] = nil
-        return true
+        for task in tasks.values { task.cancel() }
+        tasks.removeAll()
     }
 }

@@ -1,20 +1,14 @@
 import MonSyncCore
 
-/// What a probing monitor has gathered: the replies of this probe round.
-struct ProbeState: Sendable {
-    /// Replies by rank.
-    var replies: [Int32: PeerProbeInfo] = [:]
-}
-
 /// Probing (Ceph's `bootstrap`, `handle_probe`, `handle_probe_reply`).
-extension Monitor {
+extension MonitorMachine {
     /// Leaves any quorum and probes every peer; the replies decide how to join.
-    func bootstrap(reason: String) {
+    mutating func bootstrap(reason: String) {
         guard state != .shutdown else { return }
         logger.info("bootstrap", metadata: ["reason": "\(reason)", "from": "\(state)"])
         statistics.bootstraps += 1
         leaveQuorum(reason: reason)
-        timers.cancelAll()
+        cancelAllTimers()
         elector = ElectorState()
         state = .probing
         probe = ProbeState()
@@ -25,7 +19,7 @@ extension Monitor {
         }
         let message = probeMessage(op: .probe)
         for peer in monmap.ranks where peer != rank { send(message, toRank: peer) }
-        arm(.probe, after: configuration.probeTimeout)
+        arm(.probe, after: jittered(configuration.probeTimeout))
     }
 
     func probeMessage(op: MMonProbe.Op) -> MMonProbe {
@@ -35,8 +29,8 @@ extension Monitor {
                   firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
     }
 
-    func handleProbe(_ message: MMonProbe, from sender: TransportAddress) {
-        guard state != .shutdown, let peer = verifiedSender(sender, claims: message.senderRank),
+    mutating func handleProbe(_ message: MMonProbe, from sender: TransportAddress) {
+        guard let peer = verifiedSender(sender, claims: message.senderRank),
               monmap.member(rank: peer)?.name == message.senderName else { return }
         switch message.op {
         case .probe:
@@ -46,7 +40,7 @@ extension Monitor {
         }
     }
 
-    private func handleProbeReply(_ message: MMonProbe, from peer: Int32) {
+    private mutating func handleProbeReply(_ message: MMonProbe, from peer: Int32) {
         guard state == .probing else { return noteStale("probe reply while \(state)") }
         probe.replies[peer] = PeerProbeInfo(
             entity: monmap.members[Int(peer)], state: message.state, quorum: message.quorum, leader: message.leader,
@@ -64,14 +58,14 @@ extension Monitor {
         }
     }
 
-    private func enterSynchronizing(_ requirement: SyncRequirement) {
-        timers.cancelAll()
+    private mutating func enterSynchronizing(_ requirement: SyncRequirement) {
+        cancelAllTimers()
         state = .synchronizing
         logger.warning("oblivious: only a full store sync can bring this monitor up to date", metadata: [
             "requirement": "\(requirement)",
         ])
-        if let delegate = syncDelegate {
-            Task { await delegate.monitor(self, needsFullSync: requirement) }
+        if syncsItself {
+            actions.append(.needsFullSync(requirement))
         } else {
             // No sync is plugged in: stay out of the quorum (joining would serve a store that
             // cannot be brought up to date) and look again later.

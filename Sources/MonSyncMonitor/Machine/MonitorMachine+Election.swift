@@ -1,27 +1,19 @@
 import MonSyncCore
 
-/// The elector's state (Ceph's `Elector`): whom this monitor is electing.
-struct ElectorState: Sendable {
-    /// Whether this monitor proposed itself in the current epoch.
-    var electingMe = false
-    /// Who acked this monitor's proposal (itself included).
-    var ackedMe: Set<Int32> = []
-    /// The monitor this one deferred to, if any.
-    var leaderAcked: Int32?
-}
-
 /// Rank-based elections as Ceph's Elector: the lowest reachable rank that a majority acks wins.
 ///
-/// Epochs are odd while electing and even while stable. A monitor proposes
-/// itself; a higher-ranked one (larger number) defers with an ACK; the
-/// proposer declares VICTORY when everyone acked, or at the election timeout
-/// with a majority.
-extension Monitor {
+/// Epochs are odd while electing and even while stable. A monitor proposes itself; a
+/// higher-ranked one (larger number) defers with an ACK; the proposer declares VICTORY when
+/// everyone acked, or at the election timeout with a majority.
+///
+/// Every election and probe timeout is stretched by a random 0–50 %, so monitors whose
+/// handlers run late together do not time out and restart together forever.
+extension MonitorMachine {
     /// Proposes this monitor (Ceph's `Elector::start`).
-    func startElection() {
+    mutating func startElection() {
         guard state != .shutdown, state != .synchronizing else { return }
         leaveQuorum(reason: "election")
-        timers.cancelAll()
+        cancelAllTimers()
         if electionEpoch % 2 == 0 { setElectionEpoch(electionEpoch + 1) }
         state = .electing
         statistics.electionsStarted += 1
@@ -31,22 +23,22 @@ extension Monitor {
         let propose = MMonElection(op: .propose, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
                                    lastCommitted: paxos.lastCommitted)
         for peer in monmap.ranks where peer != rank { send(propose, toRank: peer) }
-        arm(.election, after: configuration.electionTimeout)
+        arm(.election, after: jittered(configuration.electionTimeout))
     }
 
     /// Moves to a newer epoch seen from a peer and joins its election (Ceph's `bump_epoch`).
-    private func bumpEpoch(_ epoch: UInt32) {
+    private mutating func bumpEpoch(_ epoch: UInt32) {
         logger.info("election epoch bumped", metadata: ["from": "\(electionEpoch)", "to": "\(epoch)"])
         setElectionEpoch(epoch)
         leaveQuorum(reason: "newer election epoch \(epoch)")
-        timers.cancelAll()
+        cancelAllTimers()
         elector = ElectorState()
         state = .electing
-        arm(.election, after: configuration.electionTimeout)
+        arm(.election, after: jittered(configuration.electionTimeout))
     }
 
-    func handleElection(_ message: MMonElection, from sender: TransportAddress) {
-        guard state != .shutdown, let peer = verifiedSender(sender, claims: message.senderRank) else { return }
+    mutating func handleElection(_ message: MMonElection, from sender: TransportAddress) {
+        guard let peer = verifiedSender(sender, claims: message.senderRank) else { return }
         // A syncing monitor takes no part in elections: it cannot serve the quorum's data.
         guard state != .synchronizing else { return noteStale("election message while synchronizing") }
         switch message.op {
@@ -58,7 +50,7 @@ extension Monitor {
         }
     }
 
-    private func handlePropose(_ message: MMonElection, from peer: Int32) {
+    private mutating func handlePropose(_ message: MMonElection, from peer: Int32) {
         if message.monmapEpoch != monmap.epoch {
             send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch), toRank: peer)
             return
@@ -83,7 +75,7 @@ extension Monitor {
         }
     }
 
-    private func deferTo(_ peer: Int32) {
+    private mutating func deferTo(_ peer: Int32) {
         if elector.electingMe {
             elector.electingMe = false
             elector.ackedMe = []
@@ -92,10 +84,10 @@ extension Monitor {
         state = .electing
         send(MMonElection(op: .ack, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
                           lastCommitted: paxos.lastCommitted), toRank: peer)
-        arm(.election, after: configuration.electionTimeout)
+        arm(.election, after: jittered(configuration.electionTimeout))
     }
 
-    private func handleAck(_ message: MMonElection, from peer: Int32) {
+    private mutating func handleAck(_ message: MMonElection, from peer: Int32) {
         if message.epoch > electionEpoch {
             bumpEpoch(message.epoch)
             startElection()
@@ -106,7 +98,7 @@ extension Monitor {
         if elector.ackedMe.count == monmap.count { victory() }
     }
 
-    func electionTimedOut() {
+    mutating func electionTimedOut() {
         if elector.electingMe && elector.ackedMe.count >= monmap.majority {
             victory()
         } else {
@@ -114,9 +106,9 @@ extension Monitor {
         }
     }
 
-    private func victory() {
+    private mutating func victory() {
         let newQuorum = elector.ackedMe.sorted()
-        timers.cancel(.election)
+        cancel(.election)
         elector = ElectorState()
         setElectionEpoch(electionEpoch + 1)
         state = .leader
@@ -130,7 +122,7 @@ extension Monitor {
         leaderInit()
     }
 
-    private func handleVictory(_ message: MMonElection, from peer: Int32) {
+    private mutating func handleVictory(_ message: MMonElection, from peer: Int32) {
         guard message.epoch >= electionEpoch else { return noteStale("old victory e\(message.epoch) from \(peer)") }
         guard message.quorum.contains(rank) else {
             // A quorum formed without us: make it re-elect so we can join.
@@ -149,7 +141,7 @@ extension Monitor {
             return
         }
         leaveQuorum(reason: "new quorum")
-        timers.cancelAll()
+        cancelAllTimers()
         setElectionEpoch(message.epoch)
         elector = ElectorState()
         state = .peon

@@ -3,15 +3,14 @@ import MonSyncStore
 
 /// The client command path (Ceph's `handle_command` and `forward_request`).
 ///
-/// Status is answered by any monitor. Reads are answered by the leader, or by
-/// a peon holding a valid lease; otherwise they are forwarded like writes.
+/// Status is answered by any monitor. Reads are answered by the leader under its lease
+/// (``LeaseState``); a peon forwards them like writes.
 /// Writes are queued on the leader and proposed through Paxos (batched while
 /// a round is in flight); a peon forwards them to the leader once; a monitor
 /// outside a quorum refuses them with NO_QUORUM, so a write during an
 /// election is never half-done.
-extension Monitor {
-    func handleCommand(_ command: MMonCommand, from sender: TransportAddress) {
-        guard state != .shutdown else { return }
+extension MonitorMachine {
+    mutating func handleCommand(_ command: MMonCommand, from sender: TransportAddress) {
         let forwarded = command.flags.contains(.forwarded)
         let replyTo: TransportAddress
         if forwarded {
@@ -26,21 +25,13 @@ extension Monitor {
         }
         switch command.op {
         case .status:
-            if syncDelegate == nil {
-                reply(to: command, at: replyTo, result: .ok)
-            } else {
-                // The sync section comes from actors of its own: gather it off this actor, then answer.
-                Task { [weak self] in
-                    guard let self else { return }
-                    let status = await statusWithSync()
-                    await reply(to: command, at: replyTo, result: .ok, status: status)
-                }
-            }
+            actions.append(.answerStatus(reply(to: command, result: .ok), to: replyTo))
         case .get, .list:
             if isReadable {
                 answerRead(command, at: replyTo)
             } else if state == .leader {
-                reply(to: command, at: replyTo, result: .retry, message: "mon.\(name) is the leader but still recovering; retry")
+                reply(to: command, at: replyTo, result: .retry,
+                      message: "mon.\(name) is the leader but its read lease is not established yet (recovering, or waiting out the previous leader's lease); retry")
             } else {
                 forwardOrRefuse(command, at: replyTo, forwarded: forwarded)
             }
@@ -53,7 +44,7 @@ extension Monitor {
         }
     }
 
-    private func answerRead(_ command: MMonCommand, at client: TransportAddress) {
+    private mutating func answerRead(_ command: MMonCommand, at client: TransportAddress) {
         do {
             switch command.op {
             case .get:
@@ -79,7 +70,7 @@ extension Monitor {
     }
 
     /// A peon passes the command to its leader once; anyone else says why it cannot serve it.
-    private func forwardOrRefuse(_ command: MMonCommand, at client: TransportAddress, forwarded: Bool) {
+    private mutating func forwardOrRefuse(_ command: MMonCommand, at client: TransportAddress, forwarded: Bool) {
         if state == .peon, let leader, !forwarded {
             var copy = command
             copy.flags.insert(.forwarded)
@@ -94,15 +85,19 @@ extension Monitor {
         }
     }
 
-    private func queueWrite(_ write: PendingWrite) {
+    private mutating func queueWrite(_ write: PendingWrite) {
         let command = write.command
         do {
             switch try keyValue.state(ofTid: command.tid, clientID: command.clientID, in: store) {
             case .new:
                 break
-            case .applied:
+            case .applied where isWritable:
                 // Resent after a leader change, and already committed: do not apply it twice.
                 return reply(to: command, at: write.replyTo, result: .ok, message: "already applied")
+            case .applied:
+                // Not yet: the old leader's lease may still run, and it may not have seen the commit.
+                // Queued, the write is answered as applied when the leader proposes.
+                break
             case .tooOld:
                 return reply(to: command, at: write.replyTo, result: .invalid,
                              message: "tid \(command.tid) is older than the \(KeyValueService.dedupWindow) remembered for this client")
@@ -125,7 +120,7 @@ extension Monitor {
             return reply(to: command, at: write.replyTo, result: .retry, message: "the leader's write queue is full; resend later")
         }
         pendingWrites.append(write)
-        if configuration.proposeInterval > .zero && paxos.proposal == nil && !timers.isArmed(.propose) {
+        if configuration.proposeInterval > .zero && paxos.proposal == nil && !isArmed(.propose) {
             arm(.propose, after: configuration.proposeInterval)
         } else if configuration.proposeInterval == .zero {
             proposeNextIfIdle()
@@ -133,17 +128,51 @@ extension Monitor {
     }
 
     /// Answers a write that was waiting on Paxos.
-    func replyToWrite(_ write: PendingWrite, result: CommandResult, message: String = "", version: UInt64 = 0) {
+    mutating func replyToWrite(_ write: PendingWrite, result: CommandResult, message: String = "", version: UInt64 = 0) {
         for client in [write.replyTo] + write.extraReplies {
             reply(to: write.command, at: client, result: result, message: message, version: version)
         }
     }
 
-    private func reply<C: Collection<UInt8>>(to command: MMonCommand, at client: TransportAddress, result: CommandResult,
-                                             message: String = "", value: C = [UInt8](), keys: [String] = [],
-                                             version: UInt64 = 0, status: MonitorStatus? = nil) {
+    private mutating func reply<C: Collection<UInt8>>(to command: MMonCommand, at client: TransportAddress, result: CommandResult,
+                                                      message: String = "", value: C = [UInt8](), keys: [String] = [],
+                                                      version: UInt64 = 0) {
+        send(reply(to: command, result: result, message: message, value: value, keys: keys, version: version), to: client)
+    }
+
+    private func reply<C: Collection<UInt8>>(to command: MMonCommand, result: CommandResult, message: String = "",
+                                             value: C = [UInt8](), keys: [String] = [], version: UInt64 = 0) -> MMonCommandReply {
         let leaderEntity = state.isInQuorum ? leader.flatMap { monmap.member(rank: $0) } : nil
-        send(MMonCommandReply(op: command.op, tid: command.tid, result: result, message: message, value: value,
-                              keys: keys, leader: leaderEntity, version: version, status: status ?? self.status), to: client)
+        return MMonCommandReply(op: command.op, tid: command.tid, result: result, message: message, value: value,
+                                keys: keys, leader: leaderEntity, version: version, status: status)
+    }
+}
+
+/// Proposals from services other than the key-value one (Ceph's `PaxosService::propose_pending`).
+extension MonitorMachine {
+    /// Queues a service's `transaction` for the next proposal, or answers at once why it cannot be.
+    ///
+    /// Only the leader proposes; every operation must touch a prefix a registered service owns
+    /// (never the Paxos log). Changes queued together are committed in one version, as client
+    /// writes are.
+    mutating func queueServiceProposal(id: UInt64, _ transaction: StoreTransaction) {
+        guard state == .leader else {
+            return actions.append(.finishProposal(id: id, .failure(.notLeader(leader: leader.flatMap { monmap.member(rank: $0) }))))
+        }
+        guard !transaction.isEmpty else { return actions.append(.finishProposal(id: id, .failure(.empty))) }
+        for operation in transaction.operations {
+            let owner = services.owner(of: operation.prefix)
+            if owner == nil || operation.prefix == PaxosLog.prefix {
+                return actions.append(.finishProposal(id: id, .failure(.unownedPrefix(operation.prefix))))
+            }
+        }
+        pendingServiceProposals.append(ServiceProposal(id: id, transaction: transaction))
+        if configuration.proposeInterval == .zero { proposeNextIfIdle() }
+        else if paxos.proposal == nil && !isArmed(.propose) { arm(.propose, after: configuration.proposeInterval) }
+    }
+
+    /// Resolves the service proposals `ids` with `result`.
+    mutating func finishServiceProposals(_ ids: [UInt64], with result: Result<UInt64, ProposalError>) {
+        for id in ids { actions.append(.finishProposal(id: id, result)) }
     }
 }

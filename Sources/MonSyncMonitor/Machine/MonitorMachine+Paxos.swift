@@ -3,18 +3,24 @@ import MonSyncStore
 
 /// Single-Paxos as Ceph's `Paxos`: recovery (collect/last), replication (begin/accept/commit),
 /// leases, and trim through Paxos.
-extension Monitor {
+extension MonitorMachine {
     // MARK: Entering and leaving the quorum
 
     /// Leader after a victory: recover, then serve (Ceph's `leader_init`).
-    func leaderInit() {
+    mutating func leaderInit() {
         paxos.resetRound()
+        lease.reset()
+        if Set(quorum) != Set(monmap.ranks) {
+            // A monitor outside the new quorum may be the old leader, still serving reads under its
+            // lease: acknowledge nothing until that lease has surely run out (``LeaseState``).
+            lease.actsFrom = now + configuration.lease
+        }
         collect(aboveProposalNumber: 0)
     }
 
     /// Peon after a victory: wait for the leader's collect and lease, with a timeout (Ceph's
     /// `peon_init`; the timeout is the fix for peons waiting forever, F14).
-    func peonInit() {
+    mutating func peonInit() {
         paxos.resetRound()
         paxos.phase = .recovering
         arm(.leaseTimeout, after: configuration.leaseAckTimeout)
@@ -26,7 +32,7 @@ extension Monitor {
     /// a write in a value out for acceptance may still be committed by the next
     /// leader's recovery, so its client is told to resend with the same tid (RETRY),
     /// which the applied-tid record makes safe.
-    func leaveQuorum(reason: String) {
+    mutating func leaveQuorum(reason: String) {
         if state == .leader {
             for write in pendingWrites {
                 replyToWrite(write, result: .noQuorum, message: "not proposed: the leader lost its quorum (\(reason))")
@@ -40,6 +46,7 @@ extension Monitor {
             finishServiceProposals(paxos.proposal?.serviceProposals ?? [], with: .failure(.outcomeUnknown))
         }
         paxos.resetRound()
+        lease.reset()
         quorum = []
         leader = nil
     }
@@ -47,7 +54,7 @@ extension Monitor {
     // MARK: Recovery
 
     /// A proposal number above every one seen, unique to this rank (Ceph's `get_new_proposal_number`).
-    private func newProposalNumber(above floor: UInt64) -> UInt64 {
+    private mutating func newProposalNumber(above floor: UInt64) -> UInt64 {
         // Received numbers are bounded on decode; a stored one is bounded here, so this never overflows.
         let base = min(max(paxos.lastPN, floor), WireDecoder.maximumPaxosNumber)
         let pn = (base / 100 + 1) * 100 + UInt64(rank)
@@ -55,30 +62,36 @@ extension Monitor {
         return pn
     }
 
-    private func collect(aboveProposalNumber floor: UInt64) {
+    private mutating func collect(aboveProposalNumber floor: UInt64) {
         paxos.phase = .recovering
         let pn = newProposalNumber(above: max(floor, paxos.acceptedPN))
         paxos.acceptedPN = pn
         var transaction = StoreTransaction()
         transaction.put(PaxosState.prefix, PaxosState.lastPNKey, uint64: paxos.lastPN)
         transaction.put(PaxosState.prefix, PaxosState.acceptedPNKey, uint64: pn)
-        guard apply(transaction, during: "persisting the proposal number") else { return }
+        persist(transaction)
         paxos.lastReceived = [rank]
         paxos.peerLastCommitted = [:]
         do { paxos.uncommitted = try paxos.storedUncommitted(in: store) } catch {
             noteStoreFailure(error, during: "reading the uncommitted value")
             paxos.uncommitted = nil
         }
-        logger.debug("collect", metadata: ["pn": "\(pn)", "lc": "\(paxos.lastCommitted)"])
+        sendCollect()
+    }
+
+    /// Asks every peon for what it has beyond our `last_committed` under the current number; sent
+    /// again while a peon reports more than one LAST carried (``MonitorConfiguration/maxShareBytes``).
+    private mutating func sendCollect() {
+        logger.debug("collect", metadata: ["pn": "\(paxos.acceptedPN)", "lc": "\(paxos.lastCommitted)"])
+        paxos.lastReceived = [rank]
         let message = MMonPaxos(op: .collect, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
-                                lastCommitted: paxos.lastCommitted, pn: pn)
+                                lastCommitted: paxos.lastCommitted, pn: paxos.acceptedPN)
         for peer in quorum where peer != rank { send(message, toRank: peer) }
         arm(.paxosRound, after: configuration.acceptTimeout)
         if paxos.lastReceived.count == quorum.count { finishRecovery() }
     }
 
-    func handlePaxos(_ message: MMonPaxos, from sender: TransportAddress) {
-        guard state != .shutdown else { return }
+    mutating func handlePaxos(_ message: MMonPaxos, from sender: TransportAddress) {
         guard let peer = monmap.rank(of: sender) else {
             statistics.impostorMessages += 1
             return
@@ -98,18 +111,17 @@ extension Monitor {
         }
     }
 
-    private func handleCollect(_ message: MMonPaxos) {
+    private mutating func handleCollect(_ message: MMonPaxos) {
         if message.firstCommitted > paxos.lastCommitted + 1 {
             // The leader trimmed what we lack: recovery cannot help, only a sync can.
             return bootstrap(reason: "leader's first_committed \(message.firstCommitted) is beyond our last_committed \(paxos.lastCommitted) + 1")
         }
         paxos.phase = .recovering
-        paxos.leaseExpires = nil
         if message.pn > paxos.acceptedPN {
             paxos.acceptedPN = message.pn
             var transaction = StoreTransaction()
             transaction.put(PaxosState.prefix, PaxosState.acceptedPNKey, uint64: message.pn)
-            guard apply(transaction, during: "persisting a promise") else { return }
+            persist(transaction)
         }
         var values: [MMonPaxos.Value] = []
         var uncommittedPN: UInt64 = 0
@@ -133,7 +145,7 @@ extension Monitor {
         arm(.leaseTimeout, after: configuration.leaseAckTimeout)
     }
 
-    private func handleLast(_ message: MMonPaxos, from peer: Int32) {
+    private mutating func handleLast(_ message: MMonPaxos, from peer: Int32) {
         guard paxos.phase == .recovering else { return noteStale("last from \(peer) while \(paxos.phase)") }
         if message.firstCommitted > paxos.lastCommitted + 1 {
             return bootstrap(reason: "mon.\(peer)'s first_committed \(message.firstCommitted) is beyond our last_committed \(paxos.lastCommitted) + 1")
@@ -156,8 +168,15 @@ extension Monitor {
         if paxos.lastReceived.count == quorum.count { finishRecovery() }
     }
 
-    private func finishRecovery() {
-        timers.cancel(.paxosRound)
+    private mutating func finishRecovery() {
+        if let highest = paxos.peerLastCommitted.values.max(), highest > paxos.lastCommitted {
+            // A peon committed more than its LAST could carry: ask again from where we are now. The
+            // leader must hold every committed version before it serves reads or proposes.
+            logger.debug("recovery continues", metadata: ["lc": "\(paxos.lastCommitted)", "peon_lc": "\(highest)"])
+            paxos.peerLastCommitted = [:]
+            return sendCollect()
+        }
+        cancel(.paxosRound)
         statistics.recoveries += 1
         // Bring every peon that is behind up to date, one bounded COMMIT after another.
         for peer in quorum where peer != rank {
@@ -199,17 +218,13 @@ extension Monitor {
 
     // MARK: Replication
 
-    private func begin(_ value: [UInt8], writes: [PendingWrite], serviceProposals: [UInt64] = [], isTrim: Bool) {
+    private mutating func begin(_ value: [UInt8], writes: [PendingWrite], serviceProposals: [UInt64] = [], isTrim: Bool) {
         let version = paxos.lastCommitted + 1
         var transaction = StoreTransaction()
         transaction.put(PaxosState.prefix, PaxosState.pendingValueKey, value)
         transaction.put(PaxosState.prefix, PaxosState.pendingVersionKey, uint64: version)
         transaction.put(PaxosState.prefix, PaxosState.pendingPNKey, uint64: paxos.acceptedPN)
-        guard apply(transaction, during: "accepting our own proposal") else {
-            for write in writes { replyToWrite(write, result: .failed, message: "the leader's store failed") }
-            finishServiceProposals(serviceProposals, with: .failure(.noQuorum))
-            return
-        }
+        persist(transaction)
         if paxos.phase != .updatingPrevious { paxos.phase = .updating }
         paxos.proposal = PaxosState.Proposal(version: version, value: value, accepted: [rank], writes: writes,
                                              serviceProposals: serviceProposals, isTrim: isTrim)
@@ -221,7 +236,7 @@ extension Monitor {
         if monmap.majority <= 1 { commitProposal() }
     }
 
-    private func handleBegin(_ message: MMonPaxos) {
+    private mutating func handleBegin(_ message: MMonPaxos) {
         guard message.pn >= paxos.acceptedPN else { return noteStale("begin with pn \(message.pn) below our promise \(paxos.acceptedPN)") }
         guard message.lastCommitted == paxos.lastCommitted, let value = message.values.first else {
             return bootstrap(reason: "begin follows v\(message.lastCommitted) but we are at v\(paxos.lastCommitted)")
@@ -234,14 +249,13 @@ extension Monitor {
         transaction.put(PaxosState.prefix, PaxosState.pendingValueKey, value.bytes)
         transaction.put(PaxosState.prefix, PaxosState.pendingVersionKey, uint64: value.version)
         transaction.put(PaxosState.prefix, PaxosState.pendingPNKey, uint64: message.pn)
-        guard apply(transaction, during: "accepting a value") else { return bootstrap(reason: "store failure") }
+        persist(transaction)
         paxos.phase = .updating
-        paxos.leaseExpires = nil  // not readable until the value is committed and the lease renewed
         send(MMonPaxos(op: .accept, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                        lastCommitted: paxos.lastCommitted, pn: message.pn), toRank: leader!)
     }
 
-    private func handleAccept(_ message: MMonPaxos, from peer: Int32) {
+    private mutating func handleAccept(_ message: MMonPaxos, from peer: Int32) {
         guard var proposal = paxos.proposal, message.pn == paxos.acceptedPN,
               message.lastCommitted + 1 == proposal.version else { return noteStale("accept from \(peer) for no current round") }
         proposal.accepted.insert(peer)
@@ -249,9 +263,9 @@ extension Monitor {
         if proposal.accepted.count >= monmap.majority { commitProposal() }
     }
 
-    private func commitProposal() {
+    private mutating func commitProposal() {
         guard let proposal = paxos.proposal else { return }
-        timers.cancel(.paxosRound)
+        cancel(.paxosRound)
         paxos.proposal = nil
         guard commitVersion(proposal.version, value: proposal.value) else {
             for write in proposal.writes { replyToWrite(write, result: .retry, message: "the leader's store failed at commit; resend with the same tid") }
@@ -270,7 +284,7 @@ extension Monitor {
         proposeNextIfIdle()
     }
 
-    private func handleCommit(_ message: MMonPaxos) {
+    private mutating func handleCommit(_ message: MMonPaxos) {
         guard storeCommitted(message.values, upTo: message.lastCommitted) else { return }
         if paxos.lastCommitted < message.lastCommitted {
             return bootstrap(reason: "commit up to v\(message.lastCommitted) leaves a gap after our v\(paxos.lastCommitted)")
@@ -280,7 +294,7 @@ extension Monitor {
 
     /// Consecutive retained versions from `first` on, as many as fit in
     /// ``MonitorConfiguration/maxShareBytes`` (at least one), so a share never outgrows a frame.
-    private func loggedValues(from first: UInt64) throws(StoreError) -> [MMonPaxos.Value] {
+    private mutating func loggedValues(from first: UInt64) throws(StoreError) -> [MMonPaxos.Value] {
         var values: [MMonPaxos.Value] = []
         var bytes = 0
         var version = first
@@ -296,7 +310,7 @@ extension Monitor {
 
     /// Commits the consecutive versions of `values` above our `last_committed`, up to `limit`.
     /// Returns `false` (after bootstrapping) when the store fails.
-    private func storeCommitted(_ values: [MMonPaxos.Value], upTo limit: UInt64) -> Bool {
+    private mutating func storeCommitted(_ values: [MMonPaxos.Value], upTo limit: UInt64) -> Bool {
         for value in values where value.version > paxos.lastCommitted && value.version <= limit {
             guard value.version == paxos.lastCommitted + 1 else { break }
             guard commitVersion(value.version, value: Array(value.bytes)) else {
@@ -308,7 +322,7 @@ extension Monitor {
     }
 
     /// Writes `paxos/<v>`, moves `last_committed` and applies the value, in one atomic write.
-    private func commitVersion(_ version: UInt64, value: [UInt8]) -> Bool {
+    private mutating func commitVersion(_ version: UInt64, value: [UInt8]) -> Bool {
         do {
             let decoded = try StoreTransaction(decoding: value)
             var transaction = Self.keepingFirstCommitted(atLeast: paxos.firstCommitted,
@@ -316,7 +330,7 @@ extension Monitor {
             transaction.erase(PaxosState.prefix, PaxosState.pendingVersionKey)
             transaction.erase(PaxosState.prefix, PaxosState.pendingPNKey)
             transaction.erase(PaxosState.prefix, PaxosState.pendingValueKey)
-            try store.apply(transaction)
+            persist(transaction)
             paxos.firstCommitted = try log.firstCommitted()
             paxos.lastCommitted = try log.lastCommitted()
         } catch {
@@ -345,58 +359,83 @@ extension Monitor {
 
     // MARK: Lease
 
-    /// Leader: extends the peons' lease and waits for their acks (Ceph's `extend_lease`).
-    func extendLease() {
+    /// Leader: starts a lease round — the peons' lease is extended, and the leader's own read
+    /// lease once a majority acks this round (Ceph's `extend_lease`; see ``LeaseState``).
+    mutating func extendLease() {
         guard state == .leader, paxos.phase == .active else { return }
-        paxos.leaseAcked = [rank]
+        lease.round += 1
+        lease.roundSentAt = now
+        lease.acked = [rank]
         let message = MMonPaxos(op: .lease, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
-                                lastCommitted: paxos.lastCommitted,
+                                lastCommitted: paxos.lastCommitted, pn: lease.round,
                                 leaseMilliseconds: UInt64(max(1, configuration.lease.milliseconds)))
         for peer in quorum where peer != rank { send(message, toRank: peer) }
-        if quorum.count > 1 && !timers.isArmed(.leaseAck) { arm(.leaseAck, after: configuration.leaseAckTimeout) }
+        noteLeaseAcked()
+        if quorum.count > 1 && !isArmed(.leaseAck) { arm(.leaseAck, after: configuration.leaseAckTimeout) }
         arm(.leaseRenew, after: configuration.leaseRenewInterval)
     }
 
-    private func handleLease(_ message: MMonPaxos) {
+    private mutating func handleLease(_ message: MMonPaxos) {
         guard message.lastCommitted == paxos.lastCommitted else {
             // We missed a commit: do not ack; the leader's lease-ack timeout starts a new recovery.
             return noteStale("lease at v\(message.lastCommitted) while we are at v\(paxos.lastCommitted)")
         }
         paxos.phase = .active
-        paxos.leaseExpires = timebase.now + .milliseconds(Int64(clamping: message.leaseMilliseconds))
         send(MMonPaxos(op: .leaseAck, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
-                       lastCommitted: paxos.lastCommitted), toRank: leader!)
+                       lastCommitted: paxos.lastCommitted, pn: message.pn), toRank: leader!)
         arm(.leaseTimeout, after: configuration.leaseAckTimeout)
     }
 
-    private func handleLeaseAck(_ message: MMonPaxos, from peer: Int32) {
-        paxos.leaseAcked.insert(peer)
-        if paxos.leaseAcked.isSuperset(of: quorum) { timers.cancel(.leaseAck) }
+    private mutating func handleLeaseAck(_ message: MMonPaxos, from peer: Int32) {
+        // An ack of an older round proves less than the current one needs: only the current round counts.
+        guard message.pn == lease.round else { return noteStale("lease ack of round \(message.pn), now \(lease.round)") }
+        lease.acked.insert(peer)
+        noteLeaseAcked()
+        if lease.acked.isSuperset(of: quorum) { cancel(.leaseAck) }
     }
 
-    /// Whether this monitor may answer reads from its own store now.
-    var isReadable: Bool {
-        switch state {
-        case .leader: paxos.phase == .active || paxos.phase == .updating
-        case .peon: paxos.phase == .active && (paxos.leaseExpires.map { timebase.now < $0 } ?? false)
-        default: false
-        }
+    /// Extends the leader's read lease when the current round has a majority of the monmap.
+    private mutating func noteLeaseAcked() {
+        guard lease.acked.count >= monmap.majority else { return }
+        let margin = 1 - 2 * max(0, min(configuration.leaseClockSkew, 0.25))
+        let until = lease.roundSentAt + configuration.lease * margin
+        lease.readableUntil = max(lease.readableUntil ?? until, until)
+    }
+
+    /// Whether this monitor may answer reads from its own store now: only the leader, recovered,
+    /// past the old leader's lease, inside a lease a majority acked.
+    var isReadable: Bool { isReadable(at: now) }
+
+    /// ``isReadable`` at the monitor's time `time`.
+    public func isReadable(at time: Duration) -> Bool {
+        guard state == .leader, paxos.phase == .active || paxos.phase == .updating, time >= lease.actsFrom else { return false }
+        if monmap.majority <= 1 { return true }
+        return lease.readableUntil.map { time < $0 } ?? false
+    }
+
+    /// Whether the leader may acknowledge writes (propose, answer a resent write as applied).
+    var isWritable: Bool {
+        state == .leader && paxos.phase == .active && now >= lease.actsFrom
     }
 
     // MARK: Proposals
 
     /// Leader: proposes the next value if no round is in flight: a due trim first, then the queued writes.
-    func proposeNextIfIdle() {
+    mutating func proposeNextIfIdle() {
         guard state == .leader, paxos.phase == .active, paxos.proposal == nil else { return }
+        if now < lease.actsFrom {
+            // A new leader waits out the old one's lease before it makes anything new visible.
+            if !isArmed(.propose) { arm(.propose, at: lease.actsFrom) }
+            return
+        }
         if let target = trimPolicy.trimTarget(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted,
                                               heldSince: trimHolds.heldSince) {
             do {
                 let trim = try log.trimTransaction(to: target)
                 statistics.trimsProposed += 1
                 logger.info("trimming", metadata: ["from": "\(paxos.firstCommitted)", "to": "\(target)", "lc": "\(paxos.lastCommitted)"])
-                if !trimHolds.holds.isEmpty, let delegate = syncDelegate {
-                    let holds = trimHolds.holds.values.sorted { $0.id < $1.id }
-                    Task { await delegate.monitor(self, trimsPastHoldsTo: target, holds: holds) }
+                if !trimHolds.holds.isEmpty {
+                    actions.append(.trimsPastHolds(firstCommitted: target, holds: trimHolds.holds.values.sorted { $0.id < $1.id }))
                 }
                 return begin(trim.encoded(), writes: [], isTrim: true)
             } catch {
@@ -404,7 +443,7 @@ extension Monitor {
             }
         }
         guard !pendingWrites.isEmpty || !pendingServiceProposals.isEmpty else { return }
-        timers.cancel(.propose)
+        cancel(.propose)
         var writes: [PendingWrite] = []
         let proposals = pendingServiceProposals
         do {
@@ -434,18 +473,6 @@ extension Monitor {
             noteStoreFailure(error, during: "building a proposal")
             for write in writes { replyToWrite(write, result: .failed, message: "store failure: \(error); nothing was proposed") }
             finishServiceProposals(proposals.map(\.id), with: .failure(.store(error)))
-        }
-    }
-
-    /// Applies `transaction`; on failure notes it and bootstraps, returning `false`.
-    private func apply(_ transaction: StoreTransaction, during what: String) -> Bool {
-        do {
-            try store.apply(transaction)
-            return true
-        } catch {
-            noteStoreFailure(error, during: what)
-            bootstrap(reason: "store failure")
-            return false
         }
     }
 }

@@ -1,0 +1,295 @@
+public import Logging
+import MonSyncCore
+public import MonSyncStore
+
+/// One monitor's protocol — probe, election, Single-Paxos (recovery, begin/accept/commit,
+/// leases, trim) and the client command path — as a synchronous state machine.
+///
+/// An input goes in (``MonitorInput``: a decoded message, a timer firing, a client request,
+/// a store failure) with the monitor's current time; an ordered list of ``MonitorAction``s
+/// comes out (persist, send, arm a timer, answer). The machine does no I/O, reads no clock
+/// and draws randomness only from its seeded generator, so the same inputs give the same
+/// actions: ``Monitor`` runs it over a transport and a real store, and the simulator
+/// (`MonSyncSimulation`) runs hundreds of thousands of seeded histories through it.
+///
+/// It reads the store (the committed log, the key-value data, applied tids) through a
+/// read-only view that also sees the writes of the current step (``StepStore``).
+///
+/// ```swift
+/// var machine = try MonitorMachine(monmap: monmap, rank: 0, store: store, now: clock.now)
+/// for action in machine.step(.start, now: clock.now) { execute(action) }
+/// ```
+public struct MonitorMachine: Sendable {
+    /// The cluster's membership.
+    public let monmap: MonMap
+    /// This monitor's rank.
+    public let rank: Int32
+    /// Timers, lease and Paxos settings.
+    public let configuration: MonitorConfiguration
+    /// The registered services.
+    public let services: ServiceRegistry
+    /// The key-value service.
+    public let keyValue = KeyValueService()
+
+    let store: StepStore
+    let trimPolicy: TrimPolicy
+    var log: PaxosLog { PaxosLog(store: store) }
+    var logger: Logger
+    var random: SeededRandomNumberGenerator
+
+    // MARK: State
+
+    /// The monitor's state.
+    public internal(set) var state: MonitorState = .probing
+    /// The election epoch: odd while electing, even while a quorum is stable.
+    public internal(set) var electionEpoch: UInt32 = 0
+    /// The quorum's ranks while in one.
+    public internal(set) var quorum: [Int32] = []
+    /// The leader's rank while in a quorum.
+    public internal(set) var leader: Int32?
+    /// The last decision probing made.
+    public internal(set) var lastJoinDecision: JoinDecision?
+    /// Counters.
+    public internal(set) var statistics = MonitorStatistics()
+    /// Whether a store sync takes over when probing finds this monitor oblivious
+    /// (``MonitorAction/needsFullSync(_:)``, answered by ``MonitorInput/syncFinished``);
+    /// without one the monitor stays out of the quorum and probes again now and then.
+    public var syncsItself = false
+
+    var probe = ProbeState()
+    var elector = ElectorState()
+    var paxos = PaxosState()
+    var lease = LeaseState()
+    var timers: [MonitorTimer: UInt64] = [:]
+    var nextTimerGeneration: UInt64 = 0
+    var trimHolds = TrimHolds()
+    var pendingWrites: [PendingWrite] = []
+    var pendingServiceProposals: [ServiceProposal] = []
+
+    /// The time of the step being handled (the monitor's own clock).
+    var now: Duration = .zero
+    /// The actions of the step being handled.
+    var actions: [MonitorAction] = []
+
+    static let electionEpochKey = "election_epoch"
+
+    /// A machine for the monitor of `rank`, with the persistent state `store` holds.
+    ///
+    /// - Parameters:
+    ///   - seed: the generator of the election back-off; give each monitor its own.
+    ///   - now: the monitor's clock at creation.
+    /// - Throws: ``MonitorError`` if `rank` is not in the map, a service cannot be registered,
+    ///   or the store cannot be read.
+    public init(monmap: MonMap, rank: Int32, store: any MonitorStore,
+                configuration: MonitorConfiguration = .default, services extraServices: [any MonitorService] = [],
+                seed: UInt64 = 0, now: Duration, logger: Logger = Logger(label: "monsync.monitor")) throws(MonitorError) {
+        guard let me = monmap.member(rank: rank) else { throw .notInMonmap("rank \(rank)") }
+        var registry = ServiceRegistry()
+        do {
+            try registry.register(KeyValueService())
+            for service in extraServices { try registry.register(service) }
+        } catch { throw .service(error) }
+        self.monmap = monmap
+        self.rank = rank
+        self.configuration = configuration
+        self.services = registry
+        self.store = StepStore(base: store)
+        self.trimPolicy = TrimPolicy(configuration)
+        var logger = logger
+        logger[metadataKey: "mon"] = "\(me.name)"
+        self.logger = logger
+        self.random = SeededRandomNumberGenerator(seed: seed ^ (0x6D6F_6E00 &+ UInt64(UInt32(bitPattern: rank))))
+        self.now = now
+        do {
+            // Clamped as received epochs are (MMonElection refuses the last few values), so `+ 1` never overflows.
+            let stored = try store.getUInt64(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey) ?? 0
+            electionEpoch = UInt32(min(stored, UInt64(UInt32.max - 4)))
+            paxos = try PaxosState.load(from: store)
+        } catch { throw .store(error) }
+    }
+
+    /// This monitor's name.
+    public var name: String { monmap.members[Int(rank)].name }
+
+    // MARK: Stepping
+
+    /// Handles `input` at the monitor's time `now` and returns what the shell must do, in order.
+    public mutating func step(_ input: MonitorInput, now: Duration) -> [MonitorAction] {
+        self.now = max(self.now, now)
+        actions = []
+        defer { store.endStep() }
+        guard state != .shutdown else { return [] }
+        switch input {
+        case .start:
+            bootstrap(reason: "start")
+        case let .message(message, sender):
+            receive(message, from: sender)
+        case let .timer(timer, generation):
+            guard timers[timer] == generation else { break }
+            timers[timer] = nil
+            timerFired(timer)
+        case let .persistFailed(error):
+            noteStoreFailure(error, during: "persisting")
+            reloadPersistentState()
+            bootstrap(reason: "store failure")
+        case .syncFinished:
+            reloadPersistentState()
+            bootstrap(reason: "sync finished")
+        case let .releaseTrim(hold):
+            if trimHolds.release(hold) {
+                logger.info("trim released", metadata: ["hold": "\(hold)"])
+                proposeNextIfIdle()
+            }
+        case let .propose(id, transaction):
+            queueServiceProposal(id: id, transaction)
+        case .stop:
+            leaveQuorum(reason: "monitor shutting down")
+            cancelAllTimers()
+            state = .shutdown
+        }
+        let result = actions
+        actions = []
+        return result
+    }
+
+    private mutating func receive(_ message: any WireMessage, from sender: TransportAddress) {
+        switch message {
+        case let probe as MMonProbe: handleProbe(probe, from: sender)
+        case let election as MMonElection: handleElection(election, from: sender)
+        case let paxos as MMonPaxos: handlePaxos(paxos, from: sender)
+        case let command as MMonCommand: handleCommand(command, from: sender)
+        default: noteStale("\(type(of: message)) is not a monitor message")
+        }
+    }
+
+    private mutating func timerFired(_ timer: MonitorTimer) {
+        switch timer {
+        case .probe: bootstrap(reason: "probe timeout")
+        case .election: electionTimedOut()
+        case .paxosRound: bootstrap(reason: "Paxos round timed out (\(paxos.phase))")
+        case .leaseRenew: extendLease()
+        case .leaseAck: bootstrap(reason: "lease acks missing from \(Set(quorum).subtracting(lease.acked).sorted())")
+        case .leaseTimeout: bootstrap(reason: "lease from the leader expired")
+        case .propose: proposeNextIfIdle()
+        case .syncRetry: bootstrap(reason: "re-probing while oblivious")
+        }
+    }
+
+    private mutating func reloadPersistentState() {
+        do {
+            let stored = try store.base.getUInt64(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey) ?? 0
+            electionEpoch = max(electionEpoch, UInt32(min(stored, UInt64(UInt32.max - 4))))
+            paxos = try PaxosState.load(from: store.base)
+        } catch {
+            noteStoreFailure(error, during: "reloading the Paxos state")
+        }
+    }
+
+    // MARK: Queries
+
+    /// The monitor's state, rank, quorum, leader and Paxos bounds.
+    public var status: MonitorStatus {
+        MonitorStatus(state: state, rank: rank, name: name, electionEpoch: electionEpoch,
+                      quorum: state.isInQuorum ? quorum : [], leader: state.isInQuorum ? leader : nil,
+                      firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
+    }
+
+    /// The first retained Paxos version.
+    public var firstCommitted: UInt64 { paxos.firstCommitted }
+    /// The last committed Paxos version.
+    public var lastCommitted: UInt64 { paxos.lastCommitted }
+    /// The Paxos phase, for logs and tests.
+    public var phaseDescription: String { paxos.phase.description }
+
+    /// Whether the log is long enough that a trim is due (ignoring holds): Ceph's `should_trim`.
+    public var isTrimDue: Bool {
+        trimPolicy.isDue(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
+    }
+
+    /// The number of trim holds out.
+    public var trimHoldCount: Int { trimHolds.holds.count }
+
+    /// Takes a hold on trimming (a sync needs old versions); give it back with ``MonitorInput/releaseTrim(_:)``.
+    public mutating func holdTrim(reason: String) -> TrimHold {
+        let hold = trimHolds.take(reason: reason, lastCommitted: paxos.lastCommitted)
+        logger.info("trim held", metadata: ["hold": "\(hold)", "since": "\(paxos.lastCommitted)"])
+        return hold
+    }
+
+    // MARK: Plumbing
+
+    mutating func send(_ message: any WireMessage, toRank peer: Int32) {
+        guard peer != rank, let address = monmap.address(of: peer) else { return }
+        actions.append(.send(message, to: address))
+    }
+
+    mutating func send(_ message: any WireMessage, to address: TransportAddress) {
+        actions.append(.send(message, to: address))
+    }
+
+    /// Records `transaction` for the shell to persist before the actions that follow, and lets
+    /// the rest of the step read it.
+    mutating func persist(_ transaction: StoreTransaction) {
+        store.stage(pending: transaction)
+        actions.append(.persist(transaction))
+    }
+
+    /// Arms `timer` to fire `delay` from now.
+    mutating func arm(_ timer: MonitorTimer, after delay: Duration) {
+        arm(timer, at: now + delay)
+    }
+
+    mutating func arm(_ timer: MonitorTimer, at deadline: Duration) {
+        nextTimerGeneration += 1
+        timers[timer] = nextTimerGeneration
+        actions.append(.arm(timer, at: deadline, generation: nextTimerGeneration))
+    }
+
+    /// `base` stretched by a random 0–50 %: monitors that time out together do not retry
+    /// together (Raft's randomised election timeout), so elections cannot livelock.
+    mutating func jittered(_ base: Duration) -> Duration {
+        base + base * Double.random(in: 0..<0.5, using: &random)
+    }
+
+    func isArmed(_ timer: MonitorTimer) -> Bool { timers[timer] != nil }
+
+    mutating func cancel(_ timer: MonitorTimer) {
+        guard timers.removeValue(forKey: timer) != nil else { return }
+        actions.append(.cancel(timer))
+    }
+
+    mutating func cancelAllTimers() {
+        for timer in timers.keys.sorted(by: { "\($0)" < "\($1)" }) { actions.append(.cancel(timer)) }
+        timers.removeAll()
+    }
+
+    /// The rank of the monitor that sent from `sender`, if it is the member it claims to be.
+    mutating func verifiedSender(_ sender: TransportAddress, claims claimed: Int32) -> Int32? {
+        guard monmap.rank(of: sender) == claimed else {
+            statistics.impostorMessages += 1
+            logger.warning("message from an address that is not the claimed monitor", metadata: [
+                "sender": "\(sender)", "claimed": "\(claimed)",
+            ])
+            return nil
+        }
+        return claimed
+    }
+
+    mutating func noteStale(_ what: String) {
+        statistics.staleMessages += 1
+        logger.debug("ignoring stale message", metadata: ["what": "\(what)", "state": "\(state)"])
+    }
+
+    mutating func noteStoreFailure(_ error: StoreError, during what: String) {
+        statistics.storeFailures += 1
+        logger.error("store failure", metadata: ["during": "\(what)", "error": "\(error)"])
+    }
+
+    /// Persists the election epoch (so a restarted monitor does not reuse an old one).
+    mutating func setElectionEpoch(_ epoch: UInt32) {
+        electionEpoch = epoch
+        var transaction = StoreTransaction()
+        transaction.put(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey, uint64: UInt64(epoch))
+        persist(transaction)
+    }
+}
