@@ -22,10 +22,12 @@ let package = Package(
         .library(name: "MonSyncStore", targets: ["MonSyncStore"]),
         .library(name: "MonSyncStoreSync", targets: ["MonSyncStoreSync"]),
         .library(name: "MonSyncMonitor", targets: ["MonSyncMonitor"]),
+        .library(name: "MonSyncSimulation", targets: ["MonSyncSimulation"]),
         .library(name: "MonSyncTransportConformance", targets: ["MonSyncTransportConformance"]),
         .library(name: "MonSyncZeroMQ", targets: ["MonSyncZeroMQ"]),
         .executable(name: "monsync-zmq-peer", targets: ["monsync-zmq-peer"]),
         .executable(name: "monsync", targets: ["monsync"]),
+        .executable(name: "monsync-simulate", targets: ["monsync-simulate"]),
         .executable(name: "MonSyncDecoderFuzzer", targets: ["MonSyncDecoderFuzzer"]),
         .executable(name: "monsync-store-crasher", targets: ["monsync-store-crasher"]),
     ],
@@ -148,6 +150,30 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The deterministic simulator: the real monitor machines on a simulated network and clock,
+        // with faults, a client workload and checkers (linearizability, agreement, durability, liveness).
+        .target(
+            name: "MonSyncSimulation",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncStore",
+                "MonSyncMonitor",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // `monsync-simulate`: runs the simulator over a range of seeds (Scripts/simulate).
+        .executableTarget(
+            name: "monsync-simulate",
+            dependencies: [
+                "MonSyncSimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // The `monsync` command.
         .executableTarget(
             name: "monsync",
@@ -173,6 +199,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .testTarget(
+            name: "MonSyncSimulationTests",
+            dependencies: ["MonSyncSimulation", "MonSyncMonitor", "MonSyncStore", "MonSyncCore"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "MonSyncCoreTests",
             dependencies: [

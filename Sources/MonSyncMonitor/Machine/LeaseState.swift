@@ -22,11 +22,15 @@ struct LeaseState: Sendable {
     var readableUntil: Duration?
     /// A new leader acknowledges nothing before then (the old leader's lease may still run).
     var actsFrom: Duration = .zero
+    /// Peon: the lease the leader last extended runs until then (only the
+    /// ``MonitorMachine/Mutations/peonReadsUnderLease`` mutation reads from it).
+    var peonLeaseUntil: Duration?
 
     /// Forgets the leader's side.
     mutating func reset() {
         acked = []
         readableUntil = nil
         actsFrom = .zero
+        peonLeaseUntil = nil
     }
 }

@@ -10,7 +10,7 @@ extension MonitorMachine {
     mutating func leaderInit() {
         paxos.resetRound()
         lease.reset()
-        if Set(quorum) != Set(monmap.ranks) {
+        if Set(quorum) != Set(monmap.ranks) && !mutations.contains(.readsWithoutLease) {
             // A monitor outside the new quorum may be the old leader, still serving reads under its
             // lease: acknowledge nothing until that lease has surely run out (``LeaseState``).
             lease.actsFrom = now + configuration.lease
@@ -117,6 +117,7 @@ extension MonitorMachine {
             return bootstrap(reason: "leader's first_committed \(message.firstCommitted) is beyond our last_committed \(paxos.lastCommitted) + 1")
         }
         paxos.phase = .recovering
+        lease.peonLeaseUntil = nil
         if message.pn > paxos.acceptedPN {
             paxos.acceptedPN = message.pn
             var transaction = StoreTransaction()
@@ -251,6 +252,7 @@ extension MonitorMachine {
         transaction.put(PaxosState.prefix, PaxosState.pendingPNKey, uint64: message.pn)
         persist(transaction)
         paxos.phase = .updating
+        lease.peonLeaseUntil = nil
         send(MMonPaxos(op: .accept, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                        lastCommitted: paxos.lastCommitted, pn: message.pn), toRank: leader!)
     }
@@ -260,7 +262,7 @@ extension MonitorMachine {
               message.lastCommitted + 1 == proposal.version else { return noteStale("accept from \(peer) for no current round") }
         proposal.accepted.insert(peer)
         paxos.proposal = proposal
-        if proposal.accepted.count >= monmap.majority { commitProposal() }
+        if proposal.accepted.count >= (mutations.contains(.commitOnFirstAccept) ? 2 : monmap.majority) { commitProposal() }
     }
 
     private mutating func commitProposal() {
@@ -381,6 +383,7 @@ extension MonitorMachine {
             return noteStale("lease at v\(message.lastCommitted) while we are at v\(paxos.lastCommitted)")
         }
         paxos.phase = .active
+        lease.peonLeaseUntil = now + .milliseconds(Int64(clamping: message.leaseMilliseconds))
         send(MMonPaxos(op: .leaseAck, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                        lastCommitted: paxos.lastCommitted, pn: message.pn), toRank: leader!)
         arm(.leaseTimeout, after: configuration.leaseAckTimeout)
@@ -408,8 +411,11 @@ extension MonitorMachine {
 
     /// ``isReadable`` at the monitor's time `time`.
     public func isReadable(at time: Duration) -> Bool {
+        if mutations.contains(.peonReadsUnderLease), state == .peon, paxos.phase == .active {
+            return lease.peonLeaseUntil.map { time < $0 } ?? false
+        }
         guard state == .leader, paxos.phase == .active || paxos.phase == .updating, time >= lease.actsFrom else { return false }
-        if monmap.majority <= 1 { return true }
+        if monmap.majority <= 1 || mutations.contains(.readsWithoutLease) { return true }
         return lease.readableUntil.map { time < $0 } ?? false
     }
 

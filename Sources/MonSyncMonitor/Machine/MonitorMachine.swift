@@ -51,6 +51,9 @@ public struct MonitorMachine: Sendable {
     public internal(set) var lastJoinDecision: JoinDecision?
     /// Counters.
     public internal(set) var statistics = MonitorStatistics()
+    /// Faults re-introduced on purpose, so the simulator's checkers can be shown to catch them.
+    /// Never set outside tests.
+    @_spi(Testing) public var mutations: Mutations = []
     /// Whether a store sync takes over when probing finds this monitor oblivious
     /// (``MonitorAction/needsFullSync(_:)``, answered by ``MonitorInput/syncFinished``);
     /// without one the monitor stays out of the quorum and probes again now and then.
@@ -106,6 +109,20 @@ public struct MonitorMachine: Sendable {
             electionEpoch = UInt32(min(stored, UInt64(UInt32.max - 4)))
             paxos = try PaxosState.load(from: store)
         } catch { throw .store(error) }
+    }
+
+    /// Faults the simulator's mutation checks re-introduce (``mutations``).
+    @_spi(Testing) public struct Mutations: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// The leader serves reads without a lease and a new leader does not wait out the old one's
+        /// (the defect of a leader cut off from its quorum that goes on answering reads).
+        public static let readsWithoutLease = Mutations(rawValue: 1 << 0)
+        /// Peons answer reads while a lease from the leader runs, as Ceph's do, with commits by a
+        /// majority (the defect of a peon that missed a BEGIN answering with the overwritten value).
+        public static let peonReadsUnderLease = Mutations(rawValue: 1 << 2)
+        /// The leader commits once any one peon accepted, not a majority.
+        public static let commitOnFirstAccept = Mutations(rawValue: 1 << 1)
     }
 
     /// This monitor's name.

@@ -1,0 +1,25 @@
+import MonSyncCore
+import MonSyncMonitor
+
+/// Something that happens at a moment of the simulation's global clock (nanoseconds).
+struct SimulatedEvent: Comparable, Sendable {
+    enum Kind: Sendable {
+        case deliver(any WireMessage, from: TransportAddress, to: Int)
+        case timer(node: Int, MonitorTimer, generation: UInt64, incarnation: Int)
+        case clientReply(client: Int, MMonCommandReply)
+        /// The client starts its next operation (none pending), or — when `attempt` is still the
+        /// pending operation's — resends it to another monitor (no answer in time) or gives up.
+        case clientTick(client: Int, attempt: Int)
+        /// The client resends its pending operation to its current target, if `attempt` is still current.
+        case clientResend(client: Int, attempt: Int)
+        case restart(rank: Int, incarnation: Int)
+        case syncDone(rank: Int, incarnation: Int)
+    }
+
+    var time: UInt64
+    var sequence: UInt64
+    var kind: Kind
+
+    static func < (lhs: Self, rhs: Self) -> Bool { (lhs.time, lhs.sequence) < (rhs.time, rhs.sequence) }
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.time == rhs.time && lhs.sequence == rhs.sequence }
+}

@@ -1,0 +1,390 @@
+import HeapModule
+import Logging
+import MonSyncCore
+@_spi(Testing) import MonSyncMonitor
+import MonSyncStore
+
+/// A deterministic simulation of one monitor cluster: the real ``MonitorMachine``s on a
+/// simulated network and clock, with crashes, partitions, loss, duplication and reordering,
+/// clients writing and reading, and checkers run on what happened.
+///
+/// Everything follows from one seed: the same seed replays the same history, event for event.
+/// A run has three phases: *faults* (``SimulationOptions/steps`` events with faults injected),
+/// *heal* (every partition healed, every monitor restarted, the network clean: a write must be
+/// acknowledged within ``SimulationOptions/livenessBound``), and *settle* (the clients stop; the
+/// monitors must converge on one quorum and one state).
+public final class Simulation {
+    let options: SimulationOptions
+    let seed: UInt64
+    var random: SeededRandomNumberGenerator
+    let monmap: MonMap
+    var nodes: [SimulatedNode] = []
+    var clients: [SimulatedClient] = []
+    var events = Heap<SimulatedEvent>()
+    var sequence: UInt64 = 0
+    /// The global clock, in nanoseconds.
+    var now: UInt64 = 0
+    /// Ordered pairs (from, to) of monitor ranks whose messages are lost.
+    var cut: Set<[Int]> = []
+    /// A network link: sender (address) to monitor rank, or to client `-1 - index`.
+    struct Link: Hashable { var from: String; var to: Int }
+    /// When the last in-order message on each link is delivered.
+    var linkClear: [Link: UInt64] = [:]
+    var faultsOn = true
+    var clientsOn = true
+    var stepsRun = 0
+    var history: [KVOperationRecord] = []
+    var ledger = CommitLedger()
+    var violations: [String] = []
+    var trace: [String] = []
+    let logger: Logger
+
+    /// A simulation of `options` driven by `seed`.
+    public init(options: SimulationOptions, seed: UInt64) {
+        self.options = options
+        self.seed = seed
+        random = SeededRandomNumberGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        let names = (0..<options.monitors).map { "m\($0)" }
+        monmap = try! MonMap(named: names.map { ($0, "loopback://\($0)") })  // valid by construction
+        var logger = Logger(label: "monsync.simulation")
+        logger.logLevel = .critical
+        self.logger = logger
+        for rank in 0..<options.monitors {
+            let drift = options.clockRateDrift
+            nodes.append(SimulatedNode(rank: rank, name: names[rank], address: monmap.address(of: Int32(rank))!,
+                                       rate: 1 + Double.random(in: -drift...drift, using: &random),
+                                       offset: UInt64.random(in: 0...1_000_000_000, using: &random)))
+        }
+        for index in 0..<options.clients {
+            clients.append(SimulatedClient(index: index, address: try! TransportAddress("loopback://client\(index)"),
+                                           clientID: 0xC1_0000 + UInt64(index)))
+        }
+    }
+
+    // MARK: Running
+
+    /// Runs the three phases and the checkers.
+    public func run() -> SimulationResult {
+        for rank in nodes.indices { start(rank) }
+        for index in clients.indices { schedule(after: .milliseconds(Int64.random(in: 100...2_000, using: &random)), .clientTick(client: index, attempt: 0)) }
+        // Faults.
+        while stepsRun < options.steps, let event = events.popMin() {
+            handle(event)
+            injectFaults()
+        }
+        // Heal: a write must be acknowledged within the bound.
+        let healedAt = now
+        healEverything()
+        let healDeadline = healedAt + nanoseconds(options.livenessBound)
+        runUntil(healDeadline) { self.history.contains { $0.isWrite && $0.outcome == .ok && ($0.completed ?? 0) > healedAt } }
+        if !history.contains(where: { $0.isWrite && $0.outcome == .ok && ($0.completed ?? 0) > healedAt }) {
+            violations.append("liveness: no write acknowledged within \(options.livenessBound) after the faults healed at t=\(Self.format(healedAt)); \(describeNodes())")
+        }
+        // Settle: clients stop; one quorum of every monitor, one state.
+        clientsOn = false
+        let settleDeadline = now + nanoseconds(options.livenessBound)
+        runUntil(settleDeadline) { self.converged && self.clients.allSatisfy { $0.pending == nil } }
+        if !converged {
+            violations.append("liveness: the monitors did not converge within \(options.livenessBound) of the heal phase; \(describeNodes())")
+        } else {
+            checkConvergedState()
+        }
+        checkDurability()
+        let verdict = LinearizabilityChecker().check(history.map(\.operation))
+        switch verdict {
+        case .linearizable: break
+        case .unknown(let key): violations.append("linearizability: search budget exhausted on key \(key) (counted as a violation)")
+        case .violation: violations.append("linearizability: \(LinearizabilityChecker().describe(verdict))")
+        }
+        violations.append(contentsOf: ledger.violations)
+        return SimulationResult(seed: seed, steps: stepsRun, operations: history.count,
+                                acknowledged: history.filter { $0.outcome != .unknown }.count,
+                                commits: ledger.values.count, violations: violations, trace: trace)
+    }
+
+    private func runUntil(_ deadline: UInt64, _ done: () -> Bool) {
+        while !done(), let next = events.min, next.time <= deadline, let event = events.popMin() {
+            handle(event)
+        }
+    }
+
+    private var converged: Bool {
+        guard let first = nodes.first?.machine, first.state.isInQuorum else { return false }
+        let everyone = (0..<Int32(nodes.count)).map { $0 }
+        return nodes.allSatisfy { node in
+            guard let machine = node.machine else { return false }
+            return machine.state.isInQuorum && machine.quorum == everyone && machine.leader == first.leader
+                && machine.lastCommitted == first.lastCommitted && machine.phaseDescription == "active"
+        }
+    }
+
+    // MARK: Events
+
+    func schedule(at time: UInt64, _ kind: SimulatedEvent.Kind) {
+        sequence += 1
+        events.insert(SimulatedEvent(time: time, sequence: sequence, kind: kind))
+    }
+
+    func schedule(after delay: Duration, _ kind: SimulatedEvent.Kind) {
+        schedule(at: now + nanoseconds(delay), kind)
+    }
+
+    private func handle(_ event: SimulatedEvent) {
+        now = max(now, event.time)
+        stepsRun += 1
+        switch event.kind {
+        case let .deliver(message, sender, rank):
+            guard nodes[rank].machine != nil else { return }
+            note("\(nodes[rank].name) ← \(message) from \(sender)")
+            step(rank, .message(message, from: sender))
+        case let .timer(rank, timer, generation, incarnation):
+            guard nodes[rank].incarnation == incarnation, nodes[rank].machine != nil else { return }
+            note("\(nodes[rank].name) timer \(timer)")
+            step(rank, .timer(timer, generation: generation))
+        case let .clientReply(index, reply):
+            clientReceived(index, reply)
+        case let .clientTick(index, attempt):
+            clientTick(index, attempt: attempt)
+        case let .clientResend(index, attempt):
+            if clients[index].pending?.attempt == attempt { transmit(index) }
+        case let .restart(rank, incarnation):
+            guard nodes[rank].incarnation == incarnation, nodes[rank].machine == nil else { return }
+            start(rank)
+        case let .syncDone(rank, incarnation):
+            guard nodes[rank].incarnation == incarnation, nodes[rank].machine?.state == .synchronizing else { return }
+            oracleSync(rank)
+        }
+    }
+
+    /// Starts (or restarts) a monitor from what its store holds.
+    private func start(_ rank: Int) {
+        nodes[rank].incarnation += 1
+        do {
+            var machine = try MonitorMachine(monmap: monmap, rank: Int32(rank), store: nodes[rank].store,
+                                             configuration: options.configuration, seed: random.next(),
+                                             now: localTime(of: rank), logger: logger)
+            machine.syncsItself = true
+            machine.mutations = options.mutations
+            nodes[rank].machine = machine
+        } catch {
+            violations.append("store: mon.\(nodes[rank].name) cannot restart from its store: \(error)")
+            return
+        }
+        note("\(nodes[rank].name) starts (incarnation \(nodes[rank].incarnation), lc \(nodes[rank].machine!.lastCommitted))")
+        step(rank, .start)
+    }
+
+    private func crash(_ rank: Int) {
+        guard nodes[rank].machine != nil else { return }
+        note("\(nodes[rank].name) CRASHES")
+        nodes[rank].machine = nil
+        nodes[rank].incarnation += 1
+        if faultsOn {
+            schedule(after: .milliseconds(Int64.random(in: 500...15_000, using: &random)),
+                     .restart(rank: rank, incarnation: nodes[rank].incarnation))
+        }
+    }
+
+    /// Feeds `input` to monitor `rank` and executes its actions (possibly crashing part-way).
+    private func step(_ rank: Int, _ input: MonitorInput) {
+        guard var machine = nodes[rank].machine else { return }
+        let actions = machine.step(input, now: localTime(of: rank))
+        nodes[rank].machine = machine
+        let crashAfter = faultsOn && random.chance(options.midStepCrashRate) && !actions.isEmpty
+            ? Int.random(in: 0..<actions.count, using: &random) : nil
+        for (index, action) in actions.enumerated() {
+            if index == crashAfter {
+                note("\(nodes[rank].name) crashes after \(index) of \(actions.count) actions")
+                return crash(rank)
+            }
+            execute(action, on: rank)
+        }
+    }
+
+    private func execute(_ action: MonitorAction, on rank: Int) {
+        switch action {
+        case let .persist(transaction):
+            do { try nodes[rank].store.apply(transaction) } catch {
+                violations.append("store: apply failed on mon.\(nodes[rank].name): \(error)")
+            }
+            ledger.observe(transaction, on: nodes[rank].name, at: now)
+        case let .send(message, destination):
+            send(message, from: rank, to: destination)
+        case let .answerStatus(reply, destination):
+            send(reply, from: rank, to: destination)
+        case let .arm(timer, deadline, generation):
+            schedule(at: globalTime(of: rank, local: deadline),
+                     .timer(node: rank, timer, generation: generation, incarnation: nodes[rank].incarnation))
+        case .cancel, .finishProposal, .trimsPastHolds:
+            break
+        case .needsFullSync:
+            schedule(after: .milliseconds(Int64.random(in: 200...3_000, using: &random)),
+                     .syncDone(rank: rank, incarnation: nodes[rank].incarnation))
+        }
+    }
+
+    /// Stands in for a store sync (the store-sync roles are not simulated yet): copies the sync
+    /// targets of the most advanced running monitor, then tells the machine the sync finished.
+    private func oracleSync(_ rank: Int) {
+        guard let provider = nodes.indices.filter({ $0 != rank && nodes[$0].machine != nil })
+            .max(by: { nodes[$0].machine!.lastCommitted < nodes[$1].machine!.lastCommitted }) else {
+            return schedule(after: .seconds(1), .syncDone(rank: rank, incarnation: nodes[rank].incarnation))
+        }
+        let targets = nodes[rank].machine!.services.syncTargetNames
+        do {
+            var transaction = StoreTransaction()
+            for prefix in targets { transaction.erasePrefix(prefix) }
+            for (key, value) in try nodes[provider].store.snapshot(of: targets).allEntries() {
+                transaction.put(key.prefix, key.key, value)
+            }
+            try nodes[rank].store.apply(transaction)
+        } catch {
+            violations.append("store: the simulated sync failed: \(error)")
+        }
+        note("\(nodes[rank].name) synced from \(nodes[provider].name)")
+        step(rank, .syncFinished)
+    }
+
+    // MARK: Network
+
+    private func send(_ message: any WireMessage, from rank: Int, to destination: TransportAddress) {
+        if let target = monmap.rank(of: destination).map(Int.init) {
+            if cut.contains([rank, target]) { return }
+            deliver(.deliver(message, from: nodes[rank].address, to: target))
+        } else if let index = clients.firstIndex(where: { $0.address == destination }), let reply = message as? MMonCommandReply {
+            deliver(.clientReply(client: index, reply))
+        }
+    }
+
+    /// Delivers with the network's delay, loss, duplication and reordering.
+    ///
+    /// A link is FIFO, as a TCP connection is, except for the messages a fault delays past
+    /// the ones sent after them (``SimulationOptions/longDelayRate``): the protocol must stay
+    /// safe under reordering, but it may rely on order for progress once the faults heal.
+    func deliver(_ kind: SimulatedEvent.Kind) {
+        if faultsOn && random.chance(options.dropRate) { return }
+        let link: Link
+        switch kind {
+        case let .deliver(_, sender, rank): link = Link(from: sender.description, to: rank)
+        case let .clientReply(client, reply): link = Link(from: "mon\(reply.status.rank)", to: -1 - client)
+        default: return schedule(at: now, kind)
+        }
+        let copies = faultsOn && random.chance(options.duplicateRate) ? 2 : 1
+        for _ in 0..<copies {
+            let delay = UInt64.random(in: 1_000...UInt64(options.maximumDelayMilliseconds) * 1_000, using: &random) * 1_000
+            if faultsOn && random.chance(options.longDelayRate) {
+                // Overtaken by what is sent after it; the link's order is kept for the rest.
+                schedule(at: now + delay + UInt64.random(in: 0...3_000_000_000, using: &random), kind)
+            } else {
+                let time = max(now + delay, (linkClear[link] ?? 0) + 1)
+                linkClear[link] = time
+                schedule(at: time, kind)
+            }
+        }
+    }
+
+    private func injectFaults() {
+        guard faultsOn else { return }
+        if random.chance(options.crashRate) { crash(Int.random(in: nodes.indices, using: &random)) }
+        if random.chance(options.partitionRate) {
+            let ranks = nodes.indices.shuffled(using: &random)
+            let split = Int.random(in: 1..<ranks.count, using: &random)
+            let side = Set(ranks.prefix(split))
+            let oneWay = random.chance(0.3)
+            for a in side { for b in nodes.indices where !side.contains(b) {
+                cut.insert([a, b])
+                if !oneWay { cut.insert([b, a]) }
+            } }
+            note("PARTITION \(side.sorted()) | rest\(oneWay ? " (one way)" : "")")
+        }
+        if !cut.isEmpty && random.chance(options.healRate) {
+            cut.removeAll()
+            note("HEAL")
+        }
+    }
+
+    private func healEverything() {
+        faultsOn = false
+        cut.removeAll()
+        note("HEAL EVERYTHING")
+        for rank in nodes.indices where nodes[rank].machine == nil { start(rank) }
+    }
+
+    // MARK: Clocks
+
+    /// Monitor `rank`'s clock at the current global time.
+    func localTime(of rank: Int) -> Duration {
+        .nanoseconds(Int64(nodes[rank].offset) + Int64(Double(now) * nodes[rank].rate))
+    }
+
+    /// The global time at which monitor `rank`'s clock reads `local`.
+    func globalTime(of rank: Int, local: Duration) -> UInt64 {
+        let nanos = Double(local.components.seconds) * 1e9 + Double(local.components.attoseconds) / 1e9 - Double(nodes[rank].offset)
+        return max(now, UInt64(max(0, (nanos / nodes[rank].rate).rounded(.up))))
+    }
+
+    func nanoseconds(_ duration: Duration) -> UInt64 {
+        UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000)
+    }
+
+    static func format(_ time: UInt64) -> String {
+        let ms = time / 1_000_000
+        return "\(ms / 1000).\(String(ms % 1000 + 1000).dropFirst())s"
+    }
+
+    func note(_ line: @autoclosure () -> String) {
+        guard options.recordTrace else { return }
+        trace.append("\(Self.format(now)) \(line())")
+    }
+
+    func describeNodes() -> String {
+        nodes.map { node in
+            guard let m = node.machine else { return "\(node.name): down" }
+            return "\(node.name): \(m.state) e\(m.electionEpoch) q\(m.quorum) lc\(m.lastCommitted) \(m.phaseDescription)"
+        }.joined(separator: ", ")
+    }
+
+    // MARK: Checks
+
+    private func checkConvergedState() {
+        let digests = nodes.map { try? $0.store.digest(of: nodes[0].machine!.services.syncTargetNames) }
+        if Set(digests.map { $0.map { "\($0)" } ?? "unreadable" }).count != 1 {
+            violations.append("agreement: monitors at the same version hold different state: \(zip(nodes.map(\.name), digests.map { $0.map { "\($0)" } ?? "?" }).map { "\($0)=\($1)" })")
+        }
+    }
+
+    private func checkDurability() {
+        let final = nodes.compactMap { $0.machine?.lastCommitted }.min() ?? 0
+        for record in history where record.isWrite && record.outcome == .ok && record.version > 0 {
+            let value: [UInt8]? = if case let .put(bytes) = record.operation.kind { bytes } else { nil }
+            if !ledger.contains(version: record.version, key: record.operation.key, value: value) {
+                violations.append("durability: acknowledged write #\(record.operation.id) (\(record.operation.key)) is not in the value committed at v\(record.version)")
+            }
+            if converged && record.version > final {
+                violations.append("durability: acknowledged write #\(record.operation.id) at v\(record.version) is beyond the converged last_committed \(final)")
+            }
+        }
+    }
+}
+
+/// One monitor of the simulation: its store survives crashes, its machine does not.
+struct SimulatedNode {
+    let rank: Int
+    let name: String
+    let address: TransportAddress
+    let store = InMemoryStore()
+    var machine: MonitorMachine?
+    /// Bumped at every crash and start, so the timers and syncs of an earlier life are ignored.
+    var incarnation = 0
+    /// The clock's rate against the global clock, and its offset (nanoseconds).
+    let rate: Double
+    let offset: UInt64
+
+    init(rank: Int, name: String, address: TransportAddress, rate: Double, offset: UInt64) {
+        self.rank = rank
+        self.name = name
+        self.address = address
+        self.rate = rate
+        self.offset = offset
+    }
+}

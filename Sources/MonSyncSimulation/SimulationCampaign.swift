@@ -1,0 +1,48 @@
+/// Runs the simulator over a range of seeds and sums up what it found.
+public struct SimulationCampaign: Sendable {
+    /// The scenario each seed runs.
+    public var options: SimulationOptions
+
+    /// A campaign of `options`.
+    public init(options: SimulationOptions) { self.options = options }
+
+    /// The totals of a campaign.
+    public struct Summary: Sendable {
+        public var seeds = 0
+        public var steps = 0
+        public var operations = 0
+        public var commits = 0
+        /// The failing runs (their violations, and their traces when recorded).
+        public var failures: [SimulationResult] = []
+
+        /// Nothing run yet.
+        public init() {}
+        /// Violations over all seeds.
+        public var violations: Int { failures.reduce(0) { $0 + $1.violations.count } }
+
+        /// `simulate: N seeds, M steps, K client operations, V violations`.
+        public var line: String {
+            "simulate: \(seeds) seeds, \(steps) steps, \(operations) client operations, \(violations) violations"
+        }
+    }
+
+    /// Runs `seeds`; a failing seed is run again with its trace recorded (the replay is identical).
+    public func run(seeds: some Sequence<UInt64>, progress: (UInt64, SimulationResult) -> Void = { _, _ in }) -> Summary {
+        var summary = Summary()
+        for seed in seeds {
+            var result = Simulation(options: options, seed: seed).run()
+            if !result.violations.isEmpty {
+                var traced = options
+                traced.recordTrace = true
+                result = Simulation(options: traced, seed: seed).run()
+            }
+            summary.seeds += 1
+            summary.steps += result.steps
+            summary.operations += result.operations
+            summary.commits += result.commits
+            if !result.violations.isEmpty { summary.failures.append(result) }
+            progress(seed, result)
+        }
+        return summary
+    }
+}

@@ -1,0 +1,40 @@
+@_spi(Testing) public import MonSyncMonitor
+
+/// One simulated scenario: the cluster, the faults, the workload and how long it runs.
+public struct SimulationOptions: Sendable {
+    /// Monitors in the cluster (3 or 5).
+    public var monitors: Int = 3
+    /// Events (message deliveries, timer firings, client and fault actions) in the fault phase.
+    public var steps: Int = 4_000
+    /// Concurrent clients, each with one operation in flight.
+    public var clients: Int = 3
+    /// Keys the clients read and write (few, so operations conflict).
+    public var keys: Int = 3
+    /// A message's usual one-way delay, in milliseconds (drawn uniformly from 1 to this).
+    public var maximumDelayMilliseconds: Int = 20
+    /// Per message: probabilities of loss, duplication and a long delay (up to 3 s) that reorders it.
+    public var dropRate = 0.02
+    public var duplicateRate = 0.02
+    public var longDelayRate = 0.02
+    /// Per event: probabilities of a crash (a monitor stops; restarted later from what it persisted),
+    /// of a crash in the middle of executing one step's actions, of a partition, and of healing.
+    public var crashRate = 0.003
+    public var midStepCrashRate = 0.001
+    public var partitionRate = 0.004
+    public var healRate = 0.004
+    /// Each monitor's clock runs at a rate drawn from 1 ± this (within the lease's skew bound).
+    public var clockRateDrift = 0.02
+    /// After the faults heal, a write must be acknowledged within this much simulated time.
+    public var livenessBound: Duration = .seconds(60)
+    /// A client gives up on an operation after this long (its outcome is then unknown).
+    public var operationTimeout: Duration = .seconds(20)
+    /// The monitors' settings: Ceph's timers, a small log so trims happen.
+    public var configuration = MonitorConfiguration(paxosMin: 20, paxosTrimMin: 10, paxosTrimMax: 30)
+    /// Faults re-introduced in every machine, to show the checkers catch them.
+    @_spi(Testing) public var mutations: MonitorMachine.Mutations = []
+    /// Keep the trace (for printing a failing seed).
+    public var recordTrace = false
+
+    /// The defaults.
+    public init() {}
+}

@@ -1,0 +1,16 @@
+/// What one seed's simulation found.
+public struct SimulationResult: Sendable {
+    /// The seed that replays it.
+    public var seed: UInt64
+    /// Events handled.
+    public var steps: Int
+    /// Client operations invoked, and those answered (the rest timed out: outcome unknown).
+    public var operations: Int
+    public var acknowledged: Int
+    /// Paxos versions committed.
+    public var commits: Int
+    /// Every checker failure, one sentence each; empty when the run is correct.
+    public var violations: [String]
+    /// The readable trace (time, monitor, input), when it was recorded.
+    public var trace: [String]
+}
