@@ -37,8 +37,9 @@ final class Inbox<T: Sendable>: Sendable {
 
     var all: [T] { items.withLock { $0 } }
 
-    /// Waits until `count` items arrived, failing the test after `timeout`.
-    func wait(for count: Int, timeout: Duration = .seconds(10)) async throws {
+    /// Waits until `count` items arrived, failing the test after `timeout` (a bound against a hang, not a
+    /// speed check: on a loaded 2-core machine the handlers may not run for several seconds).
+    func wait(for count: Int, timeout: Duration = .seconds(60)) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while all.count < count {

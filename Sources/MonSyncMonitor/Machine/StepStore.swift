@@ -1,5 +1,5 @@
-public import MonSyncStore
-import Synchronization
+import MonSyncCore
+import MonSyncStore
 
 /// The store as a ``MonitorMachine`` sees it during one step: the shell's store, plus the
 /// transactions the step has decided to persist but the shell has not yet written.
@@ -11,7 +11,7 @@ import Synchronization
 /// writes; ``endStep()`` forgets them once the shell has them.
 final class StepStore: MonitorStore {
     let base: any MonitorStore
-    private let pending = Mutex<[StoreTransaction]>([])
+    private let pending = LockedState<[StoreTransaction]>([])
 
     init(base: any MonitorStore) { self.base = base }
 
