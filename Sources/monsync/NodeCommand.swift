@@ -83,6 +83,14 @@ struct NodeCommand: AsyncParsableCommand {
             // A node that never ran leaves no empty store behind in a directory it created.
             try? FileManager.default.removeItem(atPath: storePath)
         }
+        if closed, case .success = outcome {
+            // Stopped cleanly and the store is closed (every write synced). Leave without running
+            // C++ static destructors: RocksDB's, run by `exit()` beside its still-parked thread
+            // pools, abort now and then with "terminate called without an active exception" — a
+            // graceful stop must exit 0, every time.
+            fflush(nil)
+            _exit(0)
+        }
         guard !closed else { return try outcome.get() }
         // Some task still holds the store. `exit()` would destroy RocksDB's static objects
         // under it (it aborts with "pthread lock: Invalid argument"); every write was

@@ -4,17 +4,17 @@ import Testing
 
 /// The simulator run as part of the suite: 300 seeds of each cluster size with every checker,
 /// determinism, and mutation checks that prove the checkers catch a real fault.
-@Suite("Simulation")
+@Suite("Simulation", .serialized)
 struct SimulationTests {
     /// Seeds per size in the suite (`Scripts/simulate` runs as many as you like).
     static let seeds: UInt64 = 300
 
     @Test("300 seeds of faults, workload and checkers: no violation", arguments: [3, 5])
-    func seedsHoldEveryInvariant(monitors: Int) {
+    func seedsHoldEveryInvariant(monitors: Int) async {
         var options = SimulationOptions()
         options.monitors = monitors
         options.steps = 3_000
-        let summary = SimulationCampaign(options: options).run(seeds: 1...Self.seeds)
+        let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...Self.seeds) }
         #expect(summary.seeds == Int(Self.seeds))
         #expect(summary.operations > Int(Self.seeds) * 10, "the workload ran: \(summary.line)")
         #expect(summary.commits > Int(Self.seeds) * 10, "the cluster committed: \(summary.line)")
@@ -24,16 +24,17 @@ struct SimulationTests {
     }
 
     @Test("a seed replays identically")
-    func replay() {
+    func replay() async {
         var options = SimulationOptions()
         options.recordTrace = true
         options.steps = 2_000
-        let first = Simulation(options: options, seed: 77).run()
-        let second = Simulation(options: options, seed: 77).run()
+        let (first, second, other) = await offPool { [options] in
+            (Simulation(options: options, seed: 77).run(), Simulation(options: options, seed: 77).run(),
+             Simulation(options: options, seed: 78).run())
+        }
         #expect(first.trace == second.trace)
         #expect(first.trace.count > 1_000)
         #expect((first.steps, first.operations, first.commits) == (second.steps, second.operations, second.commits))
-        let other = Simulation(options: options, seed: 78).run()
         #expect(other.trace != first.trace)
     }
 
@@ -42,11 +43,11 @@ struct SimulationTests {
         (MonitorMachine.Mutations.peonReadsUnderLease, 3, UInt64(150)),
         (MonitorMachine.Mutations.commitOnFirstAccept, 5, UInt64(200)),
     ])
-    func mutationIsCaught(mutation: MonitorMachine.Mutations, monitors: Int, within seeds: UInt64) {
+    func mutationIsCaught(mutation: MonitorMachine.Mutations, monitors: Int, within seeds: UInt64) async {
         var options = SimulationOptions()
         options.monitors = monitors
         options.mutations = mutation
-        let summary = SimulationCampaign(options: options).run(seeds: 1...seeds)
+        let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...seeds) }
         #expect(summary.violations > 0, "mutation \(mutation.rawValue) went unnoticed in \(seeds) seeds: \(summary.line)")
     }
 }
