@@ -188,8 +188,12 @@ public final class Simulation {
     /// Feeds `input` to monitor `rank` and executes its actions (possibly crashing part-way).
     private func step(_ rank: Int, _ input: MonitorInput) {
         guard var machine = nodes[rank].machine else { return }
+        let before = options.recordTrace ? describe(machine) : ""
         let actions = machine.step(input, now: localTime(of: rank))
         nodes[rank].machine = machine
+        if options.recordTrace, case let after = describe(machine), after != before {
+            note("\(nodes[rank].name) is now \(after)")
+        }
         let crashAfter = faultsOn && random.chance(options.midStepCrashRate) && !actions.isEmpty
             ? Int.random(in: 0..<actions.count, using: &random) : nil
         for (index, action) in actions.enumerated() {
@@ -270,8 +274,10 @@ public final class Simulation {
         default: return schedule(at: now, kind)
         }
         let copies = faultsOn && random.chance(options.duplicateRate) ? 2 : 1
+        let extra = options.slowLinks.first { "\(nodes[$0.from].address)" == link.from && $0.to == link.to }
+            .map { UInt64($0.milliseconds) * 1_000_000 } ?? 0
         for _ in 0..<copies {
-            let delay = UInt64.random(in: 1_000...UInt64(options.maximumDelayMilliseconds) * 1_000, using: &random) * 1_000
+            let delay = UInt64.random(in: 1_000...UInt64(options.maximumDelayMilliseconds) * 1_000, using: &random) * 1_000 + extra
             if faultsOn && random.chance(options.longDelayRate) {
                 // Overtaken by what is sent after it; the link's order is kept for the rest.
                 schedule(at: now + delay + UInt64.random(in: 0...3_000_000_000, using: &random), kind)
@@ -335,6 +341,10 @@ public final class Simulation {
     func note(_ line: @autoclosure () -> String) {
         guard options.recordTrace else { return }
         trace.append("\(Self.format(now)) \(line())")
+    }
+
+    private func describe(_ m: MonitorMachine) -> String {
+        "\(m.state) e\(m.electionEpoch) q\(m.quorum) lc\(m.lastCommitted) \(m.phaseDescription)"
     }
 
     func describeNodes() -> String {

@@ -32,9 +32,25 @@ public struct SimulationOptions: Sendable {
     public var configuration = MonitorConfiguration(paxosMin: 20, paxosTrimMin: 10, paxosTrimMax: 30)
     /// Faults re-introduced in every machine, to show the checkers catch them.
     @_spi(Testing) public var mutations: MonitorMachine.Mutations = []
+    /// Fixed extra delays on links from one monitor to another, in milliseconds (a slow or overloaded
+    /// monitor); they apply in every phase, faults on or off.
+    public var slowLinks: [SlowLink] = []
     /// Keep the trace (for printing a failing seed).
     public var recordTrace = false
 
     /// The defaults.
     public init() {}
+}
+
+/// A link whose every message takes `milliseconds` longer (order kept).
+public struct SlowLink: Sendable, Hashable {
+    public var from: Int
+    public var to: Int
+    public var milliseconds: Int
+
+    public init(from: Int, to: Int, milliseconds: Int) {
+        self.from = from
+        self.to = to
+        self.milliseconds = milliseconds
+    }
 }

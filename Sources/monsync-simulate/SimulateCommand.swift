@@ -22,6 +22,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Cluster sizes to run each seed with (comma-separated).") var monitors: String = "3,5"
     @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept.")
     var mutation: String?
+    @Option(help: "Slow links, FROM:TO:MS comma-separated (e.g. 0:1:7000,0:2:8000): every message from monitor FROM to TO takes MS longer.")
+    var slow: String?
+    @Option(help: "Probability per event of a crash, of a partition (the other fault rates scale with it); 0 runs without faults.")
+    var crashRate: Double?
     @Flag(help: "Print the trace of every seed, not only of failing ones.") var trace = false
     @Option(help: "Trace lines printed for a failing seed (its last ones).") var traceLines: Int = 300
 
@@ -45,6 +49,22 @@ struct SimulateCommand: ParsableCommand {
             options.steps = steps
             options.mutations = mutations
             options.recordTrace = trace
+            if let crashRate {
+                let scale = crashRate / options.crashRate
+                options.crashRate = crashRate
+                options.midStepCrashRate *= scale
+                options.partitionRate *= scale
+                options.dropRate *= scale
+                options.duplicateRate *= scale
+                options.longDelayRate *= scale
+            }
+            for link in slow?.split(separator: ",") ?? [] {
+                let parts = link.split(separator: ":").compactMap { Int($0) }
+                guard parts.count == 3, parts[0] < size, parts[1] < size, parts[2] >= 0 else {
+                    throw ValidationError("--slow takes FROM:TO:MS with ranks below \(size), like 0:1:7000")
+                }
+                options.slowLinks.append(SlowLink(from: parts[0], to: parts[1], milliseconds: parts[2]))
+            }
             let summary = SimulationCampaign(options: options).run(seeds: first..<(first + seeds)) { seed, result in
                 if trace || !result.violations.isEmpty {
                     print("seed \(seed) (\(size) monitors): \(result.violations.isEmpty ? "ok" : "\(result.violations.count) violations")")

@@ -8,12 +8,18 @@ import Testing
 @Suite("Cluster on the continuous clock", .serialized)
 struct RealClockTests {
     /// Polls (real time) until `condition` holds.
-    func eventually(_ what: String, within limit: Duration = .seconds(20), _ condition: () async -> Bool) async throws {
+    func eventually(_ what: String, within limit: Duration = .seconds(20), monitors: [Monitor] = [],
+                    _ condition: () async -> Bool) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + limit
         while !(await condition()) {
             guard clock.now < deadline else {
-                Issue.record("timed out waiting for \(what)")
+                var states: [String] = []
+                for monitor in monitors {
+                    let (status, readable, statistics) = (await monitor.status, await monitor.isReadable, await monitor.statistics)
+                    states.append("\(status.name): \(status.state) e\(status.electionEpoch) q\(status.quorum) lc\(status.lastCommitted) readable \(readable) \(statistics)")
+                }
+                Issue.record("timed out waiting for \(what); \(states.joined(separator: "; "))")
                 throw HarnessError.timedOut(what)
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -37,7 +43,7 @@ struct RealClockTests {
             try await monitor.start()
             monitors.append(monitor)
         }
-        try await eventually("a leader") {
+        try await eventually("a leader", monitors: monitors) {
             let (state, readable) = (await monitors[0].state, await monitors[0].isReadable)
             return state == .leader && readable
         }
@@ -46,7 +52,7 @@ struct RealClockTests {
         try await client.start()
         for index in 0..<10 { try await client.put("k\(index)", Array("v"), timeout: .seconds(20)) }
         await monitors[0].stop()
-        try await eventually("a new leader") {
+        try await eventually("a new leader", monitors: monitors) {
             let (state, readable) = (await monitors[1].state, await monitors[1].isReadable)
             return state == .leader && readable
         }

@@ -12,11 +12,19 @@
 /// A new leader whose quorum is the whole monmap skips the wait: every monitor, the old leader
 /// included, left the old epoch to elect it.
 struct LeaseState: Sendable {
+    /// A lease round the leader sent: when, and who acked it (the leader itself included).
+    struct Round: Sendable {
+        var sentAt: Duration
+        var acked: Set<Int32>
+    }
+
     /// The number of the lease round last sent (its acks echo it in `pn`).
     var round: UInt64 = 0
-    /// When the current round was sent.
-    var roundSentAt: Duration = .zero
-    /// Who acked the current round (the leader itself included).
+    /// The rounds sent lately, by number: an ack may come after the next round was sent (a slow
+    /// link), and still proves a promise from when its own round was sent.
+    var rounds: [UInt64: Round] = [:]
+    /// Who acked any round since the lease-ack timer was armed (the leader itself included): the
+    /// liveness check, which any ack satisfies.
     var acked: Set<Int32> = []
     /// Reads may be served until then (the leader's clock).
     var readableUntil: Duration?
@@ -26,8 +34,12 @@ struct LeaseState: Sendable {
     /// ``MonitorMachine/Mutations/peonReadsUnderLease`` mutation reads from it).
     var peonLeaseUntil: Duration?
 
+    /// How many recent rounds are remembered.
+    static let roundsKept: UInt64 = 8
+
     /// Forgets the leader's side.
     mutating func reset() {
+        rounds = [:]
         acked = []
         readableUntil = nil
         actsFrom = .zero

@@ -6,8 +6,12 @@ import MonSyncCore
 /// higher-ranked one (larger number) defers with an ACK; the proposer declares VICTORY when
 /// everyone acked, or at the election timeout with a majority.
 ///
-/// Every election and probe timeout is stretched by a random 0–50 %, so monitors whose
-/// handlers run late together do not time out and restart together forever.
+/// Two rules keep elections live when messages or handlers run late:
+/// - every election and probe timeout is stretched by a random 0–50 %, so monitors that time
+///   out together do not restart together forever (Raft's randomised timeout);
+/// - each election that ends without a victory doubles the next one's timeout (up to 4×) until
+///   this monitor is in a working quorum again, so a monitor whose messages arrive later than
+///   the election timeout is eventually waited for instead of being outrun round after round.
 extension MonitorMachine {
     /// Proposes this monitor (Ceph's `Elector::start`).
     mutating func startElection() {
@@ -23,8 +27,16 @@ extension MonitorMachine {
         let propose = MMonElection(op: .propose, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
                                    lastCommitted: paxos.lastCommitted)
         for peer in monmap.ranks where peer != rank { send(propose, toRank: peer) }
-        arm(.election, after: jittered(configuration.electionTimeout))
+        arm(.election, after: electionTimeout())
     }
+
+    /// The election timeout for the next round: the configured one, doubled per failed round, jittered.
+    mutating func electionTimeout() -> Duration {
+        jittered(configuration.electionTimeout * (1 << electionBackoff))
+    }
+
+    /// The most doublings of the election timeout.
+    static let maximumElectionBackoff = 2
 
     /// Moves to a newer epoch seen from a peer and joins its election (Ceph's `bump_epoch`).
     private mutating func bumpEpoch(_ epoch: UInt32) {
@@ -34,7 +46,7 @@ extension MonitorMachine {
         cancelAllTimers()
         elector = ElectorState()
         state = .electing
-        arm(.election, after: jittered(configuration.electionTimeout))
+        arm(.election, after: electionTimeout())
     }
 
     mutating func handleElection(_ message: MMonElection, from sender: TransportAddress) {
@@ -84,7 +96,7 @@ extension MonitorMachine {
         state = .electing
         send(MMonElection(op: .ack, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
                           lastCommitted: paxos.lastCommitted), toRank: peer)
-        arm(.election, after: jittered(configuration.electionTimeout))
+        arm(.election, after: electionTimeout())
     }
 
     private mutating func handleAck(_ message: MMonElection, from peer: Int32) {
@@ -102,6 +114,7 @@ extension MonitorMachine {
         if elector.electingMe && elector.ackedMe.count >= monmap.majority {
             victory()
         } else {
+            electionBackoff = min(electionBackoff + 1, Self.maximumElectionBackoff)
             bootstrap(reason: elector.electingMe ? "election without a majority" : "no victory from mon.\(elector.leaderAcked.map(String.init) ?? "?")")
         }
     }

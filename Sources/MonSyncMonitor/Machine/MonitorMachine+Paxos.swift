@@ -366,14 +366,17 @@ extension MonitorMachine {
     mutating func extendLease() {
         guard state == .leader, paxos.phase == .active else { return }
         lease.round += 1
-        lease.roundSentAt = now
-        lease.acked = [rank]
+        lease.rounds[lease.round] = LeaseState.Round(sentAt: now, acked: [rank])
+        if lease.round > LeaseState.roundsKept { lease.rounds[lease.round - LeaseState.roundsKept] = nil }
         let message = MMonPaxos(op: .lease, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                                 lastCommitted: paxos.lastCommitted, pn: lease.round,
                                 leaseMilliseconds: UInt64(max(1, configuration.lease.milliseconds)))
         for peer in quorum where peer != rank { send(message, toRank: peer) }
-        noteLeaseAcked()
-        if quorum.count > 1 && !isArmed(.leaseAck) { arm(.leaseAck, after: configuration.leaseAckTimeout) }
+        noteLeaseAcked(round: lease.round)
+        if quorum.count > 1 && !isArmed(.leaseAck) {
+            lease.acked = [rank]
+            arm(.leaseAck, after: configuration.leaseAckTimeout)
+        }
         arm(.leaseRenew, after: configuration.leaseRenewInterval)
     }
 
@@ -383,6 +386,7 @@ extension MonitorMachine {
             return noteStale("lease at v\(message.lastCommitted) while we are at v\(paxos.lastCommitted)")
         }
         paxos.phase = .active
+        electionBackoff = 0  // a lease: the quorum works
         lease.peonLeaseUntil = now + .milliseconds(Int64(clamping: message.leaseMilliseconds))
         send(MMonPaxos(op: .leaseAck, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                        lastCommitted: paxos.lastCommitted, pn: message.pn), toRank: leader!)
@@ -390,18 +394,21 @@ extension MonitorMachine {
     }
 
     private mutating func handleLeaseAck(_ message: MMonPaxos, from peer: Int32) {
-        // An ack of an older round proves less than the current one needs: only the current round counts.
-        guard message.pn == lease.round else { return noteStale("lease ack of round \(message.pn), now \(lease.round)") }
+        // Any ack shows the peon alive; only acks of a remembered round extend the read lease.
         lease.acked.insert(peer)
-        noteLeaseAcked()
         if lease.acked.isSuperset(of: quorum) { cancel(.leaseAck) }
+        guard lease.rounds[message.pn] != nil else { return noteStale("lease ack of round \(message.pn), now \(lease.round)") }
+        lease.rounds[message.pn]!.acked.insert(peer)
+        noteLeaseAcked(round: message.pn)
     }
 
-    /// Extends the leader's read lease when the current round has a majority of the monmap.
-    private mutating func noteLeaseAcked() {
-        guard lease.acked.count >= monmap.majority else { return }
+    /// Extends the leader's read lease when `round` has acks from a majority of the monmap: each of
+    /// them promised from no earlier than when `round` was sent.
+    private mutating func noteLeaseAcked(round number: UInt64) {
+        guard let round = lease.rounds[number], round.acked.count >= monmap.majority else { return }
+        electionBackoff = 0  // a majority acked: the quorum works
         let margin = 1 - 2 * max(0, min(configuration.leaseClockSkew, 0.25))
-        let until = lease.roundSentAt + configuration.lease * margin
+        let until = round.sentAt + configuration.lease * margin
         lease.readableUntil = max(lease.readableUntil ?? until, until)
     }
 

@@ -59,6 +59,8 @@ public struct MonitorMachine: Sendable {
     /// without one the monitor stays out of the quorum and probes again now and then.
     public var syncsItself = false
 
+    /// Doublings of the election timeout since this monitor was last in a working quorum.
+    var electionBackoff = 0
     var probe = ProbeState()
     var elector = ElectorState()
     var paxos = PaxosState()
