@@ -40,7 +40,7 @@ struct ReplicationTests {
         let digests = try (0..<3).map { try cluster.stores[$0].digest(of: cluster.monitor(0)!.syncTargetNames) }
         #expect(digests[0] == digests[1] && digests[1] == digests[2])
         #expect(digests[0].keyCount > 40)
-        // Reads: any monitor answers (a peon with a valid lease from its own store).
+        // Reads: any monitor answers (the leader under its lease; a peon forwards to it).
         let (value, keys) = try await cluster.perform {
             (try await client.get("key-7"), try await client.list(prefix: "key-1"))
         }
