@@ -218,6 +218,8 @@ public actor Monitor {
     ///
     /// - Throws: ``ProposalError``.
     public func propose(_ transaction: StoreTransaction) async throws(ProposalError) -> UInt64 {
+        // A stopped machine takes no input, so nothing would ever answer.
+        guard !stopped else { throw .notLeader(leader: nil) }
         nextServiceProposalID += 1
         let id = nextServiceProposalID
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<UInt64, ProposalError>, Never>) in
