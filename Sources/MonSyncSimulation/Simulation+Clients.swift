@@ -47,7 +47,9 @@ extension Simulation {
         pending.attempt += 1
         clients[index].pending = pending
         note("client\(index) → \(nodes[pending.target].name): \(pending.command.op) \(pending.command.key) tid \(pending.command.tid)")
-        deliver(.deliver(pending.command, from: clients[index].address, to: pending.target))
+        if let command = wire(pending.command) {
+            deliver(.deliver(command, from: clients[index].address, to: pending.target))
+        }
         schedule(after: .milliseconds(Int64.random(in: 800...1_500, using: &random)), .clientTick(client: index, attempt: pending.attempt))
     }
 

@@ -38,6 +38,7 @@ public final class Simulation {
     var violations: [String] = []
     var trace: [String] = []
     let logger: Logger
+    let codec = MessageCodec.monitor()
 
     /// A simulation of `options` driven by `seed`.
     public init(options: SimulationOptions, seed: UInt64) {
@@ -251,7 +252,17 @@ public final class Simulation {
 
     // MARK: Network
 
+    /// `message` as its receiver decodes it: through the codec's bytes when the options say so.
+    func wire(_ message: any WireMessage) -> (any WireMessage)? {
+        guard options.encodeMessages else { return message }
+        do { return try codec.decode(codec.encode(any: message)) } catch {
+            violations.append("wire: \(message) does not survive its own codec: \(error)")
+            return nil
+        }
+    }
+
     private func send(_ message: any WireMessage, from rank: Int, to destination: TransportAddress) {
+        guard let message = wire(message) else { return }
         if let target = monmap.rank(of: destination).map(Int.init) {
             if cut.contains([rank, target]) { return }
             deliver(.deliver(message, from: nodes[rank].address, to: target))

@@ -35,6 +35,9 @@ public struct SimulationOptions: Sendable {
     /// Fixed extra delays on links from one monitor to another, in milliseconds (a slow or overloaded
     /// monitor); they apply in every phase, faults on or off.
     public var slowLinks: [SlowLink] = []
+    /// Send every message as bytes through the monitor's codec (frames, CRCs, validation), as a
+    /// transport does, instead of handing the value over.
+    public var encodeMessages = true
     /// Keep the trace (for printing a failing seed).
     public var recordTrace = false
 
