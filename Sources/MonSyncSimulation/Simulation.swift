@@ -42,9 +42,14 @@ public final class Simulation {
 
     /// A simulation of `options` driven by `seed`.
     public init(options: SimulationOptions, seed: UInt64) {
-        self.options = options
         self.seed = seed
         random = SeededRandomNumberGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        var options = options
+        if options.varyElectionTimeout {
+            // Elections from much faster than the lease to Ceph's default: the lease must hold either way.
+            options.configuration.electionTimeout = [.seconds(1), .seconds(2), .seconds(3), .seconds(5)].randomElement(using: &random)!
+        }
+        self.options = options
         let names = (0..<options.monitors).map { "m\($0)" }
         monmap = try! MonMap(named: names.map { ($0, "loopback://\($0)") })  // valid by construction
         var logger = Logger(label: "monsync.simulation")
@@ -304,9 +309,14 @@ public final class Simulation {
         guard faultsOn else { return }
         if random.chance(options.crashRate) { crash(Int.random(in: nodes.indices, using: &random)) }
         if random.chance(options.partitionRate) {
-            let ranks = nodes.indices.shuffled(using: &random)
-            let split = Int.random(in: 1..<ranks.count, using: &random)
-            let side = Set(ranks.prefix(split))
+            let side: Set<Int>
+            if random.chance(0.5), let leader = nodes.firstIndex(where: { $0.machine?.state == .leader }) {
+                // The classic: the leader alone, cut off from its quorum while clients still reach it.
+                side = [leader]
+            } else {
+                let ranks = nodes.indices.shuffled(using: &random)
+                side = Set(ranks.prefix(Int.random(in: 1..<ranks.count, using: &random)))
+            }
             let oneWay = random.chance(0.3)
             for a in side { for b in nodes.indices where !side.contains(b) {
                 cut.insert([a, b])

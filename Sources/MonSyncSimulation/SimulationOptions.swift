@@ -30,6 +30,8 @@ public struct SimulationOptions: Sendable {
     public var operationTimeout: Duration = .seconds(20)
     /// The monitors' settings: Ceph's timers, a small log so trims happen.
     public var configuration = MonitorConfiguration(paxosMin: 20, paxosTrimMin: 10, paxosTrimMax: 30)
+    /// Draw each seed's election timeout from 1, 2, 3 and 5 s (the rest of the timers stay Ceph's).
+    public var varyElectionTimeout = true
     /// Faults re-introduced in every machine, to show the checkers catch them.
     @_spi(Testing) public var mutations: MonitorMachine.Mutations = []
     /// Fixed extra delays on links from one monitor to another, in milliseconds (a slow or overloaded

@@ -40,8 +40,9 @@ struct SimulationTests {
 
     /// Each mutation re-introduces a defect of the issue; the simulator must find it in the stated number of seeds.
     @Test("the checkers catch a re-introduced defect", arguments: [
-        (MonitorMachine.Mutations.peonReadsUnderLease, 3, UInt64(150)),
-        (MonitorMachine.Mutations.commitOnFirstAccept, 5, UInt64(200)),
+        (MonitorMachine.Mutations.readsWithoutLease, 3, UInt64(100)),
+        (MonitorMachine.Mutations.peonReadsUnderLease, 3, UInt64(100)),
+        (MonitorMachine.Mutations.commitOnFirstAccept, 5, UInt64(100)),
     ])
     func mutationIsCaught(mutation: MonitorMachine.Mutations, monitors: Int, within seeds: UInt64) async {
         var options = SimulationOptions()
