@@ -71,6 +71,13 @@ struct ThreeNodeSyncDemo {
         }
         let leaderRank = await nodes[0].0.status.leader ?? 0
         say("[election] quorum [a, b], leader mon.\(Self.names[Int(leaderRank)])")
+        // A leader elected without every monitor first waits out any lease its predecessor may
+        // still hold (docs/MONITOR.md, "The read guarantee"); the client starts once it serves.
+        let elected = clock.now
+        guard try await waitUntil(deadline, { await nodes[Int(leaderRank)].0.isReadable }) else {
+            return fail("the leader did not start serving in time", nodes: nodes)
+        }
+        say("[election] mon.\(Self.names[Int(leaderRank)]) serves after \(seconds(elected.duration(to: clock.now))) (one lease: c, absent, might have led before)")
 
         // A client keeps writing while c syncs.
         let client = MonitorClient(transport: LoopbackTransport(address: "loopback://client.demo", network: network),
