@@ -28,29 +28,12 @@ struct ClientOptions: ParsableArguments {
         let logger = Logger(label: "monsync.client")
         return try await UserFacingError.reporting {
             let monmap = try cluster.resolve(allowAnonymous: true)
-            let registry = Transports.registry(logger: logger)
-            let options = TransportOptions(sendTimeout: timeout.seconds)
-            guard let first = monmap.address(of: 0) else { throw UserFacingError.noMonitors }
-            var attempts = 0
-            while true {
-                attempts += 1
-                let address = try ClientEndpoint.address(towards: first)
-                let transport = try registry.makeTransport(listeningOn: address, options: options)
-                let client = MonitorClient(transport: transport, monmap: monmap, retryInterval: .milliseconds(200), logger: logger)
-                do throws(TransportError) {
-                    try await client.start()
-                } catch {
-                    // Another process took the port between the probe and the bind: pick another.
-                    if case .bindFailed = error, attempts < 5 { continue }
-                    throw error
-                }
-                let result: Result<T, any Error>
-                do { result = .success(try await body(client, monmap)) } catch { result = .failure(error) }
-                await client.shutdown()
-                // The reply socket file of an ipc:// client is this process's alone.
-                if address.scheme == "ipc" { try? FileManager.default.removeItem(atPath: address.location) }
-                return try result.get()
-            }
+            let connection = try await ClientEndpoint.startClient(monmap: monmap, registry: Transports.registry(logger: logger),
+                                                              options: TransportOptions(sendTimeout: timeout.seconds), logger: logger)
+            let result: Result<T, any Error>
+            do { result = .success(try await body(connection.client, monmap)) } catch { result = .failure(error) }
+            await connection.close()
+            return try result.get()
         }
     }
 

@@ -2,7 +2,9 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import MonSyncCore
+import MonSyncMonitor
 
 /// Picks the address a client listens on for its replies.
 ///
@@ -10,6 +12,29 @@ import MonSyncCore
 /// needs an address the monitors can dial: for `tcp://` the local IP the kernel would use to
 /// reach the first monitor and a port that is free now; for `ipc://` a fresh socket file.
 enum ClientEndpoint {
+    /// A started client of `monmap` listening on a fresh reply address (another one if the port is taken meanwhile).
+    ///
+    /// Every client command makes one; `bench` makes one per simulated client and keeps it for the whole run.
+    static func startClient(monmap: MonMap, registry: TransportRegistry, options: TransportOptions, logger: Logger,
+                        retryInterval: Duration = .milliseconds(200)) async throws -> ClientConnection {
+        guard let first = monmap.address(of: 0) else { throw UserFacingError.noMonitors }
+        var attempts = 0
+        while true {
+            attempts += 1
+            let address = try address(towards: first)
+            let transport = try registry.makeTransport(listeningOn: address, options: options)
+            let client = MonitorClient(transport: transport, monmap: monmap, retryInterval: retryInterval, logger: logger)
+            do throws(TransportError) {
+                try await client.start()
+            } catch {
+                // Another process took the port between the probe and the bind: pick another.
+                if case .bindFailed = error, attempts < 5 { continue }
+                throw error
+            }
+            return ClientConnection(client: client, address: address)
+        }
+    }
+
     /// An address to listen on for replies from `monitor`.
     ///
     /// - Throws: ``UserFacingError`` when the monitor's scheme cannot be reached from another process.
@@ -78,5 +103,17 @@ enum ClientEndpoint {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
         return bound ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 20_000...60_000)
+    }
+}
+
+/// A started ``MonitorClient`` and the address it receives its replies on.
+struct ClientConnection: Sendable {
+    let client: MonitorClient
+    let address: TransportAddress
+
+    /// Shuts the client down and removes the reply socket file of an ipc:// client (it is this process's alone).
+    func close() async {
+        await client.shutdown()
+        if address.scheme == "ipc" { try? FileManager.default.removeItem(atPath: address.location) }
     }
 }

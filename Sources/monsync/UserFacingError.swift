@@ -47,6 +47,8 @@ enum UserFacingError: Error, CustomStringConvertible {
     case noMonitors
     /// The monitor failed while running.
     case monitorFailed(String)
+    /// `bench` ran, but not one of its requests succeeded.
+    case benchFailed(requests: Int, detail: String, seconds: Double)
 
     var description: String {
         switch self {
@@ -86,6 +88,8 @@ enum UserFacingError: Error, CustomStringConvertible {
             "no monitors given; pass --monmap a=tcp://HOST:PORT,…, --mon tcp://HOST:PORT or --config FILE"
         case let .monitorFailed(detail):
             "the monitor stopped with an error (\(detail)); see the log above"
+        case let .benchFailed(requests, detail, seconds):
+            "no request succeeded in \(BenchSummary.format(seconds, decimals: 1)) s (\(requests) failed\(detail.isEmpty ? "" : ": \(detail)")); check the cluster with monsync status"
         }
     }
 

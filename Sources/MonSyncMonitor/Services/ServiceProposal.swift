@@ -1,4 +1,4 @@
-public import MonSyncStore
+import MonSyncStore
 
 /// A service's change waiting for its Paxos commit on the leader.
 struct ServiceProposal: Sendable {
