@@ -145,6 +145,8 @@ let package = Package(
             dependencies: [
                 "MonSyncCore",
                 "MonSyncStore",
+                "MonSyncStoreSync",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -159,6 +161,7 @@ let package = Package(
             dependencies: [
                 "MonSyncCore",
                 "MonSyncStore",
+                "MonSyncStoreSync",
                 "MonSyncMonitor",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -258,13 +261,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The store sync roles: provider, requester (and, with the monitor, the leader's trim hold).
+        // The store sync's three roles as pure state machines (leader, provider, requester), with
+        // their configuration, progress and failures. The monitor runs them; so does the simulator.
         .target(
             name: "MonSyncStoreSync",
             dependencies: [
                 "MonSyncCore",
                 "MonSyncStore",
-                "MonSyncMonitor",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],

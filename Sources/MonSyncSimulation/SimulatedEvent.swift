@@ -1,5 +1,6 @@
 import MonSyncCore
 import MonSyncMonitor
+import MonSyncStoreSync
 
 /// Something that happens at a moment of the simulation's global clock (nanoseconds).
 struct SimulatedEvent: Comparable, Sendable {
@@ -13,7 +14,10 @@ struct SimulatedEvent: Comparable, Sendable {
         /// The client resends its pending operation to its current target, if `attempt` is still current.
         case clientResend(client: Int, attempt: Int)
         case restart(rank: Int, incarnation: Int)
+        /// A failed sync's pause is over: the monitor probes again.
         case syncDone(rank: Int, incarnation: Int)
+        /// A timer of monitor `node`'s sync requester.
+        case syncTimer(node: Int, SyncRequesterMachine.Timer, generation: UInt64, incarnation: Int)
     }
 
     var time: UInt64

@@ -3,6 +3,7 @@ import Logging
 import MonSyncCore
 @_spi(Testing) import MonSyncMonitor
 import MonSyncStore
+import MonSyncStoreSync
 
 /// A deterministic simulation of one monitor cluster: the real ``MonitorMachine``s on a
 /// simulated network and clock, with crashes, partitions, loss, duplication and reordering,
@@ -37,6 +38,14 @@ public final class Simulation {
     var ledger = CommitLedger()
     var violations: [String] = []
     var trace: [String] = []
+    /// Store syncs that swapped a copy in, and those that failed (live data untouched).
+    var syncsCompleted = 0
+    var syncsFailed = 0
+    /// The monitor that has not started yet (``SimulationOptions/lateJoiner``).
+    var lateJoiner: Int?
+    /// The service data as of ``referenceVersion``, replayed from the ledger: what a synced copy must equal.
+    var reference = InMemoryStore()
+    var referenceVersion: UInt64 = 0
     let logger: Logger
     let codec = MessageCodec.monitor()
 
@@ -71,12 +80,14 @@ public final class Simulation {
 
     /// Runs the three phases and the checkers.
     public func run() -> SimulationResult {
-        for rank in nodes.indices { start(rank) }
+        lateJoiner = options.lateJoiner ? Int.random(in: nodes.indices, using: &random) : nil
+        for rank in nodes.indices where rank != lateJoiner { start(rank) }
         for index in clients.indices { schedule(after: .milliseconds(Int64.random(in: 100...2_000, using: &random)), .clientTick(client: index, attempt: 0)) }
         // Faults.
         while stepsRun < options.steps, let event = events.popMin() {
             handle(event)
             injectFaults()
+            startLateJoinerAfterFirstTrim()
         }
         // Heal: a write must be acknowledged within the bound.
         let healedAt = now
@@ -85,6 +96,13 @@ public final class Simulation {
         runUntil(healDeadline) { self.history.contains { $0.isWrite && $0.outcome == .ok && ($0.completed ?? 0) > healedAt } }
         if !history.contains(where: { $0.isWrite && $0.outcome == .ok && ($0.completed ?? 0) > healedAt }) {
             violations.append("liveness: no write acknowledged within \(options.livenessBound) after the faults healed at t=\(Self.format(healedAt)); \(describeNodes())")
+        }
+        // Every monitor back in one quorum while the clients go on writing: a monitor that must
+        // sync finishes its sync under a steady write load (Ceph's F2: syncs aborted forever).
+        let rejoinDeadline = now + nanoseconds(options.livenessBound)
+        runUntil(rejoinDeadline) { self.everyoneInQuorum }
+        if !everyoneInQuorum {
+            violations.append("liveness: not every monitor rejoined the quorum within \(options.livenessBound) while clients wrote; \(describeNodes())")
         }
         // Settle: clients stop; one quorum of every monitor, one state.
         clientsOn = false
@@ -105,13 +123,27 @@ public final class Simulation {
         violations.append(contentsOf: ledger.violations)
         return SimulationResult(seed: seed, steps: stepsRun, operations: history.count,
                                 acknowledged: history.filter { $0.outcome != .unknown }.count,
-                                commits: ledger.values.count, violations: violations, trace: trace)
+                                commits: ledger.values.count, syncsCompleted: syncsCompleted, syncsFailed: syncsFailed,
+                                violations: violations, trace: trace)
+    }
+
+    /// Schedules the late joiner's start a few seconds after the first trim anywhere.
+    private func startLateJoinerAfterFirstTrim() {
+        guard let late = lateJoiner, nodes.contains(where: { ($0.machine?.firstCommitted ?? 0) > 1 }) else { return }
+        lateJoiner = nil
+        schedule(after: .milliseconds(Int64.random(in: 0...5_000, using: &random)), .restart(rank: late, incarnation: 0))
+        note("\(nodes[late].name) will join late, with an empty store")
     }
 
     private func runUntil(_ deadline: UInt64, _ done: () -> Bool) {
         while !done(), let next = events.min, next.time <= deadline, let event = events.popMin() {
             handle(event)
         }
+    }
+
+    private var everyoneInQuorum: Bool {
+        let everyone = (0..<Int32(nodes.count)).map { $0 }
+        return nodes.allSatisfy { $0.machine.map { $0.state.isInQuorum && $0.quorum == everyone } ?? false }
     }
 
     private var converged: Bool {
@@ -142,7 +174,12 @@ public final class Simulation {
         case let .deliver(message, sender, rank):
             guard nodes[rank].machine != nil else { return }
             note("\(nodes[rank].name) ← \(message) from \(sender)")
-            step(rank, .message(message, from: sender))
+            if let sync = message as? MMonSync, sync.op.isForRequester {
+                // The shell routes the requester's ops to its driver, not to the monitor.
+                stepRequester(rank, .message(sync, from: sender))
+            } else {
+                step(rank, .message(message, from: sender))
+            }
         case let .timer(rank, timer, generation, incarnation):
             guard nodes[rank].incarnation == incarnation, nodes[rank].machine != nil else { return }
             note("\(nodes[rank].name) timer \(timer)")
@@ -158,7 +195,11 @@ public final class Simulation {
             start(rank)
         case let .syncDone(rank, incarnation):
             guard nodes[rank].incarnation == incarnation, nodes[rank].machine?.state == .synchronizing else { return }
-            oracleSync(rank)
+            step(rank, .syncFinished)
+        case let .syncTimer(rank, timer, generation, incarnation):
+            guard nodes[rank].incarnation == incarnation else { return }
+            note("\(nodes[rank].name) sync timer \(timer)")
+            stepRequester(rank, .timer(timer, generation: generation))
         }
     }
 
@@ -166,8 +207,11 @@ public final class Simulation {
     private func start(_ rank: Int) {
         nodes[rank].incarnation += 1
         do {
+            // As the shell does: a sync interrupted before its swap is discarded (live data untouched).
+            if try nodes[rank].store.syncMarker() != nil { try nodes[rank].store.abandonStaging() }
             var machine = try MonitorMachine(monmap: monmap, rank: Int32(rank), store: nodes[rank].store,
-                                             configuration: options.configuration, seed: random.next(),
+                                             configuration: options.configuration,
+                                             syncConfiguration: options.syncConfiguration, seed: random.next(),
                                              now: localTime(of: rank), logger: logger)
             machine.syncsItself = true
             machine.mutations = options.mutations
@@ -184,6 +228,7 @@ public final class Simulation {
         guard nodes[rank].machine != nil else { return }
         note("\(nodes[rank].name) CRASHES")
         nodes[rank].machine = nil
+        nodes[rank].requester = nil
         nodes[rank].incarnation += 1
         if faultsOn {
             schedule(after: .milliseconds(Int64.random(in: 500...15_000, using: &random)),
@@ -197,6 +242,11 @@ public final class Simulation {
         let before = options.recordTrace ? describe(machine) : ""
         let actions = machine.step(input, now: localTime(of: rank))
         nodes[rank].machine = machine
+        // What a monitor holds for others' syncs is bounded, whatever they send.
+        if machine.syncProvider.activeSessions > options.syncConfiguration.maxProviderSessions
+            || machine.syncLeader.grants.count >= nodes.count {
+            violations.append("sync: mon.\(nodes[rank].name) holds \(machine.syncProvider.activeSessions) provider sessions and \(machine.syncLeader.grants.count) grants")
+        }
         if options.recordTrace, case let after = describe(machine), after != before {
             note("\(nodes[rank].name) is now \(after)")
         }
@@ -225,34 +275,114 @@ public final class Simulation {
         case let .arm(timer, deadline, generation):
             schedule(at: globalTime(of: rank, local: deadline),
                      .timer(node: rank, timer, generation: generation, incarnation: nodes[rank].incarnation))
-        case .cancel, .finishProposal, .trimsPastHolds:
+        case .cancel, .finishProposal:
             break
-        case .needsFullSync:
-            schedule(after: .milliseconds(Int64.random(in: 200...3_000, using: &random)),
-                     .syncDone(rank: rank, incarnation: nodes[rank].incarnation))
+        case let .needsFullSync(requirement):
+            guard nodes[rank].requester == nil, let machine = nodes[rank].machine else { return }
+            let floor = max((try? nodes[rank].store.lastCommittedFloor()) ?? 0, machine.lastCommitted)
+            nodes[rank].requester = SyncRequesterMachine(
+                configuration: options.syncConfiguration, targets: machine.services.syncTargetNames,
+                leader: requirement.leader, candidates: requirement.providers.map(\.entity), members: monmap.members.filter { $0.rank != Int32(rank) },
+                session: random.next(), floor: floor, logger: logger)
+            note("\(nodes[rank].name) starts a store sync (\(requirement))")
+            stepRequester(rank, .begin)
+        case let .toSyncRequester(message, sender):
+            stepRequester(rank, .message(message, from: sender))
         }
     }
 
-    /// Stands in for a store sync (the store-sync roles are not simulated yet): copies the sync
-    /// targets of the most advanced running monitor, then tells the machine the sync finished.
-    private func oracleSync(_ rank: Int) {
-        guard let provider = nodes.indices.filter({ $0 != rank && nodes[$0].machine != nil })
-            .max(by: { nodes[$0].machine!.lastCommitted < nodes[$1].machine!.lastCommitted }) else {
-            return schedule(after: .seconds(1), .syncDone(rank: rank, incarnation: nodes[rank].incarnation))
-        }
-        let targets = nodes[rank].machine!.services.syncTargetNames
-        do {
-            var transaction = StoreTransaction()
-            for prefix in targets { transaction.erasePrefix(prefix) }
-            for (key, value) in try nodes[provider].store.snapshot(of: targets).allEntries() {
-                transaction.put(key.prefix, key.key, value)
+    /// Feeds `input` to monitor `rank`'s sync requester (if one runs) and executes its actions,
+    /// possibly crashing the monitor part-way, as ``step(_:_:)`` does.
+    private func stepRequester(_ rank: Int, _ input: SyncRequesterInput) {
+        guard var requester = nodes[rank].requester else { return }
+        var actions = requester.step(input, now: localTime(of: rank))[...]
+        nodes[rank].requester = requester
+        let crashAfter = faultsOn && random.chance(options.midStepCrashRate) && !actions.isEmpty
+            ? Int.random(in: 0..<actions.count, using: &random) : nil
+        var index = 0
+        while let action = actions.popFirst() {
+            if index == crashAfter {
+                note("\(nodes[rank].name) crashes after \(index) sync actions")
+                return crash(rank)
             }
-            try nodes[rank].store.apply(transaction)
-        } catch {
-            violations.append("store: the simulated sync failed: \(error)")
+            index += 1
+            do throws(StoreError) {
+                try executeSync(action, on: rank)
+            } catch {
+                guard var requester = nodes[rank].requester else { return }
+                actions = requester.step(.storeFailed(error), now: localTime(of: rank))[...]
+                nodes[rank].requester = requester
+            }
         }
-        note("\(nodes[rank].name) synced from \(nodes[provider].name)")
-        step(rank, .syncFinished)
+    }
+
+    private func executeSync(_ action: SyncRequesterAction, on rank: Int) throws(StoreError) {
+        let store = nodes[rank].store
+        switch action {
+        case let .send(message, destination):
+            send(message, from: rank, to: destination)
+        case let .arm(timer, deadline, generation):
+            schedule(at: globalTime(of: rank, local: deadline),
+                     .syncTimer(node: rank, timer, generation: generation, incarnation: nodes[rank].incarnation))
+        case .cancel:
+            break
+        case let .beginStaging(targets, floor):
+            if floor > (try store.lastCommittedFloor()) {
+                var transaction = StoreTransaction()
+                transaction.setLastCommittedFloor(floor)
+                try store.apply(transaction)
+            }
+            _ = try store.beginStaging(targets: targets)
+        case let .stage(chunk):
+            nodes[rank].requester?.noteStaged(keys: try store.stage(encoded: chunk))
+        case let .commitStaging(rollForward):
+            try store.commitStaging(applying: rollForward)
+            checkSyncedCopy(on: rank)
+        case .abandonStaging:
+            try store.abandonStaging()
+        case let .finished(result):
+            nodes[rank].requester = nil
+            switch result {
+            case .success:
+                syncsCompleted += 1
+                note("\(nodes[rank].name) sync finished")
+                step(rank, .syncFinished)
+            case let .failure(failure):
+                syncsFailed += 1
+                note("\(nodes[rank].name) sync failed: \(failure)")
+                schedule(after: .seconds(2), .syncDone(rank: rank, incarnation: nodes[rank].incarnation))
+            }
+        }
+    }
+
+    /// The copy just swapped in on `rank` must be exactly the committed state of the version it is
+    /// labelled with: its service data equals the ledger's replay of versions 1 … that version.
+    private func checkSyncedCopy(on rank: Int) {
+        let store = nodes[rank].store
+        guard let version = try? store.getUInt64(PaxosLog.prefix, PaxosLog.lastCommittedKey),
+              let targets = nodes[rank].machine?.services.syncTargetNames else { return }
+        let data = targets.filter { $0 != PaxosLog.prefix }
+        if version < referenceVersion {
+            reference = InMemoryStore()
+            referenceVersion = 0
+        }
+        do {
+            while referenceVersion < version {
+                guard let bytes = ledger.values[referenceVersion + 1] else {
+                    return violations.append("sync: mon.\(nodes[rank].name) swapped in v\(version), but v\(referenceVersion + 1) was never committed")
+                }
+                try reference.apply(StoreTransaction(decoding: bytes))
+                referenceVersion += 1
+            }
+            let copied = try store.digest(of: data)
+            let expected = try reference.digest(of: data)
+            if copied != expected {
+                violations.append("sync: mon.\(nodes[rank].name) swapped in a copy labelled v\(version) whose data is not v\(version)'s (digest \(copied), expected \(expected))")
+            }
+        } catch {
+            violations.append("sync: cannot check mon.\(nodes[rank].name)'s synced copy: \(error)")
+        }
+        note("\(nodes[rank].name) swapped in a copy of v\(version)")
     }
 
     // MARK: Network
@@ -405,6 +535,8 @@ struct SimulatedNode {
     let address: TransportAddress
     let store = InMemoryStore()
     var machine: MonitorMachine?
+    /// The store sync this monitor runs as requester, while it runs.
+    var requester: SyncRequesterMachine?
     /// Bumped at every crash and start, so the timers and syncs of an earlier life are ignored.
     var incarnation = 0
     /// The clock's rate against the global clock, and its offset (nanoseconds).

@@ -12,6 +12,10 @@ public struct SimulationCampaign: Sendable {
         public var steps = 0
         public var operations = 0
         public var commits = 0
+        /// Store syncs completed and failed over all seeds; seeds with at least one completed sync.
+        public var syncsCompleted = 0
+        public var syncsFailed = 0
+        public var seedsWithSync = 0
         /// The failing runs (their violations, and their traces when recorded).
         public var failures: [SimulationResult] = []
 
@@ -22,7 +26,8 @@ public struct SimulationCampaign: Sendable {
 
         /// `simulate: N seeds, M steps, K client operations, V violations`.
         public var line: String {
-            "simulate: \(seeds) seeds, \(steps) steps, \(operations) client operations, \(violations) violations"
+            "simulate: \(seeds) seeds, \(steps) steps, \(operations) client operations, "
+                + "\(syncsCompleted) store syncs in \(seedsWithSync) seeds (\(syncsFailed) failed and retried), \(violations) violations"
         }
     }
 
@@ -40,6 +45,9 @@ public struct SimulationCampaign: Sendable {
             summary.steps += result.steps
             summary.operations += result.operations
             summary.commits += result.commits
+            summary.syncsCompleted += result.syncsCompleted
+            summary.syncsFailed += result.syncsFailed
+            if result.syncsCompleted > 0 { summary.seedsWithSync += 1 }
             if !result.violations.isEmpty { summary.failures.append(result) }
             progress(seed, result)
         }

@@ -1,4 +1,6 @@
 @_spi(Testing) public import MonSyncMonitor
+public import MonSyncStore
+public import MonSyncStoreSync
 
 /// One simulated scenario: the cluster, the faults, the workload and how long it runs.
 public struct SimulationOptions: Sendable {
@@ -29,7 +31,26 @@ public struct SimulationOptions: Sendable {
     /// A client gives up on an operation after this long (its outcome is then unknown).
     public var operationTimeout: Duration = .seconds(20)
     /// The monitors' settings: Ceph's timers, a small log so trims happen.
-    public var configuration = MonitorConfiguration(paxosMin: 20, paxosTrimMin: 10, paxosTrimMax: 30)
+    public var configuration = MonitorConfiguration(paxosMin: 8, paxosTrimMin: 4, paxosTrimMax: 12,
+                                                    trimDisabledMaxVersions: 40)
+    /// The store sync's settings: Ceph's timers scaled down to the simulation's store and clients
+    /// (small chunks, so a sync takes many), so syncs fail over, time out and finish within a run.
+    public var syncConfiguration: SyncConfiguration = {
+        var sync = SyncConfiguration()
+        sync.trimTimeout = .seconds(6)
+        sync.trimEnableDelay = .seconds(3)
+        sync.providerTimeout = .seconds(6)
+        sync.startTimeout = .seconds(4)
+        sync.startRetryBackoff = .seconds(2)
+        sync.heartbeatInterval = .seconds(1)
+        sync.heartbeatTimeout = .seconds(5)
+        sync.chunkTimeout = .seconds(3)
+        sync.finishReplyTimeout = .seconds(3)
+        sync.chunkLimits = ChunkLimits(maxBytes: 256, maxKeys: 4)
+        sync.window = 3
+        sync.progressLogInterval = .zero
+        return sync
+    }()
     /// Draw each seed's election timeout from 1, 2, 3 and 5 s (the rest of the timers stay Ceph's).
     public var varyElectionTimeout = true
     /// Faults re-introduced in every machine, to show the checkers catch them.
@@ -39,6 +60,9 @@ public struct SimulationOptions: Sendable {
     public var slowLinks: [SlowLink] = []
     /// Send every message as bytes through the monitor's codec (frames, CRCs, validation), as a
     /// transport does, instead of handing the value over.
+    /// One monitor (of a random rank) starts later, with an empty store, within a few seconds of
+    /// the others' first trim: it must join by store sync, under the faults and the clients' writes.
+    public var lateJoiner = true
     public var encodeMessages = true
     /// Keep the trace (for printing a failing seed).
     public var recordTrace = false

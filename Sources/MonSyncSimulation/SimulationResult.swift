@@ -9,6 +9,9 @@ public struct SimulationResult: Sendable {
     public var acknowledged: Int
     /// Paxos versions committed.
     public var commits: Int
+    /// Store syncs that swapped a copy in, and syncs that failed (and were retried after a probe).
+    public var syncsCompleted: Int
+    public var syncsFailed: Int
     /// Every checker failure, one sentence each; empty when the run is correct.
     public var violations: [String]
     /// The readable trace (time, monitor, input), when it was recorded.

@@ -22,7 +22,7 @@ public struct EncodedOperation {
 /// bytes exactly as ``StoreTransaction/decode(from:)`` does — structure,
 /// lengths, operation types, UTF-8 prefixes and keys — so a corrupt chunk is
 /// refused before anything is visited.
-public struct EncodedTransaction {
+public struct EncodedTransaction: Sendable {
     /// The encoding, as received.
     public let bytes: ArraySlice<UInt8>
     private let operations: [StoreTransaction.OperationLocation]

@@ -2,6 +2,10 @@ public import MonSyncStore
 
 /// Every timer and limit of the store sync, with Ceph v0.59's defaults where Ceph had one.
 ///
+/// How far the log may grow while syncs hold trim is the monitor's setting
+/// (`MonitorConfiguration.trimDisabledMaxVersions`, Ceph's `paxos_trim_disabled_max_versions`):
+/// one setting, with one owner, read by the trim and by the sync leader alike.
+///
 /// | setting | Ceph option | default |
 /// |---|---|---|
 /// | ``trimTimeout`` | `mon_sync_trim_timeout` | 30 s |
@@ -17,7 +21,6 @@ public import MonSyncStore
 /// | ``chunkLimits`` | `mon_sync_max_payload_size` | 1 MiB |
 /// | ``window`` | none (Ceph is stop-and-wait: 1) | 8 |
 /// | ``maxProviderSessions`` | none | 4 |
-/// | ``maxHeldVersions`` | `paxos_trim_disabled_max_versions` | 108 000 (Ceph v0.61.5; 100 in v0.59) |
 /// | ``startRetryAttempts`` | none (Ceph re-probes forever) | 10 |
 /// | ``progressLogInterval`` | none | 5 s |
 public struct SyncConfiguration: Sendable, Hashable {
@@ -39,9 +42,6 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var maxWindow: Int = 64
     /// Syncs a provider serves at once; more are answered ABORT with RETRY.
     public var maxProviderSessions: Int = 4
-    /// Versions the leader lets the log grow by while trim is held; past it new syncs get RETRY,
-    /// and running ones are aborted explicitly before Paxos trims.
-    public var maxHeldVersions: UInt64 = 108_000
     /// START attempts a requester makes (each after a RETRY backoff or a start timeout) before giving up.
     public var startRetryAttempts: Int = 10
     /// How often a requester logs its progress (info level) while streaming; `.zero` logs only at the end.

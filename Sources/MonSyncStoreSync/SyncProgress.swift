@@ -1,5 +1,3 @@
-public import MonSyncMonitor
-
 /// Where a sync stands, for logs and `status`: volume, rate, ETA and the counters of what went wrong.
 public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
     public var phase: Phase = .idle
@@ -72,30 +70,5 @@ public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
         }
         let tenths = Int((value * 10).rounded())
         return "\(tenths / 10).\(tenths % 10) \(units[unit])"
-    }
-}
-
-extension SyncProgress {
-    /// The progress as `status` carries it (``MonitorSyncStatus/Requester``); counters saturate.
-    public var statusSection: MonitorSyncStatus.Requester {
-        let phase: MonitorSyncStatus.Phase = switch self.phase {
-        case .idle: .idle
-        case .requesting: .requesting
-        case .streaming: .streaming
-        case .swapping: .swapping
-        case .done: .done
-        case .failed: .failed
-        }
-        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        let eta = eta.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
-        return MonitorSyncStatus.Requester(
-            phase: phase, session: session, provider: provider, bytes: bytes, keys: keys, chunks: chunks,
-            estimatedBytes: estimatedBytes, elapsedMilliseconds: UInt64(clamping: milliseconds),
-            rate: rate.isFinite && rate > 0 ? UInt64(min(rate, Double(UInt64.max / 2))) : 0,
-            etaMilliseconds: eta.map { UInt64(clamping: $0) },
-            providerSwitches: UInt32(clamping: providerSwitches), retries: UInt32(clamping: retries),
-            aborts: UInt32(clamping: aborts), staleMessages: UInt32(clamping: staleMessages),
-            corruptChunks: UInt32(clamping: corruptChunks), heartbeatTimeouts: UInt32(clamping: heartbeatTimeouts),
-            finishReplyTimeouts: UInt32(clamping: finishReplyTimeouts))
     }
 }

@@ -76,6 +76,9 @@ struct SimulateCommand: ParsableCommand {
             total.seeds += summary.seeds
             total.steps += summary.steps
             total.operations += summary.operations
+            total.syncsCompleted += summary.syncsCompleted
+            total.syncsFailed += summary.syncsFailed
+            total.seedsWithSync += summary.seedsWithSync
             total.failures += summary.failures
         }
         print(total.line)

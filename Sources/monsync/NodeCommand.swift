@@ -115,18 +115,9 @@ struct NodeCommand: AsyncParsableCommand {
             let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
             opened.track(store)
             let monitor = try Monitor(monmap: monmap, name: name, transport: transport, store: store,
-                                      configuration: monitorOptions.configuration, logger: logger)
+                                      configuration: monitorOptions.configuration,
+                                      syncConfiguration: syncOptions.configuration, logger: logger)
             logger.debug("node configured", metadata: ["name": "\(name)", "store": "\(storePath)", "monmap": "\(monmap)"])
-            let sync = MonitorStoreSync(monitor: monitor, configuration: syncOptions.configuration,
-                                        seed: UInt64(UInt32(bitPattern: me.rank)) &+ UInt64.random(in: 0...UInt64(UInt32.max)),
-                                        logger: Logger(label: "monsync.sync"))
-            await sync.install()
-            defer {
-                // The sync roles' routes hold the roles, which hold the monitor: a stopped monitor
-                // clears its routes itself, but one that failed to start does not. Clear them so
-                // the monitor and its store are released (and RocksDB closes) before the process exits.
-                monitor.dispatcher.register { $0 = MessageRouter() }
-            }
             let reporter = metricsInterval > 0 ? Task {
                 let clock = ContinuousClock()
                 while !Task.isCancelled {

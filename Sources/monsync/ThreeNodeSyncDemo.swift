@@ -52,29 +52,27 @@ struct ThreeNodeSyncDemo {
         syncConfiguration.chunkLimits = ChunkLimits(maxBytes: chunkSize)
         var logger = Logger(label: "monsync.demo")
         logger.logLevel = .info
-        var nodes: [(Monitor, MonitorStoreSync)] = []
+        var nodes: [Monitor] = []
         func startNode(_ index: Int) async throws {
             let member = monmap.members[index]
             let transport = LoopbackTransport(address: try TransportAddress(member.address), network: network)
             let monitor = try Monitor(monmap: monmap, name: member.name, transport: transport, store: stores[index],
+                                      syncConfiguration: syncConfiguration, seed: seed &+ UInt64(index),
                                       logger: Logger(label: "monsync.mon.\(member.name)"))
-            let sync = MonitorStoreSync(monitor: monitor, configuration: syncConfiguration, seed: seed &+ UInt64(index),
-                                        logger: Logger(label: "monsync.sync.\(member.name)"))
-            await sync.install()
             try await monitor.start()
-            nodes.append((monitor, sync))
+            nodes.append(monitor)
         }
         try await startNode(0)
         try await startNode(1)
-        guard try await waitUntil(deadline, { await inQuorum(nodes.map(\.0), [0, 1]) }) else {
+        guard try await waitUntil(deadline, { await inQuorum(nodes, [0, 1]) }) else {
             return fail("a and b did not form a quorum in time", nodes: nodes)
         }
-        let leaderRank = await nodes[0].0.status.leader ?? 0
+        let leaderRank = await nodes[0].status.leader ?? 0
         say("[election] quorum [a, b], leader mon.\(Self.names[Int(leaderRank)])")
         // A leader elected without every monitor first waits out any lease its predecessor may
         // still hold (docs/MONITOR.md, "The read guarantee"); the client starts once it serves.
         let elected = clock.now
-        guard try await waitUntil(deadline, { await nodes[Int(leaderRank)].0.isReadable }) else {
+        guard try await waitUntil(deadline, { await nodes[Int(leaderRank)].isReadable }) else {
             return fail("the leader did not start serving in time", nodes: nodes)
         }
         say("[election] mon.\(Self.names[Int(leaderRank)]) serves after \(seconds(elected.duration(to: clock.now))) (one lease: c, absent, might have led before)")
@@ -108,7 +106,7 @@ struct ThreeNodeSyncDemo {
         var lastDecile = -1
         let interactive = isatty(STDOUT_FILENO) != 0
         let succeeded = try await waitUntil(deadline) {
-            let progress = c.1.requester.progress
+            let progress = c.syncProgress ?? SyncProgress()
             if progress.phase != lastPhase {
                 if !lastLine.isEmpty { FileHandle.standardOutput.write("\n".data(using: .utf8)!); lastLine = "" }
                 await narrate(progress.phase, progress: progress, nodes: nodes)
@@ -125,23 +123,23 @@ struct ThreeNodeSyncDemo {
                     say(line)
                 }
             }
-            return await inQuorum(nodes.map(\.0), [0, 1, 2])
+            return await inQuorum(nodes, [0, 1, 2])
         }
         if !lastLine.isEmpty { FileHandle.standardOutput.write("\n".data(using: .utf8)!) }
         writer.cancel()
         await writer.value
-        guard succeeded else { return fail("c did not rejoin the quorum in time (\(c.1.requester.progress))", nodes: nodes) }
+        guard succeeded else { return fail("c did not rejoin the quorum in time (\(c.syncProgress.map { "\($0)" } ?? "no sync"))", nodes: nodes) }
         let syncTime = clock.now - syncStarted
         say("[c] rejoined: quorum [a, b, c] after \(seconds(syncTime)) from its start")
 
         // Let every member reach the same version, then compare the stores.
         guard try await waitUntil(deadline, {
             var versions = Set<UInt64>()
-            for node in nodes { versions.insert(await node.0.lastCommitted) }
+            for node in nodes { versions.insert(await node.lastCommitted) }
             return versions.count == 1
         }) else { return fail("the monitors did not reach the same version", nodes: nodes) }
 
-        let results = c.1.results
+        let results = c.syncResults
         if case let .success(outcome)? = results.last {
             let p = outcome.progress
             let rate = p.rate / 1_048_576
@@ -151,13 +149,13 @@ struct ThreeNodeSyncDemo {
         say("[writes] \(counts.acknowledged) client writes acknowledged during the sync, \(counts.failed) refused (elections)")
         var digests: [StoreDigest] = []
         for (index, node) in nodes.enumerated() {
-            let digest = try await node.0.digest()
+            let digest = try await node.digest()
             digests.append(digest)
-            let status = await node.0.status
+            let status = await node.status
             say("  mon.\(Self.names[index])  \(status.state)  fc \(status.firstCommitted)  lc \(status.lastCommitted)  \(digest)")
         }
         await client.shutdown()
-        for node in nodes { await node.0.stop() }
+        for node in nodes { await node.stop() }
         let match = Set(digests).count == 1
         say(match ? "OK: all three stores are identical" : "FAILED: the stores differ")
         return match
@@ -201,12 +199,12 @@ struct ThreeNodeSyncDemo {
         return Loaded(versions: version, firstCommitted: first, lastCommitted: version, bytes: bytes)
     }
 
-    private func narrate(_ phase: SyncProgress.Phase, progress: SyncProgress, nodes: [(Monitor, MonitorStoreSync)]) async {
+    private func narrate(_ phase: SyncProgress.Phase, progress: SyncProgress, nodes: [Monitor]) async {
         switch phase {
         case .requesting:
             say("[c] probed the quorum: oblivious → requester: START to the leader")
         case .streaming:
-            let leaderStats = await nodes[0].1.leader.statistics
+            let leaderStats = await nodes[0].syncLeaderStatistics
             let granter = leaderStats.accepted > 0 ? "a" : "b"
             say("[leader \(granter)] granted the sync and holds Paxos trim; [c] streams from provider \(progress.provider)")
         case .swapping:
@@ -252,7 +250,7 @@ struct ThreeNodeSyncDemo {
         return await condition()
     }
 
-    private func fail(_ reason: String, nodes: [(Monitor, MonitorStoreSync)]) -> Bool {
+    private func fail(_ reason: String, nodes: [Monitor]) -> Bool {
         say("FAILED: \(reason)")
         return false
     }

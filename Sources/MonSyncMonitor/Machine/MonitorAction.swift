@@ -22,11 +22,12 @@ public enum MonitorAction: Sendable {
     /// Answer a status command: the shell adds the store sync's section (if a sync is plugged in)
     /// to `reply.status` and sends it to `client`.
     case answerStatus(MMonCommandReply, to: TransportAddress)
-    /// Probing found this monitor oblivious: only a full store sync can bring it up to date.
+    /// Probing found this monitor oblivious: only a full store sync can bring it up to date. The
+    /// shell runs the requester (``SyncRequesterMachine``) and feeds ``MonitorInput/syncFinished``.
     case needsFullSync(SyncRequirement)
-    /// The leader proposes a trim to `firstCommitted` although trim holds are out: syncs that
-    /// need the versions below it must be aborted.
-    case trimsPastHolds(firstCommitted: UInt64, holds: [TrimHold])
+    /// An MMonSync for this monitor's sync requester (an ABORT that named no provider session and
+    /// no grant here); dropped and counted when no sync runs.
+    case toSyncRequester(MMonSync, from: TransportAddress)
 }
 
 extension MonitorAction: CustomStringConvertible {
@@ -39,7 +40,7 @@ extension MonitorAction: CustomStringConvertible {
         case let .finishProposal(id, result): "finishProposal(\(id), \(result))"
         case let .answerStatus(reply, client): "answerStatus(\(reply.op) → \(client))"
         case let .needsFullSync(requirement): "needsFullSync(\(requirement))"
-        case let .trimsPastHolds(first, holds): "trimsPastHolds(to \(first), \(holds.count) holds)"
+        case let .toSyncRequester(message, sender): "toSyncRequester(\(message) from \(sender))"
         }
     }
 }

@@ -67,6 +67,14 @@ extension MonitorMachine {
             send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch), toRank: peer)
             return
         }
+        if message.lastCommitted &+ 1 < paxos.firstCommitted {
+            // The proposer is oblivious: it lacks versions this monitor has trimmed, so as leader it
+            // could only find that out in recovery and fall back to a sync, after an election and a
+            // write outage. Ignore it (no ack, no epoch bump, no re-election): its election fails,
+            // and its next probe finds it oblivious.
+            statistics.obliviousProposals += 1
+            return noteStale("proposal from mon.\(peer) at v\(message.lastCommitted), below our first_committed \(paxos.firstCommitted)")
+        }
         if message.epoch > electionEpoch {
             bumpEpoch(message.epoch)
         } else if message.epoch < electionEpoch {

@@ -45,6 +45,7 @@ extension MonitorMachine {
             pendingServiceProposals = []
             finishServiceProposals(paxos.proposal?.serviceProposals ?? [], with: .failure(.outcomeUnknown))
         }
+        if state == .leader { syncLeader.leadershipLost() }
         paxos.resetRound()
         lease.reset()
         quorum = []
@@ -441,15 +442,11 @@ extension MonitorMachine {
             if !isArmed(.propose) { arm(.propose, at: lease.actsFrom) }
             return
         }
-        if let target = trimPolicy.trimTarget(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted,
-                                              heldSince: trimHolds.heldSince) {
+        if let target = syncAwareTrimTarget() {
             do {
                 let trim = try log.trimTransaction(to: target)
                 statistics.trimsProposed += 1
                 logger.info("trimming", metadata: ["from": "\(paxos.firstCommitted)", "to": "\(target)", "lc": "\(paxos.lastCommitted)"])
-                if !trimHolds.holds.isEmpty {
-                    actions.append(.trimsPastHolds(firstCommitted: target, holds: trimHolds.holds.values.sorted { $0.id < $1.id }))
-                }
                 return begin(trim.encoded(), writes: [], isTrim: true)
             } catch {
                 noteStoreFailure(error, during: "building a trim")

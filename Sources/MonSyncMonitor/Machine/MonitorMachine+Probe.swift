@@ -61,6 +61,7 @@ extension MonitorMachine {
     private mutating func enterSynchronizing(_ requirement: SyncRequirement) {
         cancelAllTimers()
         state = .synchronizing
+        syncProvider.reset()  // a monitor that copies a store serves none meanwhile
         logger.warning("oblivious: only a full store sync can bring this monitor up to date", metadata: [
             "requirement": "\(requirement)",
         ])

@@ -1,6 +1,7 @@
 public import Logging
 import MonSyncCore
 public import MonSyncStore
+public import MonSyncStoreSync
 
 /// One monitor's protocol — probe, election, Single-Paxos (recovery, begin/accept/commit,
 /// leases, trim) and the client command path — as a synchronous state machine.
@@ -30,6 +31,8 @@ public struct MonitorMachine: Sendable {
     public let services: ServiceRegistry
     /// The key-value service.
     public let keyValue = KeyValueService()
+    /// The store sync's timers and limits.
+    public let syncConfiguration: SyncConfiguration
 
     let store: StepStore
     let trimPolicy: TrimPolicy
@@ -70,6 +73,12 @@ public struct MonitorMachine: Sendable {
     var trimHolds = TrimHolds()
     var pendingWrites: [PendingWrite] = []
     var pendingServiceProposals: [ServiceProposal] = []
+    /// The store sync's leader role: grants, and the versions they need kept.
+    public internal(set) var syncLeader: SyncLeaderMachine
+    /// The store sync's provider role: the sessions this monitor serves.
+    public internal(set) var syncProvider: SyncProviderMachine
+    /// The deadlines the two sync timers are armed for.
+    var syncTimerDeadlines: [MonitorTimer: Duration] = [:]
 
     /// The time of the step being handled (the monitor's own clock).
     var now: Duration = .zero
@@ -86,7 +95,8 @@ public struct MonitorMachine: Sendable {
     /// - Throws: ``MonitorError`` if `rank` is not in the map, a service cannot be registered,
     ///   or the store cannot be read.
     public init(monmap: MonMap, rank: Int32, store: any MonitorStore,
-                configuration: MonitorConfiguration = .default, services extraServices: [any MonitorService] = [],
+                configuration: MonitorConfiguration = .default, syncConfiguration: SyncConfiguration = SyncConfiguration(),
+                services extraServices: [any MonitorService] = [],
                 seed: UInt64 = 0, now: Duration, logger: Logger = Logger(label: "monsync.monitor")) throws(MonitorError) {
         guard let me = monmap.member(rank: rank) else { throw .notInMonmap("rank \(rank)") }
         var registry = ServiceRegistry()
@@ -97,12 +107,15 @@ public struct MonitorMachine: Sendable {
         self.monmap = monmap
         self.rank = rank
         self.configuration = configuration
+        self.syncConfiguration = syncConfiguration
         self.services = registry
         self.store = StepStore(base: store)
         self.trimPolicy = TrimPolicy(configuration)
         var logger = logger
         logger[metadataKey: "mon"] = "\(me.name)"
         self.logger = logger
+        syncLeader = SyncLeaderMachine(configuration: syncConfiguration, logger: logger)
+        syncProvider = SyncProviderMachine(store: store, configuration: syncConfiguration, logger: logger)
         self.random = SeededRandomNumberGenerator(seed: seed ^ (0x6D6F_6E00 &+ UInt64(UInt32(bitPattern: rank))))
         self.now = now
         do {
@@ -163,9 +176,11 @@ public struct MonitorMachine: Sendable {
             queueServiceProposal(id: id, transaction)
         case .stop:
             leaveQuorum(reason: "monitor shutting down")
+            syncProvider.reset()
             cancelAllTimers()
             state = .shutdown
         }
+        if state != .shutdown { rearmSyncTimers() }
         let result = actions
         actions = []
         return result
@@ -177,6 +192,7 @@ public struct MonitorMachine: Sendable {
         case let election as MMonElection: handleElection(election, from: sender)
         case let paxos as MMonPaxos: handlePaxos(paxos, from: sender)
         case let command as MMonCommand: handleCommand(command, from: sender)
+        case let sync as MMonSync: handleSync(sync, from: sender)
         default: noteStale("\(type(of: message)) is not a monitor message")
         }
     }
@@ -191,6 +207,7 @@ public struct MonitorMachine: Sendable {
         case .leaseTimeout: bootstrap(reason: "lease from the leader expired")
         case .propose: proposeNextIfIdle()
         case .syncRetry: bootstrap(reason: "re-probing while oblivious")
+        case .syncLeader, .syncProvider: syncTimerFired(timer)
         }
     }
 

@@ -3,9 +3,8 @@ public import MonSyncCore
 /// The store sync's part of `status`: the requester's current or last sync, and the leader's and
 /// provider's counters since the monitor started.
 ///
-/// The monitor does not know the sync roles; it asks its ``StoreSyncDelegate`` for this section
-/// (``StoreSyncDelegate/syncStatus(of:)``) when it answers a status command, and carries it in
-/// ``MonitorStatus/sync``.
+/// The monitor builds it from its sync roles when it answers a status command
+/// (``MonitorStatus/sync``).
 ///
 /// Encoded as a versioned struct (v1, compat 1), every integer little-endian:
 ///

@@ -1,16 +1,21 @@
 public import Logging
 public import MonSyncCore
 public import MonSyncStore
+public import MonSyncStoreSync
 
-/// One monitor of the cluster: probe, election, Single-Paxos, trim, and the client command path.
+/// One monitor of the cluster: probe, election, Single-Paxos, trim, the client command path,
+/// and the store sync's three roles.
 ///
-/// `Monitor` is the shell around a ``MonitorMachine``, which makes every decision. The actor
-/// feeds the machine one input at a time — a message from its ``dispatcher``, a timer firing, a
-/// call from a service or a store sync — and executes the actions the machine returns, in
-/// order: persists are written to the store (durably, before anything after them), sends go
-/// to per-peer queues that never make the monitor wait, timers sleep on the injected
-/// ``Timebase``. Nothing suspends between an input and its actions, so no handler interleaves
-/// with another's decision.
+/// `Monitor` is the shell around a ``MonitorMachine``, which makes every decision (the sync's
+/// leader and provider roles included). The actor feeds the machine one input at a time — a
+/// message from its ``dispatcher``, a timer firing, a call from a service — and executes the
+/// actions the machine returns, in order: persists are written to the store (durably, before
+/// anything after them), sends go to per-destination queues that never make the monitor wait,
+/// timers sleep on the injected ``Timebase``. Nothing suspends between an input and its actions,
+/// so no handler interleaves with another's decision.
+///
+/// When probing finds the monitor oblivious, the monitor runs a store sync as requester
+/// (``SyncRequesterMachine``, on a task the monitor owns: ``stop()`` ends it), then rejoins.
 ///
 /// ```swift
 /// let monitor = try Monitor(monmap: monmap, name: "a", transport: transport, store: store)
@@ -38,18 +43,25 @@ public actor Monitor {
 
     let timebase: Timebase
     nonisolated let outbox: PeerOutbox
+    nonisolated let requester: SyncRequesterDriver
+    /// The store sync's timers and limits.
+    public nonisolated let syncConfiguration: SyncConfiguration
     let metrics: MonitorMetrics
     let logger: Logger
 
     /// The protocol state machine this actor runs.
     private(set) var machine: MonitorMachine
-    private var timerTasks = TimerTasks()
+    private var timerTasks = TimerTasks<MonitorTimer>()
     private var serviceWaiters: [UInt64: CheckedContinuation<Result<UInt64, ProposalError>, Never>] = [:]
     private var nextServiceProposalID: UInt64 = 0
     private var started = false
     private var stopped = false
     private var dispatchTask: Task<Void, Never>?
-    weak var syncDelegate: (any StoreSyncDelegate)?
+    private var syncTask: Task<Void, Never>?
+    /// Interrupted syncs ``start()`` found and discarded (0 or 1).
+    public private(set) var discardedInterruptedSyncs = 0
+    /// How long a monitor whose sync failed waits before probing again (Ceph's probe timeout).
+    static let syncRetryPause: Duration = .seconds(2)
 
     /// Creates a monitor; call ``start()`` to run it.
     ///
@@ -59,6 +71,9 @@ public actor Monitor {
     ///   - transport: a transport, not yet started, listening on this monitor's monmap address.
     ///   - store: the monitor's store (its Paxos log and service data persist there).
     ///   - configuration: timers and Paxos settings.
+    ///   - syncConfiguration: the store sync's timers and limits.
+    ///   - runsStoreSync: whether an oblivious monitor syncs its store itself (the default); without,
+    ///     it stays out of the quorum and probes again now and then.
     ///   - timebase: the clock of every timer.
     ///   - services: extra services to register beside Paxos and the key-value service.
     ///   - seed: the seed of the machine's election back-off; `nil` draws one at random.
@@ -66,17 +81,20 @@ public actor Monitor {
     /// - Throws: ``MonitorError`` if the name is not in the map, the transport listens elsewhere,
     ///   a service cannot be registered, or the store cannot be read.
     public init(monmap: MonMap, name: String, transport: any MessageTransport, store: any MonitorStore,
-                configuration: MonitorConfiguration = .default, timebase: Timebase = .continuous,
+                configuration: MonitorConfiguration = .default, syncConfiguration: SyncConfiguration = SyncConfiguration(),
+                runsStoreSync: Bool = true, timebase: Timebase = .continuous,
                 services extraServices: [any MonitorService] = [], seed: UInt64? = nil,
                 logger: Logger = Logger(label: "monsync.monitor")) throws(MonitorError) {
         guard let me = monmap.member(named: name) else { throw .notInMonmap(name) }
         guard monmap.address(of: me.rank) == transport.localAddress else {
             throw .addressMismatch(name: name, monmap: me.address, transport: transport.localAddress.description)
         }
-        let machine = try MonitorMachine(monmap: monmap, rank: me.rank, store: store, configuration: configuration,
-                                         services: extraServices, seed: seed ?? UInt64.random(in: .min ... .max),
-                                         now: timebase.now, logger: logger)
+        var machine = try MonitorMachine(monmap: monmap, rank: me.rank, store: store, configuration: configuration,
+                                         syncConfiguration: syncConfiguration, services: extraServices,
+                                         seed: seed ?? UInt64.random(in: .min ... .max), now: timebase.now, logger: logger)
+        machine.syncsItself = runsStoreSync
         self.machine = machine
+        self.syncConfiguration = syncConfiguration
         self.monmap = monmap
         self.rank = me.rank
         self.name = name
@@ -91,7 +109,12 @@ public actor Monitor {
         let dispatcher = Dispatcher(transport: transport, codec: .monitor(), logger: logger)
         self.dispatcher = dispatcher
         let peers = Set(monmap.ranks.filter { $0 != me.rank }.compactMap { monmap.address(of: $0) })
-        self.outbox = PeerOutbox(dispatcher: dispatcher, logger: logger, peers: peers)
+        let outbox = PeerOutbox(dispatcher: dispatcher, logger: logger, peers: peers)
+        self.outbox = outbox
+        var syncLogger = logger
+        syncLogger[metadataKey: "role"] = "sync"
+        requester = SyncRequesterDriver(store: store, outbox: outbox, timebase: timebase,
+                                        progressLogInterval: syncConfiguration.progressLogInterval, logger: syncLogger)
     }
 
     /// Ceph's `get_sync_targets_names`: the prefixes a store sync copies, derived from the registered services.
@@ -99,12 +122,6 @@ public actor Monitor {
 
     /// This monitor's entity.
     public nonisolated var entity: MonitorEntity { monmap.members[Int(rank)] }
-
-    /// Sets (or clears) the hook a store sync implements.
-    public func setSyncDelegate(_ delegate: (any StoreSyncDelegate)?) {
-        syncDelegate = delegate
-        machine.syncsItself = delegate != nil
-    }
 
     // MARK: State (the machine's)
 
@@ -133,6 +150,7 @@ public actor Monitor {
     public func start() async throws(MonitorError) {
         guard !started else { throw .alreadyStarted }
         started = true
+        discardInterruptedSync()
         registerHandlers()
         do { try await dispatcher.transport.start() } catch {
             _ = machine.step(.stop, now: timebase.now)
@@ -153,6 +171,8 @@ public actor Monitor {
         stopped = true
         feed(.stop)
         timerTasks.cancelAll()
+        syncTask?.cancel()
+        await syncTask?.value
         dispatcher.register { $0 = MessageRouter() }
         // Let the answers to waiting clients go out before the transport closes.
         await outbox.close()
@@ -171,16 +191,31 @@ public actor Monitor {
     /// The monitor's state, rank, quorum, leader and Paxos bounds.
     public var status: MonitorStatus { machine.status }
 
-    /// ``status`` with the store sync's section (``MonitorStatus/sync``) from the sync delegate, if any:
-    /// what a status command answers.
-    public func statusWithSync() async -> MonitorStatus {
-        guard let delegate = syncDelegate else { return status }
-        let sync = await delegate.syncStatus(of: self)
-        // Read after the await: the monitor may have moved on meanwhile.
+    /// ``status`` with the store sync's section (``MonitorStatus/sync``): what a status command answers.
+    public func statusWithSync() -> MonitorStatus {
         var current = status
-        current.sync = sync
+        let sync = MonitorSyncStatus(requester: requester.progress, leader: machine.syncLeader, provider: machine.syncProvider)
+        current.sync = sync.isEmpty ? nil : sync
         return current
     }
+
+    /// Every store sync this monitor ran as requester, in order, with its result.
+    public nonisolated var syncResults: [Result<SyncOutcome, SyncFailure>] { requester.results }
+
+    /// The current or last store sync's progress as requester (`nil` before the first).
+    public nonisolated var syncProgress: SyncProgress? { requester.progress }
+
+    /// The sync leader role's counters.
+    public var syncLeaderStatistics: SyncLeaderMachine.Statistics { machine.syncLeader.statistics }
+
+    /// The sync provider role's counters.
+    public var syncProviderStatistics: SyncProviderMachine.Statistics { machine.syncProvider.statistics }
+
+    /// The sync grants this monitor holds as leader, by requester.
+    public var syncGrants: [TransportAddress: SyncLeaderMachine.Grant] { machine.syncLeader.grants }
+
+    /// The provider sessions this monitor serves.
+    public var syncProviderSessions: Int { machine.syncProvider.activeSessions }
 
     /// The first retained Paxos version.
     public var firstCommitted: UInt64 { machine.firstCommitted }
@@ -190,7 +225,7 @@ public actor Monitor {
     /// The digest of the sync targets, which must be equal on monitors at the same version.
     public func digest() throws(StoreError) -> StoreDigest { try store.digest(of: syncTargetNames) }
 
-    // MARK: Trim hold and sync (the sync's hooks)
+    // MARK: Trim holds
 
     /// Holds Paxos trimming off until the hold is released (or
     /// ``MonitorConfiguration/trimDisabledMaxVersions`` more versions are committed).
@@ -205,10 +240,6 @@ public actor Monitor {
     /// Whether the log is long enough that a trim is due (ignoring holds): Ceph's
     /// `should_trim`, which a leader consults before granting a sync.
     public var isTrimDue: Bool { machine.isTrimDue }
-
-    /// Tells the monitor that a store sync finished (or was given up): it reloads
-    /// its Paxos state from the store and probes again.
-    public func syncFinished() { feed(.syncFinished) }
 
     /// Proposes `transaction` through Paxos and returns the version it was committed in.
     ///
@@ -265,13 +296,9 @@ public actor Monitor {
             case let .answerStatus(reply, client):
                 answerStatus(reply, to: client)
             case let .needsFullSync(requirement):
-                if let delegate = syncDelegate {
-                    Task { await delegate.monitor(self, needsFullSync: requirement) }
-                }
-            case let .trimsPastHolds(firstCommitted, holds):
-                if let delegate = syncDelegate {
-                    Task { await delegate.monitor(self, trimsPastHoldsTo: firstCommitted, holds: holds) }
-                }
+                startSync(requirement)
+            case let .toSyncRequester(message, sender):
+                requester.post(message, from: sender)
             }
         }
         return nil
@@ -281,14 +308,60 @@ public actor Monitor {
         feed(.timer(timer, generation: generation))
     }
 
-    /// Sends a status reply, with the sync's section when a sync is plugged in (gathered off this actor).
+    /// Sends a status reply with the sync's section.
     private func answerStatus(_ reply: MMonCommandReply, to client: TransportAddress) {
-        guard syncDelegate != nil else { return outbox.send(reply, to: client) }
-        Task { [weak self] in
-            guard let self else { return }
-            var reply = reply
-            reply.status = await statusWithSync()
-            outbox.send(reply, to: client)
+        var reply = reply
+        reply.status = statusWithSync()
+        outbox.send(reply, to: client)
+    }
+
+    // MARK: Store sync (requester)
+
+    /// Runs the requester's side of a store sync on a task this monitor owns, then rejoins.
+    private func startSync(_ requirement: SyncRequirement) {
+        guard syncTask == nil, !stopped else { return }
+        // Never below what this monitor itself had: a provider older than that would take it back in time.
+        let floor = max((try? store.lastCommittedFloor()) ?? 0, machine.lastCommitted)
+        // A fresh session id per sync and per process: a restarted requester never reuses one.
+        let machine = SyncRequesterMachine(
+            configuration: syncConfiguration, targets: syncTargetNames, leader: requirement.leader,
+            candidates: requirement.providers.map(\.entity), members: monmap.members.filter { $0.rank != rank }, session: UInt64.random(in: 1 ... .max),
+            floor: floor, logger: logger)
+        logger.notice("starting a full store sync", metadata: ["requirement": "\(requirement)"])
+        syncTask = Task { [requester, timebase] in
+            let result = await requester.run(machine)
+            if case .failure = result {
+                // Probe again after a pause, not at once: a cluster without a leader yet needs time to elect one.
+                try? await timebase.sleep(for: Self.syncRetryPause)
+            }
+            await self.syncEnded(result)
+        }
+    }
+
+    private func syncEnded(_ result: Result<SyncOutcome, SyncFailure>) {
+        syncTask = nil
+        switch result {
+        case let .success(outcome):
+            logger.notice("store sync finished", metadata: ["version": "\(outcome.version)", "progress": "\(outcome.progress)"])
+        case let .failure(failure):
+            logger.error("store sync failed; live data unchanged, probing again", metadata: ["error": "\(failure)"])
+        }
+        guard !stopped else { return }
+        feed(.syncFinished)
+    }
+
+    /// A durable in-sync marker left by a sync that never finished (the process died mid-copy)
+    /// is cleared, with its partial staging area: live data was never touched, so the monitor
+    /// simply probes, finds itself oblivious again, and syncs from scratch.
+    private func discardInterruptedSync() {
+        do {
+            guard let marker = try store.syncMarker() else { return }
+            logger.warning("a sync was interrupted before its swap; discarding its partial copy",
+                           metadata: ["targets": "\(marker.targets)"])
+            try store.abandonStaging()
+            discardedInterruptedSyncs += 1
+        } catch {
+            logger.error("cannot check or clear the in-sync marker", metadata: ["error": "\(error)"])
         }
     }
 
@@ -309,6 +382,16 @@ public actor Monitor {
             }
             router.register(MMonCommand.self) { [weak self] message, context in
                 await self?.receive(message, from: context.sender)
+            }
+            // The requester's ops go straight to its driver (chunks never queue behind the
+            // monitor's own work); the leader's and the provider's go through the machine.
+            let requester = requester
+            router.register(MMonSync.self) { [weak self] message, context in
+                if message.op.isForRequester {
+                    requester.post(message, from: context.sender)
+                } else {
+                    await self?.receive(message, from: context.sender)
+                }
             }
         }
     }

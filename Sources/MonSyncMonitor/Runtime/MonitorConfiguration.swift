@@ -11,7 +11,7 @@
 /// | ``paxosMin`` | `paxos_min` | 500 |
 /// | ``paxosTrimMin`` | `paxos_trim_min` | 250 |
 /// | ``paxosTrimMax`` | `paxos_trim_max` | 500 |
-/// | ``trimDisabledMaxVersions`` | `paxos_trim_disabled_max_versions` | 100 |
+/// | ``trimDisabledMaxVersions`` | `paxos_trim_disabled_max_versions` | 108 000 (Ceph v0.61.5; 100 in v0.59) |
 /// | ``proposeInterval`` | `paxos_propose_interval` | 0 (Ceph: 1 s) |
 /// | ``maxShareBytes`` | — | 16 MiB |
 /// | ``leaseClockSkew`` | — (Ceph: `mon_clock_drift_allowed`) | 0.05 |
@@ -36,8 +36,10 @@ public struct MonitorConfiguration: Sendable, Hashable {
     public var paxosTrimMin: UInt64
     /// The most versions one trim erases.
     public var paxosTrimMax: UInt64
-    /// While trim is held, how many versions may be committed past the hold
-    /// before the leader trims anyway (Ceph's `paxos_trim_disabled_max_versions`).
+    /// While trim is held, how many versions may be committed past the hold before the leader
+    /// trims anyway (Ceph's `paxos_trim_disabled_max_versions`). A store sync holds only the
+    /// versions it still needs — trims of older ones go ahead — and past this many the leader
+    /// aborts the syncs a trim would break, then trims; it also answers new syncs RETRY.
     public var trimDisabledMaxVersions: UInt64
     /// How long the leader waits after the first queued write before proposing,
     /// to batch writes (Ceph's `paxos_propose_interval`). Writes queued while a
@@ -64,7 +66,7 @@ public struct MonitorConfiguration: Sendable, Hashable {
         paxosMin: UInt64 = 500,
         paxosTrimMin: UInt64 = 250,
         paxosTrimMax: UInt64 = 500,
-        trimDisabledMaxVersions: UInt64 = 100,
+        trimDisabledMaxVersions: UInt64 = 108_000,
         proposeInterval: Duration = .zero,
         maxPendingWrites: Int = 10_000,
         maxShareBytes: Int = 16 << 20,

@@ -22,6 +22,8 @@ public struct MonitorStatistics: Sendable, Hashable {
     public var staleMessages = 0
     /// Messages refused because their sender is not the monmap member they claim to be.
     public var impostorMessages = 0
+    /// Election proposals ignored because the proposer lacks versions this monitor has trimmed (it must sync, not lead).
+    public var obliviousProposals = 0
     /// Times the store failed an operation.
     public var storeFailures = 0
 }

@@ -18,6 +18,10 @@ public enum MonitorTimer: Hashable, Sendable, CaseIterable, CustomStringConverti
     case propose
     /// Synchronizing without a store sync: probe again later.
     case syncRetry
+    /// Leader: a sync grant's deadline, or the end of a finished sync's trim hold.
+    case syncLeader
+    /// A sync provider session's deadline.
+    case syncProvider
 
     public var description: String {
         switch self {
@@ -29,16 +33,19 @@ public enum MonitorTimer: Hashable, Sendable, CaseIterable, CustomStringConverti
         case .leaseTimeout: "lease_timeout"
         case .propose: "propose"
         case .syncRetry: "sync_retry"
+        case .syncLeader: "sync_leader"
+        case .syncProvider: "sync_provider"
         }
     }
 }
 
-/// The shell's armed timers: a task each, sleeping on the monitor's ``Timebase``, that feeds
-/// the machine the firing with the generation it was armed with (the machine ignores a stale one).
-struct TimerTasks {
-    private var tasks: [MonitorTimer: Task<Void, Never>] = [:]
+/// A shell's armed timers: a task each, sleeping on the shell's ``Timebase``, that feeds its
+/// machine the firing with the generation it was armed with (the machine ignores a stale one).
+/// The monitor's and the sync requester's shells both use it.
+struct TimerTasks<Timer: Hashable> {
+    private var tasks: [Timer: Task<Void, Never>] = [:]
 
-    mutating func arm(_ timer: MonitorTimer, deadline: Duration, timebase: Timebase,
+    mutating func arm(_ timer: Timer, deadline: Duration, timebase: Timebase,
                       fire: @escaping @Sendable () async -> Void) {
         cancel(timer)
         tasks[timer] = Task {
@@ -47,7 +54,7 @@ struct TimerTasks {
         }
     }
 
-    mutating func cancel(_ timer: MonitorTimer) {
+    mutating func cancel(_ timer: Timer) {
         tasks.removeValue(forKey: timer)?.cancel()
     }
 

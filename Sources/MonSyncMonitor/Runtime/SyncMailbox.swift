@@ -29,15 +29,17 @@ final class SyncMailbox<Event: Sendable>: Sendable {
     }
 
     /// Queues `event` for the run loop. Returns false if the mailbox is closed or full.
+    ///
+    /// - Parameter force: queue even when full (the reader's own timers, which must never be lost).
     @discardableResult
-    func post(_ event: Event) -> Bool {
+    func post(_ event: Event, force: Bool = false) -> Bool {
         let (accepted, reader) = state.withLock { state -> (Bool, CheckedContinuation<Event?, Never>?) in
             guard !state.closed else { return (false, nil) }
             if let reader = state.reader {
                 state.reader = nil
                 return (true, reader)
             }
-            guard state.events.count < capacity else { return (false, nil) }
+            guard force || state.events.count < capacity else { return (false, nil) }
             state.events.append(event)
             return (true, nil)
         }
@@ -59,6 +61,27 @@ final class SyncMailbox<Event: Sendable>: Sendable {
         defer { timer.cancel() }
         // A cancelled wait ends at once, as if it had timed out: the caller checks for cancellation
         // (a sync being stopped must not sit out a chunk timeout of tens of seconds first).
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate = state.withLock { state -> (Bool, Event?) in
+                    if let event = state.events.popFirst() { return (true, event) }
+                    if state.closed || state.expiredID == id { return (true, nil) }
+                    state.reader = continuation
+                    return (false, nil)
+                }
+                if immediate.0 { continuation.resume(returning: immediate.1) }
+            }
+        } onCancel: {
+            expire(id)
+        }
+    }
+
+    /// The next event, or `nil` once closed or when the calling task is cancelled.
+    func next() async -> Event? {
+        let id = state.withLock { state -> UInt64 in
+            state.readerID += 1
+            return state.readerID
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate = state.withLock { state -> (Bool, Event?) in

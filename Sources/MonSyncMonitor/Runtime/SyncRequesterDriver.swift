@@ -1,0 +1,144 @@
+import Logging
+import MonSyncCore
+import MonSyncStore
+import MonSyncStoreSync
+
+/// Runs a monitor's ``SyncRequesterMachine``: feeds it the requester's messages and timers, and
+/// executes its actions — sends through the monitor's non-blocking outbox, chunks into the
+/// store's staging area, the swap.
+///
+/// It runs on a task of its own, beside the monitor's actor: staging a chunk (megabytes into
+/// the store) never holds up the monitor's own messages, and the next chunk is decoded while
+/// one is staged. Messages arrive through a bounded mailbox that exists only while a sync runs:
+/// what anyone sends at other times is dropped and counted, not kept.
+final class SyncRequesterDriver: Sendable {
+    enum Event: Sendable {
+        case message(MMonSync, TransportAddress)
+        case timer(SyncRequesterMachine.Timer, UInt64)
+    }
+
+    private struct State {
+        var mailbox: SyncMailbox<Event>?
+        var progress: SyncProgress?
+        var results: [Result<SyncOutcome, SyncFailure>] = []
+        var droppedWhileIdle = 0
+    }
+
+    private let state = LockedState(State())
+    private let store: any MonitorStore
+    private let outbox: PeerOutbox
+    private let timebase: Timebase
+    private let logger: Logger
+    private let progressLogInterval: Duration
+
+    init(store: any MonitorStore, outbox: PeerOutbox, timebase: Timebase, progressLogInterval: Duration, logger: Logger) {
+        self.store = store
+        self.outbox = outbox
+        self.timebase = timebase
+        self.progressLogInterval = progressLogInterval
+        self.logger = logger
+    }
+
+    /// The current or last sync's progress (`nil` before the first), its elapsed time up to now while it runs.
+    var progress: SyncProgress? { state.withLock { $0.progress } }
+
+    /// Every sync run so far, in order, with its result.
+    var results: [Result<SyncOutcome, SyncFailure>] { state.withLock { $0.results } }
+
+    /// Requester messages that arrived while no sync ran (dropped).
+    var droppedWhileIdle: Int { state.withLock { $0.droppedWhileIdle } }
+
+    /// Hands a requester's message to the running sync; without one it is dropped and counted.
+    func post(_ message: MMonSync, from sender: TransportAddress) {
+        let mailbox = state.withLock { state -> SyncMailbox<Event>? in
+            if state.mailbox == nil { state.droppedWhileIdle += 1 }
+            return state.mailbox
+        }
+        guard let mailbox else { return }
+        if !mailbox.post(.message(message, sender)) {
+            // Full: a window of chunks is the most a provider may have in flight; this is excess.
+            state.withLock { $0.progress?.staleMessages += 1 }
+        }
+    }
+
+    /// Runs `machine` to its end; returns its result. Cancelling the calling task ends the sync
+    /// (cancelled: the staging area is abandoned, live data untouched).
+    func run(_ machine: SyncRequesterMachine) async -> Result<SyncOutcome, SyncFailure> {
+        var machine = machine
+        let mailbox = SyncMailbox<Event>(timebase: timebase, capacity: max(64, machine.configuration.maxWindow * 4))
+        state.withLock {
+            $0.mailbox = mailbox
+            $0.progress = machine.progress
+        }
+        var timers = TimerTasks<SyncRequesterMachine.Timer>()
+        defer {
+            timers.cancelAll()
+            mailbox.close()
+            state.withLock { $0.mailbox = nil }
+        }
+        var lastProgressLog = timebase.now
+        var input = SyncRequesterInput.begin
+        while true {
+            if let result = execute(machine.step(input, now: timebase.now), on: &machine, timers: &timers, mailbox: mailbox) {
+                state.withLock {
+                    $0.progress = machine.progress
+                    $0.results.append(result)
+                }
+                return result
+            }
+            state.withLock { $0.progress = machine.progress }
+            if progressLogInterval > .zero, timebase.now - lastProgressLog >= progressLogInterval,
+               machine.progress.phase == .streaming {
+                lastProgressLog = timebase.now
+                logger.info("sync progress", metadata: ["progress": "\(machine.progress)"])
+            }
+            switch await mailbox.next() {
+            case let .message(message, sender)?: input = .message(message, from: sender)
+            case let .timer(timer, generation)?: input = .timer(timer, generation: generation)
+            case nil: input = .cancel
+            }
+        }
+    }
+
+    /// Executes `actions` in order; a failed store action stops the list and is fed back.
+    /// Returns the result once the machine finished.
+    private func execute(_ actions: [SyncRequesterAction], on machine: inout SyncRequesterMachine,
+                         timers: inout TimerTasks<SyncRequesterMachine.Timer>,
+                         mailbox: SyncMailbox<Event>) -> Result<SyncOutcome, SyncFailure>? {
+        var actions = actions[...]
+        while let action = actions.popFirst() {
+            do throws(StoreError) {
+                switch action {
+                case let .send(message, destination):
+                    outbox.send(message, to: destination)
+                case let .arm(timer, deadline, generation):
+                    timers.arm(timer, deadline: deadline, timebase: timebase) {
+                        mailbox.post(.timer(timer, generation), force: true)
+                    }
+                case let .cancel(timer):
+                    timers.cancel(timer)
+                case let .beginStaging(targets, floor):
+                    if floor > (try store.lastCommittedFloor()) {
+                        var transaction = StoreTransaction()
+                        transaction.setLastCommittedFloor(floor)
+                        try store.apply(transaction)
+                    }
+                    _ = try store.beginStaging(targets: targets)
+                case let .stage(chunk):
+                    machine.noteStaged(keys: try store.stage(encoded: chunk))
+                case let .commitStaging(rollForward):
+                    try store.commitStaging(applying: rollForward)
+                case .abandonStaging:
+                    do { try store.abandonStaging() } catch {
+                        logger.error("cannot discard the staging area", metadata: ["error": "\(error)"])
+                    }
+                case let .finished(result):
+                    return result
+                }
+            } catch {
+                actions = machine.step(.storeFailed(error), now: timebase.now)[...]
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,287 @@
+import DequeModule
+public import Logging
+public import MonSyncCore
+public import MonSyncStore
+
+/// A message a sync role wants sent: queued without waiting, dropped and counted if its destination does not drain.
+public struct SyncSend: Sendable, CustomStringConvertible {
+    public var message: MMonSync
+    public var destination: TransportAddress
+
+    public init(_ message: MMonSync, to destination: TransportAddress) {
+        self.message = message
+        self.destination = destination
+    }
+
+    public var description: String { "\(message) → \(destination)" }
+}
+
+/// The Sync Provider as a synchronous state machine: streams a consistent snapshot of the sync
+/// targets to each requester, in chunks, with a window of unacknowledged ones.
+///
+/// One session per requester sync (keyed by the requester's address and session id), over a
+/// store snapshot taken when the session starts. Every chunk carries its CRC32C and the snapshot's
+/// Paxos version; the last one carries ``MMonSync/Flags/last``. Acknowledgements are cumulative.
+/// A session that hears nothing for ``SyncConfiguration/providerTimeout`` is dropped and its
+/// snapshot released (the owner fires ``expire(now:)`` at ``nextDeadline``).
+///
+/// - A requester must be a monmap member; anyone else is dropped and counted.
+/// - A provider that cannot serve answers ABORT (`cannot_serve`); one already serving
+///   ``SyncConfiguration/maxProviderSessions`` answers ABORT with RETRY (`busy`).
+/// - A resume (`requester_version` below this snapshot's version) first streams the Paxos versions
+///   in between, so a copy assembled from several providers can be rolled forward to one version;
+///   when this provider no longer holds them it answers ABORT (`trim_required`).
+/// - The window asked for is clamped to 1…``SyncConfiguration/maxWindow``.
+///
+/// The machine reads the store (snapshots) synchronously and does no other I/O: every handler
+/// returns the messages to send.
+public struct SyncProviderMachine: Sendable {
+    struct SessionKey: Hashable, Sendable {
+        var requester: TransportAddress
+        var session: UInt64
+    }
+
+    struct Session: Sendable {
+        var snapshot: any StoreSnapshot
+        var version: UInt64
+        var firstCommitted: UInt64
+        var position: SyncKey
+        /// Paxos versions still to send before the keys (a resume from another provider's snapshot).
+        var replay: ArraySlice<(key: String, value: [UInt8])>
+        var window: Int
+        var sent: UInt64
+        var acked: UInt64
+        var finished = false
+        var deadline: Duration
+        var estimatedBytes: UInt64
+        var bytesSent: UInt64 = 0
+        /// The first chunk number the START_CHUNKS that opened this stream asked for.
+        var startSequence: UInt64
+    }
+
+    /// Counts for `status` and tests.
+    public struct Statistics: Sendable, Hashable {
+        public var sessionsStarted = 0
+        public var sessionsCompleted = 0
+        public var sessionsExpired = 0
+        public var sessionsAborted = 0
+        public var refusedBusy = 0
+        public var refusedCannotServe = 0
+        public var refusedStrangers = 0
+        public var chunksSent = 0
+        public var bytesSent = 0
+        public var staleMessages = 0
+    }
+
+    public let configuration: SyncConfiguration
+    let store: any MonitorStore
+    var logger: Logger
+    var sessions: [SessionKey: Session] = [:]
+    /// Streams that ended lately, by the first chunk number their START_CHUNKS asked for (at most
+    /// ``endedStreamMemory``, oldest forgotten first): that START_CHUNKS arriving again — duplicated
+    /// by the network, late — must not open a new session nobody reads.
+    var endedStreams: [SessionKey: UInt64] = [:]
+    var endedOrder: Deque<SessionKey> = []
+    static let endedStreamMemory = 256
+    public private(set) var statistics = Statistics()
+
+    public init(store: any MonitorStore, configuration: SyncConfiguration,
+                logger: Logger = Logger(label: "monsync.sync.provider")) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The number of sessions being served.
+    public var activeSessions: Int { sessions.count }
+
+    /// The earliest session deadline: when ``expire(now:)`` must run next (`nil`: no session).
+    public var nextDeadline: Duration? { sessions.values.map(\.deadline).min() }
+
+    // MARK: Handlers
+
+    /// START_CHUNKS: start (or restart) a session and send the first window of chunks.
+    ///
+    /// - Parameters:
+    ///   - isMember: whether `sender` is a monmap member (only members may sync).
+    ///   - canServe: whether this monitor holds a committed member's store and is not syncing itself.
+    ///   - targets: the prefixes to copy.
+    public mutating func handleStartChunks(_ message: MMonSync, from sender: TransportAddress, isMember: Bool,
+                                           canServe: Bool, targets: [String], now: Duration) -> [SyncSend] {
+        guard isMember else {
+            statistics.refusedStrangers += 1
+            return []
+        }
+        let key = SessionKey(requester: sender, session: message.session)
+        if sessions[key] == nil, let ended = endedStreams[key], ended == message.sequence {
+            statistics.staleMessages += 1
+            return []
+        }
+        if let running = sessions[key] {
+            // The START_CHUNKS of the running stream again: the network duplicated it. Restarting would
+            // send a newer snapshot's chunks under this stream's numbers. The running stream answers it.
+            if running.startSequence == message.sequence {
+                statistics.staleMessages += 1
+                return []
+            }
+            forget(key)  // a requester that restarts with us starts over (its streams never reuse numbers)
+        }
+        guard canServe else {
+            statistics.refusedCannotServe += 1
+            return [refusal(message, to: sender, reason: .cannotServe, retry: false)]
+        }
+        guard sessions.count < configuration.maxProviderSessions else {
+            statistics.refusedBusy += 1
+            return [refusal(message, to: sender, reason: .busy, retry: true)]
+        }
+        let session: Session
+        do {
+            session = try makeSession(for: message, targets: targets, now: now)
+        } catch let refusal as Refusal {
+            return [self.refusal(message, to: sender, reason: refusal.reason, retry: false)]
+        } catch {
+            logger.error("cannot open a snapshot for a sync", metadata: ["requester": "\(sender)", "error": "\(error)"])
+            return [refusal(message, to: sender, reason: .cannotServe, retry: false)]
+        }
+        sessions[key] = session
+        statistics.sessionsStarted += 1
+        logger.info("serving sync", metadata: [
+            "requester": "\(sender)", "session": "\(message.session)", "version": "\(session.version)",
+            "resume_after": "\(message.lastKey)", "window": "\(session.window)",
+        ])
+        return pump(key)
+    }
+
+    /// CHUNK_REPLY: a cumulative acknowledgement; sends more chunks, or ends the session after the last.
+    public mutating func handleChunkReply(_ message: MMonSync, from sender: TransportAddress, now: Duration) -> [SyncSend] {
+        let key = SessionKey(requester: sender, session: message.session)
+        guard var session = sessions[key], message.sequence <= session.sent, message.sequence > session.acked else {
+            statistics.staleMessages += 1
+            return []
+        }
+        session.acked = message.sequence
+        session.deadline = now + configuration.providerTimeout
+        sessions[key] = session
+        if session.finished && session.acked == session.sent {
+            statistics.sessionsCompleted += 1
+            logger.info("sync served", metadata: ["requester": "\(sender)", "session": "\(message.session)",
+                                                  "chunks": "\(session.sent)", "bytes": "\(session.bytesSent)"])
+            forget(key)
+            return []
+        }
+        return pump(key)
+    }
+
+    /// ABORT from a requester: drops its session. Returns whether one was dropped.
+    public mutating func handleAbort(_ message: MMonSync, from requester: TransportAddress) -> Bool {
+        let key = SessionKey(requester: requester, session: message.session)
+        guard sessions[key] != nil else { return false }
+        statistics.sessionsAborted += 1
+        forget(key)
+        return true
+    }
+
+    /// Drops the sessions whose deadline has passed.
+    public mutating func expire(now: Duration) {
+        for (key, session) in sessions where now >= session.deadline {
+            statistics.sessionsExpired += 1
+            logger.warning("sync session expired", metadata: ["requester": "\(key.requester)", "session": "\(key.session)"])
+            forget(key)
+        }
+    }
+
+    /// Drops every session (this monitor starts syncing itself, or stops).
+    public mutating func reset() {
+        for key in Array(sessions.keys) { forget(key) }
+    }
+
+    // MARK: Internals
+
+    struct Refusal: Error { var reason: SyncAbortReason }
+
+    private func makeSession(for message: MMonSync, targets: [String], now: Duration) throws -> Session {
+        let snapshot = try store.snapshot(of: targets)
+        // Read the log through the snapshot itself, so versions and data agree.
+        let log = try PaxosImage(snapshot: snapshot, versionsAfter: message.requesterVersion)
+        var replay: [(key: String, value: [UInt8])] = []
+        if message.requesterVersion > 0 && message.requesterVersion < log.lastCommitted {
+            // The requester holds data consistent with an older snapshot: it needs every version since.
+            let needed = (message.requesterVersion + 1)...log.lastCommitted
+            guard needed.allSatisfy({ log.versions[$0] != nil }) else { throw Refusal(reason: .trimRequired) }
+            replay = needed.map { (PaxosLog.key(for: $0), log.versions[$0]!) }
+        }
+        let window = max(1, min(Int(message.window), configuration.maxWindow))
+        // The requester numbers each stream from where it asks, so chunks of an abandoned stream are stale to it.
+        let before = max(1, message.sequence) - 1
+        return Session(snapshot: snapshot, version: log.lastCommitted, firstCommitted: log.firstCommitted,
+                       position: message.lastKey, replay: replay[...], window: window, sent: before, acked: before,
+                       deadline: now + configuration.providerTimeout, estimatedBytes: snapshot.estimatedSize,
+                       startSequence: message.sequence)
+    }
+
+    /// The chunks the window allows now.
+    private mutating func pump(_ key: SessionKey) -> [SyncSend] {
+        var sends: [SyncSend] = []
+        while true {
+            do {
+                guard let message = try nextChunk(key) else { return sends }
+                sends.append(SyncSend(message, to: key.requester))
+            } catch {
+                logger.error("cannot read the snapshot", metadata: ["requester": "\(key.requester)", "error": "\(error)"])
+                statistics.sessionsAborted += 1
+                forget(key)
+                sends.append(SyncSend(MMonSync(op: .abort, session: key.session, reason: .cannotServe), to: key.requester))
+                return sends
+            }
+        }
+    }
+
+    /// Builds the next chunk message, or `nil` when the window is full or everything was sent.
+    private mutating func nextChunk(_ key: SessionKey) throws -> MMonSync? {
+        guard var session = sessions[key], !session.finished, session.sent - session.acked < UInt64(session.window) else {
+            return nil
+        }
+        let body: [UInt8]
+        var last = false
+        var lastKey = session.position
+        if !session.replay.isEmpty {
+            // Replay material first: the versions a resumed requester needs to roll forward.
+            var transaction = StoreTransaction()
+            var size = 0
+            while let entry = session.replay.first, size == 0 || size + entry.value.count <= configuration.chunkLimits.maxBytes {
+                transaction.put(PaxosLog.prefix, entry.key, entry.value)
+                size += entry.value.count
+                session.replay.removeFirst()
+            }
+            body = transaction.encoded()
+        } else {
+            // Encoded straight from the snapshot's entries: no String or array per key.
+            let chunk = try session.snapshot.encodedChunk(after: session.position, limits: configuration.chunkLimits)
+            body = chunk.bytes
+            lastKey = chunk.lastKey
+            session.position = chunk.lastKey
+            last = chunk.isComplete
+        }
+        session.sent += 1
+        session.finished = last
+        session.bytesSent += UInt64(body.count)
+        sessions[key] = session
+        statistics.chunksSent += 1
+        statistics.bytesSent += body.count
+        return MMonSync(op: .chunk, flags: last ? [.crc, .last] : [.crc], version: session.version, chunk: body[...],
+                        lastKey: lastKey, crc: CRC32C.checksum(body), session: key.session, sequence: session.sent,
+                        firstCommitted: session.firstCommitted, estimatedBytes: session.estimatedBytes)
+    }
+
+    private func refusal(_ message: MMonSync, to requester: TransportAddress, reason: SyncAbortReason, retry: Bool) -> SyncSend {
+        logger.info("refusing a sync", metadata: ["requester": "\(requester)", "reason": "\(reason)"])
+        return SyncSend(MMonSync(op: .abort, flags: retry ? .retry : [], session: message.session, reason: reason), to: requester)
+    }
+
+    /// Drops a session, remembering which START_CHUNKS opened it.
+    private mutating func forget(_ key: SessionKey) {
+        guard let session = sessions.removeValue(forKey: key) else { return }
+        if endedStreams.updateValue(session.startSequence, forKey: key) == nil { endedOrder.append(key) }
+        while endedOrder.count > Self.endedStreamMemory, let oldest = endedOrder.popFirst() { endedStreams[oldest] = nil }
+    }
+}
