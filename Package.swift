@@ -174,6 +174,8 @@ let package = Package(
             name: "monsync-simulate",
             dependencies: [
                 "MonSyncSimulation",
+                "MonSyncMonitor",
+                "MonSyncStoreSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -3,7 +3,7 @@ import Logging
 import MonSyncCore
 @_spi(Testing) import MonSyncMonitor
 import MonSyncStore
-import MonSyncStoreSync
+@_spi(Testing) import MonSyncStoreSync
 
 /// A deterministic simulation of one monitor cluster: the real ``MonitorMachine``s on a
 /// simulated network and clock, with crashes, partitions, loss, duplication and reordering,
@@ -284,6 +284,7 @@ public final class Simulation {
                 configuration: options.syncConfiguration, targets: machine.services.syncTargetNames,
                 leader: requirement.leader, candidates: requirement.providers.map(\.entity), members: monmap.members.filter { $0.rank != Int32(rank) },
                 session: random.next(), floor: floor, logger: logger)
+            nodes[rank].requester?.mutations = options.syncMutations
             note("\(nodes[rank].name) starts a store sync (\(requirement))")
             stepRequester(rank, .begin)
         case let .toSyncRequester(message, sender):

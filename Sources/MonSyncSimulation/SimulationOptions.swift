@@ -1,6 +1,6 @@
 @_spi(Testing) public import MonSyncMonitor
 public import MonSyncStore
-public import MonSyncStoreSync
+@_spi(Testing) public import MonSyncStoreSync
 
 /// One simulated scenario: the cluster, the faults, the workload and how long it runs.
 public struct SimulationOptions: Sendable {
@@ -55,14 +55,20 @@ public struct SimulationOptions: Sendable {
     public var varyElectionTimeout = true
     /// Faults re-introduced in every machine, to show the checkers catch them.
     @_spi(Testing) public var mutations: MonitorMachine.Mutations = []
+    /// Sync faults re-introduced on purpose (only to show the sync checker catches them).
+    @_spi(Testing) public var syncMutations: SyncRequesterMachine.Mutations = []
     /// Fixed extra delays on links from one monitor to another, in milliseconds (a slow or overloaded
     /// monitor); they apply in every phase, faults on or off.
     public var slowLinks: [SlowLink] = []
     /// Send every message as bytes through the monitor's codec (frames, CRCs, validation), as a
     /// transport does, instead of handing the value over.
-    /// One monitor (of a random rank) starts later, with an empty store, within a few seconds of
-    /// the others' first trim: it must join by store sync, under the faults and the clients' writes.
-    public var lateJoiner = true
+    /// The store-sync scenario: one monitor (of a random rank) starts later, with an empty store,
+    /// within a few seconds of the others' first trim; it must join by store sync, under the faults
+    /// and the clients' writes. Off by default: a cluster missing a member for a long while
+    /// exercises consensus less (a majority of 2 of 3 is every member up), so the consensus
+    /// campaign runs without it and the sync campaign with it. Syncs happen in both (a monitor down
+    /// long enough for its log to be trimmed).
+    public var lateJoiner = false
     public var encodeMessages = true
     /// Keep the trace (for printing a failing seed).
     public var recordTrace = false

@@ -83,6 +83,9 @@ public struct SyncRequesterMachine: Sendable {
     /// The peers the probe found ahead, best first: the providers when no leader is known.
     let candidates: [TransportAddress]
     var logger: Logger
+    /// Faults re-introduced on purpose, so the simulator's sync checker can be shown to catch them.
+    /// Never set outside tests.
+    @_spi(Testing) public var mutations: Mutations = []
 
     var phase: Phase = .idle
     /// The progress so far (its `elapsed` is up to the last input).
@@ -108,24 +111,41 @@ public struct SyncRequesterMachine: Sendable {
     ///   - leader: the leader the probe found.
     ///   - candidates: the peers the probe found ahead of this monitor, best first. Without a
     ///     leader there is no quorum, so nothing is committed or trimmed meanwhile: the copy is
-    ///     streamed from them without a grant (the only way back to a majority when this monitor
-    ///     is needed for one). Without a leader and without candidates the sync fails at once.
+    ///     streamed from them, then from the other members, without a grant (the only way back to
+    ///     a majority when this monitor is needed for one). Without a leader and without
+    ///     candidates the sync fails at once.
     ///   - members: the monmap's other members; messages from anyone else are dropped and counted.
     ///   - session: this sync's id, never 0.
     ///   - floor: the lowest snapshot version acceptable (see ``floor``).
     public init(configuration: SyncConfiguration, targets: [String], leader: MonitorEntity?,
-                candidates: [MonitorEntity] = [], members: [MonitorEntity], session: UInt64, floor: UInt64,
+                candidates: [MonitorEntity] = [], members memberEntities: [MonitorEntity], session: UInt64, floor: UInt64,
                 logger: Logger = Logger(label: "monsync.sync.requester")) {
         self.configuration = configuration
         self.targets = targets
         self.leader = leader
-        let members = Set(members.compactMap { try? TransportAddress($0.address) })
+        let members = Set(memberEntities.compactMap { try? TransportAddress($0.address) })
         self.members = members
-        self.candidates = candidates.compactMap { try? TransportAddress($0.address) }.filter { members.contains($0) }
+        // The peers found ahead first; then the other members, which refuse (cannot_serve) if they cannot.
+        var ordered = candidates.compactMap { try? TransportAddress($0.address) }.filter { members.contains($0) }
+        if !ordered.isEmpty {
+            ordered += memberEntities.compactMap { try? TransportAddress($0.address) }.filter { !ordered.contains($0) }
+        }
+        self.candidates = ordered
         self.session = max(1, session)
         self.floor = floor
         self.logger = logger
         progress.session = self.session
+    }
+
+    /// Faults the simulator's mutation checks re-introduce (``mutations``).
+    @_spi(Testing) public struct Mutations: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// A failover accepts a provider whose snapshot is older than what was staged, and one
+        /// below the floor (defect 1: a copy mixing two versions, labelled with the older).
+        public static let acceptOlderSnapshots = Mutations(rawValue: 1 << 0)
+        /// The copy is not rolled forward: keys from several snapshots stay as they came.
+        public static let skipRollForward = Mutations(rawValue: 1 << 1)
     }
 
     /// Whether the sync has ended (a ``SyncRequesterAction/finished(_:)`` was returned).
@@ -291,13 +311,13 @@ public struct SyncRequesterMachine: Sendable {
             progress.corruptChunks += 1
             return switchProvider(because: "chunk \(message.sequence) failed its CRC32C")
         }
-        if message.version < floor {
+        if message.version < floor && !mutations.contains(.acceptOlderSnapshots) {
             return switchProvider(because: "snapshot v\(message.version) is below our floor v\(floor)")
         }
         if let version = stream.version, version != message.version {
             return switchProvider(because: "snapshot version changed within a stream (v\(version), then v\(message.version))")
         }
-        if stream.version == nil, message.version < copy.highestVersion {
+        if stream.version == nil, message.version < copy.highestVersion, !mutations.contains(.acceptOlderSnapshots) {
             return switchProvider(because: "snapshot v\(message.version) is older than v\(copy.highestVersion) already staged")
         }
         let chunk: EncodedTransaction
@@ -391,7 +411,7 @@ public struct SyncRequesterMachine: Sendable {
         cancel(.heartbeat)
         progress.phase = .swapping
         let rollForward: StoreTransaction
-        do { rollForward = try copy.rollForwardTransaction() } catch { return fail(error) }
+        do { rollForward = try copy.rollForwardTransaction(replaying: !mutations.contains(.skipRollForward)) } catch { return fail(error) }
         actions.append(.commitStaging(rollForward))
         stagingOpen = false
         let outcome = SyncOutcome(version: copy.finalVersion ?? 0, firstCommitted: copy.firstCommitted, progress: progress)
@@ -486,10 +506,10 @@ extension SyncRequesterMachine {
         var nextSequence: UInt64 = 1
 
         /// The versions after the base, then the Paxos bounds, applied with the swap.
-        func rollForwardTransaction() throws(SyncFailure) -> StoreTransaction {
+        func rollForwardTransaction(replaying: Bool = true) throws(SyncFailure) -> StoreTransaction {
             var transaction = StoreTransaction()
             guard let final = finalVersion else { return transaction }
-            if let base = baseVersion, final > base {
+            if replaying, let base = baseVersion, final > base {
                 for version in (base + 1)...final {
                     guard let bytes = replay[version], let logged = try? StoreTransaction(decoding: bytes) else {
                         throw .missingVersion(version)

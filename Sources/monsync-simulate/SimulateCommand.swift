@@ -1,6 +1,7 @@
 import ArgumentParser
 @_spi(Testing) import MonSyncMonitor
 @_spi(Testing) import MonSyncSimulation
+@_spi(Testing) import MonSyncStoreSync
 
 /// `monsync-simulate`: the deterministic simulator over a range of seeds (what `Scripts/simulate` runs).
 @main
@@ -20,12 +21,14 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "The first seed.") var first: UInt64 = 1
     @Option(help: "Events in each seed's fault phase.") var steps: Int = 4_000
     @Option(help: "Cluster sizes to run each seed with (comma-separated).") var monitors: String = "3,5"
-    @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept.")
+    @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept, sync-accepts-older-snapshots, sync-skips-roll-forward.")
     var mutation: String?
     @Option(help: "Slow links, FROM:TO:MS comma-separated (e.g. 0:1:7000,0:2:8000): every message from monitor FROM to TO takes MS longer.")
     var slow: String?
     @Option(help: "Probability per event of a crash, of a partition (the other fault rates scale with it); 0 runs without faults.")
     var crashRate: Double?
+    @Flag(help: "The store-sync scenario: one monitor starts late, with an empty store, after the first trim, and joins by store sync.")
+    var lateJoiner = false
     @Flag(help: "Print the trace of every seed, not only of failing ones.") var trace = false
     @Option(help: "Trace lines printed for a failing seed (its last ones).") var traceLines: Int = 300
 
@@ -35,8 +38,11 @@ struct SimulateCommand: ParsableCommand {
             return size
         }
         var mutations: MonitorMachine.Mutations = []
+        var syncMutations: SyncRequesterMachine.Mutations = []
         switch mutation {
         case nil: break
+        case "sync-accepts-older-snapshots": syncMutations = .acceptOlderSnapshots
+        case "sync-skips-roll-forward": syncMutations = .skipRollForward
         case "reads-without-lease": mutations = .readsWithoutLease
         case "commit-on-first-accept": mutations = .commitOnFirstAccept
         case "peon-reads-under-lease": mutations = .peonReadsUnderLease
@@ -48,6 +54,8 @@ struct SimulateCommand: ParsableCommand {
             options.monitors = size
             options.steps = steps
             options.mutations = mutations
+            options.syncMutations = syncMutations
+            options.lateJoiner = lateJoiner
             options.recordTrace = trace
             if let crashRate {
                 let scale = crashRate / options.crashRate

@@ -282,9 +282,12 @@ extension CommandTests {
             let served = try #require(sync(providerName)?["provider"] as? [String: Any], "\(status.stdout)")
             #expect(served["bytesSent"] as? Int == bytes && served["chunksSent"] as? Int == copied["chunks"] as? Int, "\(served)")
             #expect(served["completed"] as? Int == 1 && served["sessionsActive"] as? Int == 0, "\(served)")
+            // The three nodes start together: c may find a and b before they have a leader, and then
+            // copies without a grant (there is no quorum to commit or trim meanwhile).
             let leaderName = try #require(rows.first { $0["name"] as? String == "c" }?["leader"] as? String)
-            let led = try #require(sync(leaderName)?["leader"] as? [String: Any], "\(status.stdout)")
-            #expect(led["granted"] as? Int == 1 && led["syncsRunning"] as? Int == 0, "\(led)")
+            if let led = sync(leaderName)?["leader"] as? [String: Any] {
+                #expect((led["granted"] as? Int ?? 0) <= 1 && led["syncsRunning"] as? Int == 0, "\(led)")
+            }
             let text = try await monsync(["status", "--monmap", monmap, "--timeout", "5"])
             #expect(text.stdout.contains("\nsync:\n  ") && text.stdout.contains("c requester: done from \(providerName), "), "\(text)")
 

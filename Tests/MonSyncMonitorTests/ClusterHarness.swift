@@ -38,15 +38,17 @@ final class Cluster: Sendable {
 
     func monitor(_ rank: Int) -> Monitor? { monitors.withLock { $0[rank] } }
 
-    /// Starts (or restarts, with its store) the monitor of `rank`.
+    /// Starts (or restarts, with its store) the monitor of `rank`; `runsStoreSync: false` leaves an
+    /// oblivious monitor out of the quorum (its decision stays observable).
     @discardableResult
-    func start(_ rank: Int, store: (any MonitorStore)? = nil) async throws -> Monitor {
+    func start(_ rank: Int, store: (any MonitorStore)? = nil, runsStoreSync: Bool = true) async throws -> Monitor {
         let member = monmap.members[rank]
         let transport = LoopbackTransport(address: try TransportAddress(member.address), network: network, options: options)
         var logger = Logger(label: "test.mon")
         logger.logLevel = .critical
         let monitor = try Monitor(monmap: monmap, name: member.name, transport: transport, store: store ?? stores[rank],
-                                  configuration: configuration, timebase: Timebase(clock), logger: logger)
+                                  configuration: configuration, runsStoreSync: runsStoreSync, timebase: Timebase(clock),
+                                  logger: logger)
         monitors.withLock { $0[rank] = monitor }
         try await monitor.start()
         return monitor

@@ -1,5 +1,6 @@
 @_spi(Testing) import MonSyncMonitor
 @_spi(Testing) import MonSyncSimulation
+@_spi(Testing) import MonSyncStoreSync
 import Testing
 
 /// The simulator run as part of the suite: 300 seeds of each cluster size with every checker,
@@ -21,6 +22,30 @@ struct SimulationTests {
         for failure in summary.failures {
             Issue.record("seed \(failure.seed) (\(monitors) monitors): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
         }
+    }
+
+    @Test("the store-sync scenario: a late joiner syncs under faults and writes; every swapped copy is exactly its version", arguments: [3, 5])
+    func syncScenario(monitors: Int) async {
+        var options = SimulationOptions()
+        options.monitors = monitors
+        options.steps = 3_000
+        options.lateJoiner = true
+        let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...150) }
+        #expect(summary.seedsWithSync >= (monitors == 3 ? 60 : 20), "syncs ran: \(summary.line)")
+        for failure in summary.failures {
+            Issue.record("seed \(failure.seed) (\(monitors) monitors, late joiner): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
+        }
+    }
+
+    @Test("the sync checker catches a copy that is not rolled forward to one version")
+    func syncMutationIsCaught() async {
+        var options = SimulationOptions()
+        options.monitors = 3
+        options.lateJoiner = true
+        options.syncMutations = .skipRollForward
+        let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...200) }
+        #expect(summary.failures.contains { $0.violations.contains { $0.hasPrefix("sync:") } },
+                "a copy mixing versions went unnoticed in 200 seeds: \(summary.line)")
     }
 
     @Test("a seed replays identically")
