@@ -287,10 +287,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Runs the built `monsync` binary as real processes; depends on it only so it is built first.
+        // Runs the built `monsync` binary as real processes; depends on it so it is built first.
+        // The ZeroMQ transport, the codec and libzmq itself let a test attack those processes
+        // from inside the test process (DeadAddressTests).
         .testTarget(
             name: "MonSyncCommandTests",
-            dependencies: ["monsync"],
+            dependencies: [
+                "monsync",
+                "MonSyncCore",
+                "MonSyncZeroMQ",
+                .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
