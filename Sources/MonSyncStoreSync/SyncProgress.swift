@@ -30,9 +30,9 @@ public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
         return seconds > 0 ? Double(bytes) / seconds : 0
     }
 
-    /// Estimated time left, when the provider gave a size.
+    /// Estimated time left while streaming, when the provider gave a size (none once the copy is done).
     public var eta: Duration? {
-        guard estimatedBytes > bytes, rate > 0 else { return nil }
+        guard phase == .streaming, estimatedBytes > bytes, rate > 0 else { return nil }
         return .milliseconds(Int64(Double(estimatedBytes - bytes) / rate * 1000))
     }
 

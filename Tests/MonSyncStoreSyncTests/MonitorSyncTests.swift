@@ -282,3 +282,94 @@ extension MonitorSyncTests {
         await cluster.stopAll()
     }
 }
+
+@Suite("Store sync: the requester's lifetime and mailbox", .timeLimit(.minutes(3)))
+struct RequesterLifetimeTests {
+    /// A cluster of a and b with a trimmed log, and c not started.
+    static func trimmedCluster(seed: UInt64, sync: SyncConfiguration = SyncConfiguration()) async throws -> (SyncCluster, MonitorClient) {
+        let cluster = try SyncCluster(seed: seed, sync: sync)
+        try await cluster.start(0)
+        try await cluster.start(1)
+        try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
+        let client = try await cluster.client(1)
+        for index in 0..<100 {
+            _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index), count: 200)) }
+        }
+        try await cluster.run(until: "trimmed") { await cluster.monitor(0)!.firstCommitted > 1 }
+        return (cluster, client)
+    }
+
+    /// Regression (defect 7): session ids came from a constant seed, so a restarted requester's first
+    /// START_CHUNKS repeated one its provider had served, was dropped as a duplicate, and the sync
+    /// waited a chunk timeout.
+    @Test("a restarted requester's next sync has a new session and streams at once")
+    func sessionsDifferAcrossRestarts() async throws {
+        let (cluster, client) = try await Self.trimmedCluster(seed: 51)
+        try await cluster.start(2)
+        try await cluster.run(until: "c synced", within: .seconds(300)) { await cluster.inQuorum([0, 1, 2]) }
+        guard case let .success(first)? = cluster.monitor(2)!.syncResults.first else {
+            Issue.record("c's first sync did not succeed")
+            return
+        }
+        // c is stopped and loses its data (a replaced disk); it restarts with the same seed.
+        await cluster.monitor(2)!.stop()
+        for prefix in cluster.monitor(0)!.syncTargetNames { try cluster.stores[2].erasePrefix(prefix) }
+        for index in 100..<140 {
+            _ = try await cluster.perform { try await client.put("key-\(index)", [1]) }
+        }
+        try await cluster.start(2)
+        try await cluster.run(until: "c synced again", within: .seconds(300)) { await cluster.inQuorum([0, 1, 2]) }
+        guard case let .success(second)? = cluster.monitor(2)!.syncResults.first else {
+            Issue.record("c's second sync did not succeed")
+            return
+        }
+        #expect(first.progress.session != second.progress.session)
+        #expect(second.progress.providerSwitches == 0 && second.progress.staleMessages == 0, "\(second.progress)")
+        #expect(second.progress.elapsed < cluster.syncConfiguration.chunkTimeout, "no chunk timeout was waited out")
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+
+    /// Regression (defect 8): the requester's mailbox kept up to 256 frames from anyone while no
+    /// sync ran, and the next sync then dropped real chunks.
+    @Test("requester messages that arrive while no sync runs are dropped and counted, not kept")
+    func nothingKeptWhileIdle() async throws {
+        let cluster = try SyncCluster(seed: 53, sync: SyncConfiguration())
+        try await cluster.start(0)
+        let a = try #require(cluster.monitor(0))
+        let ghost = LoopbackTransport(address: "loopback://ghost", network: cluster.network, options: cluster.options)
+        let dispatcher = Dispatcher(transport: ghost, router: MessageRouter())
+        try await ghost.start()
+        let running = Task { await dispatcher.run() }
+        let chunk = MMonSync(op: .chunk, flags: .crc, chunk: Array(repeating: 7, count: 65_536)[...], session: 5, sequence: 1)
+        for _ in 0..<300 { try await dispatcher.send(chunk, to: "loopback://mon.a") }
+        await eventually("all 300 dropped") { a.syncMessagesDroppedWhileIdle == 300 }
+        #expect(a.syncProgress == nil, "no sync ran")
+        await ghost.shutdown()
+        await running.value
+        await cluster.stopAll()
+    }
+
+    /// Regression (defect 12): the monitor held its store sync weakly; now it owns it, and stopping
+    /// the monitor ends the sync.
+    @Test("stopping a monitor mid-sync ends its sync: cancelled, staging abandoned, live data untouched")
+    func stopEndsTheSync() async throws {
+        var config = SyncConfiguration()
+        config.chunkLimits = ChunkLimits(maxBytes: 512, maxKeys: 2)
+        config.window = 1
+        let (cluster, client) = try await Self.trimmedCluster(seed: 55, sync: config)
+        try cluster.stores[2].put("kv", "live-on-c", [3])
+        try await cluster.start(2)
+        let c = try #require(cluster.monitor(2))
+        await eventually("c streams") { c.syncProgress.map { $0.phase == .streaming && $0.chunks > 2 } ?? false }
+        await c.stop()
+        guard case .failure(.cancelled)? = c.syncResults.last else {
+            Issue.record("\(c.syncResults)")
+            return
+        }
+        #expect(try cluster.stores[2].syncMarker() == nil, "the staging area is abandoned")
+        #expect(try cluster.stores[2].get("kv", "live-on-c") == [3])
+        await client.shutdown()
+        await cluster.stopAll()
+    }
+}

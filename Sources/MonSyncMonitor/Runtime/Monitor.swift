@@ -202,6 +202,9 @@ public actor Monitor {
     /// Every store sync this monitor ran as requester, in order, with its result.
     public nonisolated var syncResults: [Result<SyncOutcome, SyncFailure>] { requester.results }
 
+    /// Requester messages (CHUNK, START_REPLY, …) that arrived while this monitor ran no sync: dropped, not kept.
+    public nonisolated var syncMessagesDroppedWhileIdle: Int { requester.droppedWhileIdle }
+
     /// The current or last store sync's progress as requester (`nil` before the first).
     public nonisolated var syncProgress: SyncProgress? { requester.progress }
 
