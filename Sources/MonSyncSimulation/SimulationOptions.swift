@@ -31,8 +31,8 @@ public struct SimulationOptions: Sendable {
     /// A client gives up on an operation after this long (its outcome is then unknown).
     public var operationTimeout: Duration = .seconds(20)
     /// The monitors' settings: Ceph's timers, a small log so trims happen.
-    public var configuration = MonitorConfiguration(paxosMin: 8, paxosTrimMin: 4, paxosTrimMax: 12,
-                                                    trimDisabledMaxVersions: 40)
+    public var configuration = MonitorConfiguration(paxosMin: 20, paxosTrimMin: 10, paxosTrimMax: 30,
+                                                    trimDisabledMaxVersions: 80)
     /// The store sync's settings: Ceph's timers scaled down to the simulation's store and clients
     /// (small chunks, so a sync takes many), so syncs fail over, time out and finish within a run.
     public var syncConfiguration: SyncConfiguration = {
@@ -69,6 +69,19 @@ public struct SimulationOptions: Sendable {
     /// campaign runs without it and the sync campaign with it. Syncs happen in both (a monitor down
     /// long enough for its log to be trimmed).
     public var lateJoiner = false
+
+    /// The store-sync scenario: a late joiner, and a log short enough (trimmed every dozen
+    /// versions, syncs aborted past 40 held versions) that monitors that were down a few seconds
+    /// fall behind it and sync too. The consensus campaign keeps the longer default log: with
+    /// trims this frequent, a minority that committed alone is often synced over before its
+    /// conflicting values meet the majority's, and the consensus mutations are found less often.
+    public mutating func useSyncScenario() {
+        lateJoiner = true
+        configuration.paxosMin = 8
+        configuration.paxosTrimMin = 4
+        configuration.paxosTrimMax = 12
+        configuration.trimDisabledMaxVersions = 40
+    }
     public var encodeMessages = true
     /// Keep the trace (for printing a failing seed).
     public var recordTrace = false

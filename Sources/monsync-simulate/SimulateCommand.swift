@@ -27,7 +27,7 @@ struct SimulateCommand: ParsableCommand {
     var slow: String?
     @Option(help: "Probability per event of a crash, of a partition (the other fault rates scale with it); 0 runs without faults.")
     var crashRate: Double?
-    @Flag(help: "The store-sync scenario: one monitor starts late, with an empty store, after the first trim, and joins by store sync.")
+    @Flag(help: "The store-sync scenario: one monitor starts late, with an empty store, after the first trim, and joins by store sync; the log is trimmed every dozen versions.")
     var lateJoiner = false
     @Flag(help: "Print the trace of every seed, not only of failing ones.") var trace = false
     @Option(help: "Trace lines printed for a failing seed (its last ones).") var traceLines: Int = 300
@@ -55,7 +55,7 @@ struct SimulateCommand: ParsableCommand {
             options.steps = steps
             options.mutations = mutations
             options.syncMutations = syncMutations
-            options.lateJoiner = lateJoiner
+            if lateJoiner { options.useSyncScenario() }
             options.recordTrace = trace
             if let crashRate {
                 let scale = crashRate / options.crashRate

@@ -29,7 +29,7 @@ struct SimulationTests {
         var options = SimulationOptions()
         options.monitors = monitors
         options.steps = 3_000
-        options.lateJoiner = true
+        options.useSyncScenario()
         let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...150) }
         #expect(summary.seedsWithSync >= (monitors == 3 ? 60 : 20), "syncs ran: \(summary.line)")
         for failure in summary.failures {
@@ -41,7 +41,7 @@ struct SimulationTests {
     func syncMutationIsCaught() async {
         var options = SimulationOptions()
         options.monitors = 3
-        options.lateJoiner = true
+        options.useSyncScenario()
         options.syncMutations = .skipRollForward
         let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...200) }
         #expect(summary.failures.contains { $0.violations.contains { $0.hasPrefix("sync:") } },
