@@ -43,6 +43,8 @@ public final class Simulation {
     var syncsFailed = 0
     /// The monitor that has not started yet (``SimulationOptions/lateJoiner``).
     var lateJoiner: Int?
+    /// Writes acknowledged while the monitors rejoined after the heal, and how long that took (ns).
+    var rejoin: (writes: Int, nanoseconds: UInt64) = (0, 0)
     /// The service data as of ``referenceVersion``, replayed from the ledger: what a synced copy must equal.
     var reference = InMemoryStore()
     var referenceVersion: UInt64 = 0
@@ -100,7 +102,9 @@ public final class Simulation {
         // Every monitor back in one quorum while the clients go on writing: a monitor that must
         // sync finishes its sync under a steady write load (Ceph's F2: syncs aborted forever).
         let rejoinDeadline = now + nanoseconds(options.livenessBound)
+        let (rejoinStart, writesBefore) = (now, acknowledgedWrites)
         runUntil(rejoinDeadline) { self.everyoneInQuorum }
+        rejoin = (acknowledgedWrites - writesBefore, now - rejoinStart)
         if !everyoneInQuorum {
             violations.append("liveness: not every monitor rejoined the quorum within \(options.livenessBound) while clients wrote; \(describeNodes())")
         }
@@ -124,6 +128,7 @@ public final class Simulation {
         return SimulationResult(seed: seed, steps: stepsRun, operations: history.count,
                                 acknowledged: history.filter { $0.outcome != .unknown }.count,
                                 commits: ledger.values.count, syncsCompleted: syncsCompleted, syncsFailed: syncsFailed,
+                                rejoinWrites: rejoin.writes, rejoinNanoseconds: rejoin.nanoseconds,
                                 violations: violations, trace: trace)
     }
 
@@ -140,6 +145,8 @@ public final class Simulation {
             handle(event)
         }
     }
+
+    private var acknowledgedWrites: Int { history.count { $0.isWrite && $0.outcome == .ok } }
 
     private var everyoneInQuorum: Bool {
         let everyone = (0..<Int32(nodes.count)).map { $0 }
@@ -335,7 +342,7 @@ public final class Simulation {
             }
             _ = try store.beginStaging(targets: targets)
         case let .stage(chunk):
-            nodes[rank].requester?.noteStaged(keys: try store.stage(encoded: chunk))
+            _ = try store.stage(encoded: chunk)
         case let .commitStaging(rollForward):
             try store.commitStaging(applying: rollForward)
             checkSyncedCopy(on: rank)

@@ -16,6 +16,9 @@ public struct SimulationCampaign: Sendable {
         public var syncsCompleted = 0
         public var syncsFailed = 0
         public var seedsWithSync = 0
+        /// Writes acknowledged while monitors rejoined after the heal, and the simulated seconds it took.
+        public var rejoinWrites = 0
+        public var rejoinSeconds = 0.0
         /// The failing runs (their violations, and their traces when recorded).
         public var failures: [SimulationResult] = []
 
@@ -27,7 +30,8 @@ public struct SimulationCampaign: Sendable {
         /// `simulate: N seeds, M steps, K client operations, V violations`.
         public var line: String {
             "simulate: \(seeds) seeds, \(steps) steps, \(operations) client operations, "
-                + "\(syncsCompleted) store syncs in \(seedsWithSync) seeds (\(syncsFailed) failed and retried), \(violations) violations"
+                + "\(syncsCompleted) store syncs in \(seedsWithSync) seeds (\(syncsFailed) failed and retried), "
+            + "\(rejoinSeconds > 0 ? Int((Double(rejoinWrites) / rejoinSeconds).rounded()) : 0) writes/s while rejoining, \(violations) violations"
         }
     }
 
@@ -48,6 +52,8 @@ public struct SimulationCampaign: Sendable {
             summary.syncsCompleted += result.syncsCompleted
             summary.syncsFailed += result.syncsFailed
             if result.syncsCompleted > 0 { summary.seedsWithSync += 1 }
+            summary.rejoinWrites += result.rejoinWrites
+            summary.rejoinSeconds += Double(result.rejoinNanoseconds) / 1e9
             if !result.violations.isEmpty { summary.failures.append(result) }
             progress(seed, result)
         }

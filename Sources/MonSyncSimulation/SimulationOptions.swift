@@ -45,7 +45,6 @@ public struct SimulationOptions: Sendable {
         sync.heartbeatInterval = .seconds(1)
         sync.heartbeatTimeout = .seconds(5)
         sync.chunkTimeout = .seconds(3)
-        sync.finishReplyTimeout = .seconds(3)
         sync.chunkLimits = ChunkLimits(maxBytes: 256, maxKeys: 4)
         sync.window = 3
         sync.progressLogInterval = .zero

@@ -12,6 +12,10 @@ public struct SimulationResult: Sendable {
     /// Store syncs that swapped a copy in, and syncs that failed (and were retried after a probe).
     public var syncsCompleted: Int
     public var syncsFailed: Int
+    /// Writes acknowledged while every monitor rejoined after the heal (syncs included), and how
+    /// long that took in simulated nanoseconds: the write load a sync finishes under.
+    public var rejoinWrites: Int
+    public var rejoinNanoseconds: UInt64
     /// Every checker failure, one sentence each; empty when the run is correct.
     public var violations: [String]
     /// The readable trace (time, monitor, input), when it was recorded.

@@ -17,7 +17,6 @@ public import MonSyncStore
 /// | ``heartbeatTimeout`` | `mon_sync_heartbeat_timeout` | 30 s |
 /// | ``chunkTimeout`` | `mon_sync_timeout` (requester side) | 30 s |
 /// | ``maxProviderSwitches`` | `mon_sync_max_retries` | 5 |
-/// | ``finishReplyTimeout`` | `mon_sync_timeout` | 30 s |
 /// | ``chunkLimits`` | `mon_sync_max_payload_size` | 1 MiB |
 /// | ``window`` | none (Ceph is stop-and-wait: 1) | 8 |
 /// | ``maxProviderSessions`` | none | 4 |
@@ -33,7 +32,6 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var heartbeatTimeout: Duration = .seconds(30)
     public var chunkTimeout: Duration = .seconds(30)
     public var maxProviderSwitches: Int = 5
-    public var finishReplyTimeout: Duration = .seconds(30)
     /// How large one chunk may grow (a single larger entry still goes alone).
     public var chunkLimits: ChunkLimits = .default
     /// Chunks a provider may have unacknowledged; 1 reproduces Ceph's stop-and-wait.

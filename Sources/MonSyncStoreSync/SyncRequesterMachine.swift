@@ -22,8 +22,11 @@ public import MonSyncStore
 ///    at or above the highest version already staged (a provider with an older snapshot would mix
 ///    versions: it is skipped). The chunk deadline moves only when a chunk is accepted.
 /// 4. The last chunk: roll the copy forward to the last snapshot's version (the Paxos versions the
-///    chunks carried above the first snapshot's), swap it in, FINISH, done on FINISH_REPLY or
-///    ``SyncConfiguration/finishReplyTimeout`` (a finished copy is never thrown away).
+///    chunks carried above the first snapshot's), swap it in, send FINISH, and end: the monitor
+///    rejoins at once. Finishing is local (Ceph's F3): FINISH only lets the leader release the
+///    versions it kept, which its trim timeout does anyway if FINISH is lost, so nobody waits for
+///    FINISH_REPLY — a requester whose leader died mid-sync must not stay out of the quorum waiting
+///    for an answer from it.
 public struct SyncRequesterMachine: Sendable {
     /// The timers a requester arms; each has one deadline at a time.
     public enum Timer: Hashable, Sendable, CustomStringConvertible {
@@ -33,15 +36,12 @@ public struct SyncRequesterMachine: Sendable {
         case chunk
         /// The next HEARTBEAT.
         case heartbeat
-        /// FINISH_REPLY wait.
-        case finish
 
         public var description: String {
             switch self {
             case .start: "start"
             case .chunk: "chunk"
             case .heartbeat: "heartbeat"
-            case .finish: "finish"
             }
         }
     }
@@ -54,8 +54,6 @@ public struct SyncRequesterMachine: Sendable {
         /// RETRY received for START `attempt`; the next goes out when the start timer fires.
         case backingOff(attempt: Int)
         case streaming(Stream)
-        /// Swapped in; waiting for FINISH_REPLY.
-        case finishing(SyncOutcome)
         case ended
     }
 
@@ -202,10 +200,7 @@ public struct SyncRequesterMachine: Sendable {
             inHeartbeatTimeout = false
         case .chunk: handleChunk(message, from: sender)
         case .abort: handleAbort(message, from: sender)
-        case .finishReply:
-            guard case let .finishing(outcome) = phase else { return countStale() }
-            end(.success(outcome))
-        case .start, .heartbeat, .finish, .startChunks, .chunkReply:
+        case .start, .heartbeat, .finish, .finishReply, .startChunks, .chunkReply:
             countStale()
         }
     }
@@ -221,10 +216,6 @@ public struct SyncRequesterMachine: Sendable {
             switchProvider(because: "no chunk for \(configuration.chunkTimeout)")
         case (.heartbeat, .streaming):
             heartbeat()
-        case let (.finish, .finishing(outcome)):
-            progress.finishReplyTimeouts += 1
-            logger.warning("no FINISH_REPLY; keeping the completed copy", metadata: ["session": "\(session)"])
-            end(.success(outcome))
         default:
             break
         }
@@ -340,6 +331,7 @@ public struct SyncRequesterMachine: Sendable {
         copy.nextSequence = stream.expected
         phase = .streaming(stream)
         progress.chunks += 1
+        progress.keys += UInt64(chunk.count)
         progress.bytes += UInt64(message.chunk.count)
         progress.estimatedBytes = message.estimatedBytes
         actions.append(.stage(chunk))
@@ -416,10 +408,10 @@ public struct SyncRequesterMachine: Sendable {
         stagingOpen = false
         let outcome = SyncOutcome(version: copy.finalVersion ?? 0, firstCommitted: copy.firstCommitted, progress: progress)
         logger.info("sync complete", metadata: ["version": "\(outcome.version)"])
-        phase = .finishing(outcome)
-        guard !heartbeatTargets.isEmpty else { return end(.success(outcome)) }  // no grant: nobody to tell
-        send(MMonSync(op: .finish, version: outcome.version, session: session), to: heartbeatTargets[heartbeatIndex])
-        arm(.finish, at: now + configuration.finishReplyTimeout)
+        if !heartbeatTargets.isEmpty {  // without a grant, nobody to tell
+            send(MMonSync(op: .finish, version: outcome.version, session: session), to: heartbeatTargets[heartbeatIndex])
+        }
+        end(.success(outcome))
     }
 
     private mutating func end(_ result: Result<SyncOutcome, SyncFailure>) {
@@ -474,9 +466,6 @@ public struct SyncRequesterMachine: Sendable {
     }
 
     private mutating func countStale() { progress.staleMessages += 1 }
-
-    /// Adds `keys` staged by the driver to the progress (the store counts them as it stages).
-    public mutating func noteStaged(keys: Int) { progress.keys += UInt64(max(0, keys)) }
 
     /// Keeps the Paxos versions above `base` that a chunk carries, to roll the copy forward at the end.
     static func collectReplay(_ chunk: EncodedTransaction, above base: UInt64,

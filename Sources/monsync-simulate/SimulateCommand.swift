@@ -87,6 +87,8 @@ struct SimulateCommand: ParsableCommand {
             total.syncsCompleted += summary.syncsCompleted
             total.syncsFailed += summary.syncsFailed
             total.seedsWithSync += summary.seedsWithSync
+            total.rejoinWrites += summary.rejoinWrites
+            total.rejoinSeconds += summary.rejoinSeconds
             total.failures += summary.failures
         }
         print(total.line)

@@ -291,9 +291,6 @@ struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds a requester waits for the next chunk (mon_sync_timeout).", valueName: "s"))
     var syncChunkTimeout: Double = defaults.chunkTimeout.inSeconds
 
-    @Option(help: ArgumentHelp("Seconds a requester waits for FINISH_REPLY (mon_sync_timeout).", valueName: "s"))
-    var syncFinishTimeout: Double = defaults.finishReplyTimeout.inSeconds
-
     @Option(help: ArgumentHelp("Seconds between a requester's progress log lines while it streams (0: only at the end).", valueName: "s"))
     var syncProgressInterval: Double = defaults.progressLogInterval.inSeconds
 
@@ -312,7 +309,6 @@ struct SyncOptions: ParsableArguments {
             ("--sync-provider-timeout", syncProviderTimeout), ("--sync-start-timeout", syncStartTimeout),
             ("--sync-backoff", syncBackoff), ("--sync-heartbeat-interval", syncHeartbeatInterval),
             ("--sync-heartbeat-timeout", syncHeartbeatTimeout), ("--sync-chunk-timeout", syncChunkTimeout),
-            ("--sync-finish-timeout", syncFinishTimeout),
         ]
         for (flag, value) in timers where !(value > 0 && value <= 86_400) {
             throw ValidationError("\(flag) must be between 0 and 86400 seconds (got \(value)).")
@@ -345,7 +341,6 @@ struct SyncOptions: ParsableArguments {
         configuration.heartbeatTimeout = syncHeartbeatTimeout.seconds
         configuration.progressLogInterval = syncProgressInterval.seconds
         configuration.chunkTimeout = syncChunkTimeout.seconds
-        configuration.finishReplyTimeout = syncFinishTimeout.seconds
         configuration.maxProviderSwitches = syncMaxRetries
         configuration.startRetryAttempts = syncStartAttempts
         configuration.maxProviderSessions = syncMaxSessions

@@ -34,7 +34,7 @@ struct CommittingLeader {
             step(.message(MMonPaxos(op: .last, epoch: machine.electionEpoch, firstCommitted: 0, lastCommitted: 0, pn: pn),
                           from: Self.address(peer)))
         }
-        #expect(machine.state == .leader && machine.phaseDescription == "active")
+        #expect(machine.state == .leader && machine.phaseDescription == "active", "\(machine.state) \(machine.phaseDescription) e\(machine.electionEpoch) \(machine.statistics) \(machine.lastJoinDecision.map { "\($0)" } ?? "")")
         // The new leader of a quorum of the whole monmap acts at once; time moves on anyway.
         now += .seconds(6)
     }

@@ -88,12 +88,13 @@ final class SyncBench {
     func run(maxSteps: Int = 200_000) -> Result<SyncOutcome, SyncFailure>? {
         if case .idle = requesterPhase { feed(.begin) }
         var steps = 0
-        while result == nil, steps < maxSteps {
+        // Until the sync ends, then until what it sent last (the final CHUNK_REPLY, FINISH) is delivered.
+        while result == nil || !queue.isEmpty, steps < maxSteps {
             steps += 1
             if !queue.isEmpty {
                 let item = queue.removeFirst()
                 deliver(item.message, from: item.from, to: item.to)
-            } else if !advanceToNextDeadline() {
+            } else if result != nil || !advanceToNextDeadline() {
                 break
             }
         }
@@ -149,7 +150,7 @@ final class SyncBench {
             }
             _ = try requesterStore.beginStaging(targets: targets)
         case let .stage(chunk):
-            requester.noteStaged(keys: try requesterStore.stage(encoded: chunk))
+            _ = try requesterStore.stage(encoded: chunk)
         case let .commitStaging(rollForward):
             try requesterStore.commitStaging(applying: rollForward)
         case .abandonStaging:

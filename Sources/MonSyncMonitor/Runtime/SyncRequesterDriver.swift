@@ -125,7 +125,7 @@ final class SyncRequesterDriver: Sendable {
                     }
                     _ = try store.beginStaging(targets: targets)
                 case let .stage(chunk):
-                    machine.noteStaged(keys: try store.stage(encoded: chunk))
+                    _ = try store.stage(encoded: chunk)
                 case let .commitStaging(rollForward):
                     try store.commitStaging(applying: rollForward)
                 case .abandonStaging:
