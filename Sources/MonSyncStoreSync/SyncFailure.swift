@@ -3,8 +3,6 @@ public import MonSyncStore
 
 /// Why a requester's sync ended without a copy. Live data is untouched in every case.
 public enum SyncFailure: Error, Sendable, CustomStringConvertible {
-    /// No provider was given, or none had an address this node can use.
-    case noProvider
     /// Providers failed more often than ``SyncConfiguration/maxProviderSwitches`` allows.
     case tooManyProviderSwitches(lastReason: String)
     /// The store refused a staging operation.
@@ -20,7 +18,6 @@ public enum SyncFailure: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noProvider: "no provider to sync from"
         case let .tooManyProviderSwitches(reason): "gave up after too many provider switches (last: \(reason))"
         case let .store(error): "store: \(error)"
         case let .missingVersion(version): "Paxos version \(version) needed to roll the copy forward never arrived"

@@ -1,30 +1,24 @@
 import DequeModule
 import MonSyncCore
 
-/// A queue between message handlers and a role's run loop, whose reader waits with a timeout.
+/// A queue between message handlers and a driver's run loop: handlers and timers post without
+/// waiting; the run loop takes one event at a time.
 ///
-/// Handlers `post` without waiting; the run loop calls ``next(timeout:)``,
-/// which returns `nil` when nothing arrived in time (measured on the role's
-/// ``Timebase``, so tests drive it with a test clock). One reader at a time.
-/// The queue is bounded by what peers may send (a window of chunks), and
-/// ``close()`` ends the reader's wait.
+/// Bounded: a peer may have only a window of chunks in flight, so past ``capacity`` a message is
+/// refused (the caller counts it); the driver's own timers are always queued (`force`), because
+/// losing one would leave a deadline unwatched. One reader at a time; ``close()`` ends its wait.
 final class SyncMailbox<Event: Sendable>: Sendable {
     private struct State {
         var events: Deque<Event> = []
         var reader: CheckedContinuation<Event?, Never>?
-        var readerID: UInt64 = 0
-        /// Set by a timer that fired before its reader registered, so the reader does not wait.
-        var expiredID: UInt64 = 0
         var closed = false
     }
 
     private let state = LockedState(State())
-    private let timebase: Timebase
-    /// Events kept at most; older ones are dropped first (a misbehaving peer cannot grow memory).
+    /// Messages kept at most.
     let capacity: Int
 
-    init(timebase: Timebase, capacity: Int = 4096) {
-        self.timebase = timebase
+    init(capacity: Int) {
         self.capacity = capacity
     }
 
@@ -47,68 +41,21 @@ final class SyncMailbox<Event: Sendable>: Sendable {
         return accepted
     }
 
-    /// The next event, or `nil` after `timeout` without one (or once closed).
-    func next(timeout: Duration) async -> Event? {
-        let deadline = timebase.now + timeout
-        let id = state.withLock { state -> UInt64 in
-            state.readerID += 1
-            return state.readerID
-        }
-        let timer = Task { [timebase] in
-            try await timebase.sleep(until: deadline)
-            self.expire(id)
-        }
-        defer { timer.cancel() }
-        // A cancelled wait ends at once, as if it had timed out: the caller checks for cancellation
-        // (a sync being stopped must not sit out a chunk timeout of tens of seconds first).
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let immediate = state.withLock { state -> (Bool, Event?) in
-                    if let event = state.events.popFirst() { return (true, event) }
-                    if state.closed || state.expiredID == id { return (true, nil) }
-                    state.reader = continuation
-                    return (false, nil)
-                }
-                if immediate.0 { continuation.resume(returning: immediate.1) }
-            }
-        } onCancel: {
-            expire(id)
-        }
-    }
-
     /// The next event, or `nil` once closed or when the calling task is cancelled.
     func next() async -> Event? {
-        let id = state.withLock { state -> UInt64 in
-            state.readerID += 1
-            return state.readerID
-        }
-        return await withTaskCancellationHandler {
+        await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate = state.withLock { state -> (Bool, Event?) in
                     if let event = state.events.popFirst() { return (true, event) }
-                    if state.closed || state.expiredID == id { return (true, nil) }
+                    if state.closed || Task.isCancelled { return (true, nil) }
                     state.reader = continuation
                     return (false, nil)
                 }
                 if immediate.0 { continuation.resume(returning: immediate.1) }
             }
         } onCancel: {
-            expire(id)
+            close()
         }
-    }
-
-    /// Ends wait `id`: resumes its reader with `nil`, or marks it so it does not start waiting.
-    private func expire(_ id: UInt64) {
-        let reader = state.withLock { state -> CheckedContinuation<Event?, Never>? in
-            guard state.readerID == id else { return nil }
-            guard let reader = state.reader else {
-                state.expiredID = id
-                return nil
-            }
-            state.reader = nil
-            return reader
-        }
-        reader?.resume(returning: nil)
     }
 
     /// Ends the mailbox: a waiting reader gets `nil`, later posts are refused.

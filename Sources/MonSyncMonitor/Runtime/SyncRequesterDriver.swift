@@ -65,7 +65,7 @@ final class SyncRequesterDriver: Sendable {
     /// (cancelled: the staging area is abandoned, live data untouched).
     func run(_ machine: SyncRequesterMachine) async -> Result<SyncOutcome, SyncFailure> {
         var machine = machine
-        let mailbox = SyncMailbox<Event>(timebase: timebase, capacity: max(64, machine.configuration.maxWindow * 4))
+        let mailbox = SyncMailbox<Event>(capacity: max(64, machine.configuration.maxWindow * 4))
         state.withLock {
             $0.mailbox = mailbox
             $0.progress = machine.progress
