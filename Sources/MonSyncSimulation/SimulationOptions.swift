@@ -1,5 +1,5 @@
 @_spi(Testing) public import MonSyncMonitor
-public import MonSyncStore
+import MonSyncStore
 @_spi(Testing) public import MonSyncStoreSync
 
 /// One simulated scenario: the cluster, the faults, the workload and how long it runs.

@@ -1,6 +1,6 @@
 public import Logging
 public import MonSyncCore
-public import MonSyncStore
+import MonSyncStore
 
 /// The Sync Requester as a synchronous state machine: one sync, from START to FINISH.
 ///

@@ -337,7 +337,7 @@ public actor Monitor {
                 // Probe again after a pause, not at once: a cluster without a leader yet needs time to elect one.
                 try? await timebase.sleep(for: Self.syncRetryPause)
             }
-            await self.syncEnded(result)
+            self.syncEnded(result)  // back on the monitor: the task inherits its isolation; `run` ran off it
         }
     }
 

@@ -61,9 +61,10 @@ final class SyncRequesterDriver: Sendable {
         }
     }
 
-    /// Runs `machine` to its end; returns its result. Cancelling the calling task ends the sync
+    /// Runs `machine` to its end, off the caller's actor (`@concurrent`: staging never holds up the
+    /// monitor); returns its result. Cancelling the calling task ends the sync
     /// (cancelled: the staging area is abandoned, live data untouched).
-    func run(_ machine: SyncRequesterMachine) async -> Result<SyncOutcome, SyncFailure> {
+    @concurrent func run(_ machine: SyncRequesterMachine) async -> Result<SyncOutcome, SyncFailure> {
         var machine = machine
         let mailbox = SyncMailbox<Event>(capacity: max(64, machine.configuration.maxWindow * 4))
         state.withLock {
