@@ -143,7 +143,7 @@ struct ThreeNodeSyncDemo {
         if case let .success(outcome)? = results.last {
             let p = outcome.progress
             let rate = p.rate / 1_048_576
-            say("[sync] copied \(p.keys) keys, \(mib(Int(p.bytes))) MiB in \(p.chunks) chunks in \(seconds(p.elapsed)) — \(String(format: "%.1f", rate)) MiB/s, \(Int(Double(p.keys) / max(p.elapsed.seconds, 1e-9))) keys/s; snapshot version \(outcome.version); provider switches \(p.providerSwitches), stale messages \(p.staleMessages)")
+            say("[sync] copied \(p.keys) keys, \(mib(Int(p.bytes))) MiB in \(p.chunks) chunks in \(seconds(p.elapsed)) — \(String(format: "%.1f", rate)) MiB/s, \(Int(Double(p.keys) / max(p.elapsed.seconds, 1e-9))) keys/s; snapshot version \(outcome.version); provider's size estimate \(mib(Int(p.estimatedBytes))) MiB; provider switches \(p.providerSwitches), stale messages \(p.staleMessages)")
         }
         let counts = writes.withLock { $0 }
         say("[writes] \(counts.acknowledged) client writes acknowledged during the sync, \(counts.failed) refused (elections)")
