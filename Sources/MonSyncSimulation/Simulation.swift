@@ -334,20 +334,11 @@ public final class Simulation {
                      .syncTimer(node: rank, timer, generation: generation, incarnation: nodes[rank].incarnation))
         case .cancel:
             break
-        case let .beginStaging(targets, floor):
-            if floor > (try store.lastCommittedFloor()) {
-                var transaction = StoreTransaction()
-                transaction.setLastCommittedFloor(floor)
-                try store.apply(transaction)
-            }
-            _ = try store.beginStaging(targets: targets)
-        case let .stage(chunk):
-            _ = try store.stage(encoded: chunk)
-        case let .commitStaging(rollForward):
-            try store.commitStaging(applying: rollForward)
+        case .beginStaging, .stage, .abandonStaging:
+            _ = try action.perform(on: store)
+        case .commitStaging:
+            _ = try action.perform(on: store)
             checkSyncedCopy(on: rank)
-        case .abandonStaging:
-            try store.abandonStaging()
         case let .finished(result):
             nodes[rank].requester = nil
             switch result {

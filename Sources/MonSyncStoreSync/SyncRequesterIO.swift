@@ -63,3 +63,32 @@ extension MMonSync.Op {
         }
     }
 }
+
+extension SyncRequesterAction {
+    /// Performs this action on `store` if it is one of the store's (begin staging, stage, swap,
+    /// abandon); returns whether it was. The requester's drivers — the monitor's, the simulator's —
+    /// share it, so they stage exactly alike.
+    ///
+    /// A staging area that cannot be discarded is left for the in-sync marker: the next start
+    /// discards it. That failure is not thrown, so the ``finished(_:)`` after it still runs.
+    public func perform(on store: any MonitorStore) throws(StoreError) -> Bool {
+        switch self {
+        case let .beginStaging(targets, floor):
+            if floor > (try store.lastCommittedFloor()) {
+                var transaction = StoreTransaction()
+                transaction.setLastCommittedFloor(floor)
+                try store.apply(transaction)
+            }
+            _ = try store.beginStaging(targets: targets)
+        case let .stage(chunk):
+            _ = try store.stage(encoded: chunk)
+        case let .commitStaging(rollForward):
+            try store.commitStaging(applying: rollForward)
+        case .abandonStaging:
+            try? store.abandonStaging()
+        case .send, .arm, .cancel, .finished:
+            return false
+        }
+        return true
+    }
+}

@@ -142,19 +142,8 @@ final class SyncBench {
             timers[timer] = (deadline, generation)
         case let .cancel(timer):
             timers[timer] = nil
-        case let .beginStaging(targets, floor):
-            if floor > (try requesterStore.lastCommittedFloor()) {
-                var transaction = StoreTransaction()
-                transaction.setLastCommittedFloor(floor)
-                try requesterStore.apply(transaction)
-            }
-            _ = try requesterStore.beginStaging(targets: targets)
-        case let .stage(chunk):
-            _ = try requesterStore.stage(encoded: chunk)
-        case let .commitStaging(rollForward):
-            try requesterStore.commitStaging(applying: rollForward)
-        case .abandonStaging:
-            try requesterStore.abandonStaging()
+        case .beginStaging, .stage, .commitStaging, .abandonStaging:
+            _ = try action.perform(on: requesterStore)
         case let .finished(result):
             self.result = result
         }

@@ -9,9 +9,9 @@ struct SyncRequesterMachineTests {
     static let leader = MonitorEntity(rank: 0, name: "a", address: "loopback://mon.a")
     static let peon = MonitorEntity(rank: 1, name: "b", address: "loopback://mon.b")
     static let other = MonitorEntity(rank: 2, name: "c", address: "loopback://mon.c")
-    static let a = try! TransportAddress("loopback://mon.a")
-    static let b = try! TransportAddress("loopback://mon.b")
-    static let c = try! TransportAddress("loopback://mon.c")
+    static let a: TransportAddress = "loopback://mon.a"
+    static let b: TransportAddress = "loopback://mon.b"
+    static let c: TransportAddress = "loopback://mon.c"
     static let session: UInt64 = 77
 
     static func machine(configuration: SyncConfiguration = SyncConfiguration(), leader: MonitorEntity? = leader) -> SyncRequesterMachine {
@@ -83,7 +83,7 @@ struct SyncRequesterMachineTests {
     func strangersAreIgnored() throws {
         var machine = Self.machine()
         _ = machine.step(.begin, now: .zero)
-        let stranger = try TransportAddress("loopback://stranger")
+        let stranger: TransportAddress = "loopback://stranger"
         let forged = machine.step(.message(Self.grant(), from: stranger), now: .seconds(1))
         #expect(forged.isEmpty)
         let abort = MMonSync(op: .abort, session: Self.session, reason: .trimRequired)

@@ -109,6 +109,7 @@ final class SyncRequesterDriver: Sendable {
         var actions = actions[...]
         while let action = actions.popFirst() {
             do throws(StoreError) {
+                if try action.perform(on: store) { continue }
                 switch action {
                 case let .send(message, destination):
                     outbox.send(message, to: destination)
@@ -118,23 +119,10 @@ final class SyncRequesterDriver: Sendable {
                     }
                 case let .cancel(timer):
                     timers.cancel(timer)
-                case let .beginStaging(targets, floor):
-                    if floor > (try store.lastCommittedFloor()) {
-                        var transaction = StoreTransaction()
-                        transaction.setLastCommittedFloor(floor)
-                        try store.apply(transaction)
-                    }
-                    _ = try store.beginStaging(targets: targets)
-                case let .stage(chunk):
-                    _ = try store.stage(encoded: chunk)
-                case let .commitStaging(rollForward):
-                    try store.commitStaging(applying: rollForward)
-                case .abandonStaging:
-                    do { try store.abandonStaging() } catch {
-                        logger.error("cannot discard the staging area", metadata: ["error": "\(error)"])
-                    }
                 case let .finished(result):
                     return result
+                case .beginStaging, .stage, .commitStaging, .abandonStaging:
+                    break  // performed above
                 }
             } catch {
                 actions = machine.step(.storeFailed(error), now: timebase.now)[...]
