@@ -164,7 +164,7 @@ struct SyncLeaderTests {
     @Test("clients cannot start a sync: a START from, or naming, a non-member is dropped and counted")
     func strangersCannotSync() throws {
         var leader = try CommittingLeader(configuration: Self.configuration)
-        let stranger = try TransportAddress("tcp://10.255.255.1:6789")
+        let stranger: TransportAddress = "tcp://10.255.255.1:6789"
         leader.step(.message(MMonSync(op: .start, session: 1), from: stranger))
         let named = MonitorEntity(rank: -1, name: "", address: "\(stranger)")
         leader.step(.message(MMonSync(op: .start, replyTo: named, session: 2), from: Self.c))
