@@ -18,6 +18,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "MonSyncCore", targets: ["MonSyncCore"]),
+        .library(name: "MonSyncMessages", targets: ["MonSyncMessages"]),
         .library(name: "MonSyncLoopback", targets: ["MonSyncLoopback"]),
         .library(name: "MonSyncStore", targets: ["MonSyncStore"]),
         .library(name: "MonSyncStoreSync", targets: ["MonSyncStoreSync"]),
@@ -66,6 +67,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // MonSync's wire vocabulary: MMonSync (with SyncKey, SyncAbortReason, MonitorEntity) and the
+        // monitor's messages (probe, election, Paxos, commands, status), and the codec that knows
+        // them all (`MessageCodec.monitor()`). Depends on the core only: a transport's tests and a
+        // peer written in Swift need no store.
+        .target(
+            name: "MonSyncMessages",
+            dependencies: ["MonSyncCore"],
+            swiftSettings: strictSettings
+        ),
+
         // The in-process loopback transport: a product, and the transport the
         // protocol tests run on (with seeded fault injection).
         .target(
@@ -100,6 +111,7 @@ let package = Package(
             name: "monsync-zmq-peer",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,7 +124,7 @@ let package = Package(
         // framework in any package can call it.
         .target(
             name: "MonSyncTransportConformance",
-            dependencies: ["MonSyncCore"],
+            dependencies: ["MonSyncCore", "MonSyncMessages"],
             swiftSettings: strictSettings
         ),
 
@@ -125,6 +137,7 @@ let package = Package(
             name: "MonSyncStore",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "CRocksDB",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -144,6 +157,7 @@ let package = Package(
             name: "MonSyncMonitor",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncStore",
                 "MonSyncStoreSync",
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -160,6 +174,7 @@ let package = Package(
             name: "MonSyncSimulation",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncStore",
                 "MonSyncStoreSync",
                 "MonSyncMonitor",
@@ -186,6 +201,7 @@ let package = Package(
             name: "monsync",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncLoopback",
                 "MonSyncStore",
                 "MonSyncMonitor",
@@ -203,19 +219,20 @@ let package = Package(
         // libFuzzer entry point for the frame/message decoder (see README, "Fuzzing").
         .executableTarget(
             name: "MonSyncDecoderFuzzer",
-            dependencies: ["MonSyncCore"],
+            dependencies: ["MonSyncCore", "MonSyncMessages"],
             swiftSettings: strictSettings
         ),
 
         .testTarget(
             name: "MonSyncSimulationTests",
-            dependencies: ["MonSyncSimulation", "MonSyncMonitor", "MonSyncStore", "MonSyncCore"],
+            dependencies: ["MonSyncSimulation", "MonSyncMonitor", "MonSyncStore", "MonSyncCore", "MonSyncMessages"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "MonSyncCoreTests",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncLoopback",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),
@@ -227,6 +244,7 @@ let package = Package(
             name: "MonSyncLoopbackTests",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncLoopback",
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
@@ -236,6 +254,7 @@ let package = Package(
             name: "MonSyncTransportConformanceTests",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncLoopback",
                 "MonSyncTransportConformance",
                 "MonSyncZeroMQ",
@@ -246,6 +265,7 @@ let package = Package(
             name: "MonSyncZeroMQTests",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncZeroMQ",
                 .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
                 .product(name: "Logging", package: "swift-log"),
@@ -256,6 +276,7 @@ let package = Package(
             name: "MonSyncStoreTests",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncStore",
                 "monsync-store-crasher",
                 .product(name: "PropertyBased", package: "swift-property-based"),
@@ -269,6 +290,7 @@ let package = Package(
             name: "MonSyncStoreSync",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncStore",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -279,6 +301,7 @@ let package = Package(
             name: "MonSyncStoreSyncTests",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncLoopback",
                 "MonSyncStore",
                 "MonSyncStoreSync",
@@ -295,6 +318,7 @@ let package = Package(
             dependencies: [
                 "monsync",
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncZeroMQ",
                 .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
             ],
@@ -304,6 +328,7 @@ let package = Package(
             name: "MonSyncMonitorTests",
             dependencies: [
                 "MonSyncCore",
+                "MonSyncMessages",
                 "MonSyncLoopback",
                 "MonSyncStore",
                 "MonSyncMonitor",

@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 .product(name: "MonSyncStore", package: parentIdentity),
                 .product(name: "MonSyncCore", package: parentIdentity),
+                .product(name: "MonSyncMessages", package: parentIdentity),
             ],
             swiftSettings: strictSettings
         ),
@@ -75,6 +76,7 @@ let package = Package(
             dependencies: [
                 "CZMQBaseline",
                 .product(name: "MonSyncCore", package: parentIdentity),
+                .product(name: "MonSyncMessages", package: parentIdentity),
                 .product(name: "MonSyncLoopback", package: parentIdentity),
                 .product(name: "MonSyncZeroMQ", package: parentIdentity),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,6 +105,7 @@ let package = Package(
             name: "sync-throughput",
             dependencies: [
                 .product(name: "MonSyncCore", package: parentIdentity),
+                .product(name: "MonSyncMessages", package: parentIdentity),
                 .product(name: "MonSyncLoopback", package: parentIdentity),
                 .product(name: "MonSyncStore", package: parentIdentity),
                 .product(name: "MonSyncStoreSync", package: parentIdentity),
@@ -122,6 +125,7 @@ let package = Package(
             dependencies: [
                 "CRocksDBCompact",
                 .product(name: "MonSyncCore", package: parentIdentity),
+                .product(name: "MonSyncMessages", package: parentIdentity),
                 .product(name: "MonSyncStore", package: parentIdentity),
                 .product(name: "MonSyncStoreSync", package: parentIdentity),
                 .product(name: "MonSyncMonitor", package: parentIdentity),

@@ -32,7 +32,11 @@ let package = Package(
         // Picks a transport from a URL on the command line through a TransportRegistry.
         .executableTarget(
             name: "UnixTransportDemo",
-            dependencies: ["UnixSocketTransport", .product(name: "MonSyncCore", package: "MonSync")],
+            dependencies: [
+                "UnixSocketTransport",
+                .product(name: "MonSyncCore", package: "MonSync"),
+                .product(name: "MonSyncMessages", package: "MonSync"),
+            ],
             swiftSettings: strictSettings
         ),
         // The conformance kit, run from Swift Testing.
@@ -41,6 +45,7 @@ let package = Package(
             dependencies: [
                 "UnixSocketTransport",
                 .product(name: "MonSyncCore", package: "MonSync"),
+                .product(name: "MonSyncMessages", package: "MonSync"),
                 .product(name: "MonSyncTransportConformance", package: "MonSync"),
             ],
             swiftSettings: strictSettings

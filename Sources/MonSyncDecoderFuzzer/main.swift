@@ -10,6 +10,7 @@
 
 import Foundation
 import MonSyncCore
+import MonSyncMessages
 
 /// Decodes `bytes` every way the node does, and checks what must hold for any input.
 ///
@@ -33,7 +34,7 @@ func repairingChecksums(_ bytes: [UInt8]) -> [UInt8] {
 }
 
 func check(_ bytes: [UInt8]) {
-    let codec = MessageCodec(maximumPayloadSize: 1 << 20)
+    let codec = MessageCodec.monitor(maximumPayloadSize: 1 << 20)
     if let message = try? codec.decode(bytes) {
         // Whatever decodes must re-encode to a frame that decodes to the same message.
         let again = codec.encode(any: message)

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncMonitor
 
 /// A client of the simulated cluster: one operation at a time, resent with the same tid

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncMonitor
 
 /// The client workload: puts, deletes and gets on a few keys, each resent with its tid until answered.

@@ -1,6 +1,7 @@
 import HeapModule
 import Logging
 import MonSyncCore
+import MonSyncMessages
 @_spi(Testing) import MonSyncMonitor
 import MonSyncStore
 @_spi(Testing) import MonSyncStoreSync

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 
 /// A store kept in memory: for tests and the all-in-one demo.
 ///

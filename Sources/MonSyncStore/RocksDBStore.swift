@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import CRocksDB
 import Foundation
 

@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 
 /// The provider's table of sync sessions, each holding a store snapshot.
 ///

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 
 /// Names and rules of the store's key space.
 ///

@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 
 /// One entry seen by ``StoreSnapshot/scan(after:_:)``: views into the backend's memory.
 ///

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncStore
 
 /// The Paxos log as a store snapshot shows it: first and last committed, and the versions after a point.

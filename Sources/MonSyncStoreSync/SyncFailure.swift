@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 public import MonSyncStore
 
 /// Why a requester's sync ended without a copy. Live data is untouched in every case.

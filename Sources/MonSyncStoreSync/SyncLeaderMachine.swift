@@ -1,6 +1,7 @@
 import DequeModule
 public import Logging
 public import MonSyncCore
+public import MonSyncMessages
 
 /// The Leader role of the store sync as a synchronous state machine: grants syncs, keeps the
 /// versions each one needs, and times out requesters that go silent.

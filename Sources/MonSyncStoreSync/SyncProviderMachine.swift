@@ -1,6 +1,7 @@
 import DequeModule
 public import Logging
 public import MonSyncCore
+public import MonSyncMessages
 public import MonSyncStore
 
 /// A message a sync role wants sent: queued without waiting, dropped and counted if its destination does not drain.

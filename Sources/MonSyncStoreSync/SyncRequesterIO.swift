@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 public import MonSyncStore
 
 /// What goes into a ``SyncRequesterMachine``.

@@ -1,5 +1,6 @@
 public import Logging
 public import MonSyncCore
+public import MonSyncMessages
 import MonSyncStore
 
 /// The Sync Requester as a synchronous state machine: one sync, from START to FINISH.

@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 
 /// Checks that ``FrameStreamDecoder`` cuts a byte stream into the same frames however the stream is split,
 /// in the manner of swift-nio's `ByteToMessageDecoderVerifier`.
@@ -87,7 +88,7 @@ public struct CodecVerifier: Sendable {
     /// Use it for a new ``WireMessage`` type: register it with the codec and pass a few instances.
     ///
     /// - Throws: ``Failure`` for the first split or message that goes wrong.
-    public func verifyRoundTrip(_ messages: [any WireMessage], codec: MessageCodec = MessageCodec()) throws(Failure) {
+    public func verifyRoundTrip(_ messages: [any WireMessage], codec: MessageCodec = MessageCodec.monitor()) throws(Failure) {
         let frames = messages.map { codec.encode(any: $0) }
         try verify(frames: frames)
         for (index, frame) in frames.enumerated() {

@@ -1,3 +1,4 @@
+import MonSyncMessages
 /// The checks of the transport conformance kit, one per point of the ``MessageTransport`` contract
 /// (and NNG's transport tests: exchange, huge message, connection refused, duplicate listen, close during use).
 ///

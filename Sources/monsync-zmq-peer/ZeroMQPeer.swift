@@ -11,6 +11,7 @@
 import ArgumentParser
 import Logging
 import MonSyncCore
+import MonSyncMessages
 import MonSyncZeroMQ
 
 @main
@@ -52,7 +53,7 @@ struct ZeroMQPeer: AsyncParsableCommand {
         router.register(.heartbeatReply) { message, context in
             await tally.reply(from: context.sender, sequence: message.sequence)
         }
-        let dispatcher = Dispatcher(transport: transport, router: router)
+        let dispatcher = Dispatcher(transport: transport, codec: .monitor(), router: router)
 
         try await transport.start()
         let dispatching = Task { await dispatcher.run() }

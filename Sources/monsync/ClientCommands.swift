@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MonSyncCore
+import MonSyncMessages
 import MonSyncMonitor
 
 /// The options every client command takes: the monitors, a deadline, the output format.

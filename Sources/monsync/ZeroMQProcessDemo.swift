@@ -2,6 +2,7 @@
 import Foundation
 import Logging
 import MonSyncCore
+import MonSyncMessages
 import MonSyncMonitor
 import MonSyncStore
 

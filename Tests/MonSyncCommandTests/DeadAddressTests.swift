@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 #endif
 import MonSyncCore
+import MonSyncMessages
 import MonSyncZeroMQ
 import Testing
 
@@ -393,7 +394,7 @@ final class DeadAddressAttack: Sendable {
     init(nodes: [TransportAddress], identities: [ZeroMQTransport], deadAddresses: [String],
          deadMember: TransportAddress, dyingMember: TransportAddress, raw: RawDealers) {
         self.nodes = nodes
-        self.identities = identities.map { Dispatcher(transport: $0) }
+        self.identities = identities.map { Dispatcher(transport: $0, codec: .monitor()) }
         self.deadAddresses = deadAddresses
         self.deadMember = deadMember
         self.dyingMember = dyingMember
@@ -412,7 +413,7 @@ final class DeadAddressAttack: Sendable {
     func run(rounds: Int, interval: Duration, from start: ContinuousClock.Instant) async -> Counts {
         let clock = ContinuousClock()
         var counts = Counts(rounds: rounds, nodes: nodes.count, identities: identities.count)
-        let codec = MessageCodec()
+        let codec = MessageCodec.monitor()
         for round in 0..<rounds {
             try? await clock.sleep(until: start + interval * round)
             // Strangers: STARTs naming dead REPLY_TO addresses, all identities at once.
@@ -431,7 +432,7 @@ final class DeadAddressAttack: Sendable {
                 for node in nodes {
                     group.addTask {
                         guard let requester = try? await DeadAddressTests.startedTransport() else { return false }
-                        let ok = (try? await Dispatcher(transport: requester).send(Self.startChunks(), to: node)) != nil
+                        let ok = (try? await Dispatcher(transport: requester, codec: .monitor()).send(Self.startChunks(), to: node)) != nil
                         await requester.shutdown()  // flushes within the linger, then nobody listens there
                         return ok
                     }
@@ -451,7 +452,7 @@ final class DeadAddressAttack: Sendable {
             }
             // Member e, dying: bound on e's own address for two messages to each node, then gone.
             if let dying = try? await startedTransport(at: dyingMember) {
-                let dispatcher = Dispatcher(transport: dying)
+                let dispatcher = Dispatcher(transport: dying, codec: .monitor())
                 for node in nodes {
                     for message in [Self.startChunks(), Self.start()] where (try? await dispatcher.send(message, to: node)) != nil {
                         counts.dyingMemberMessages += 1

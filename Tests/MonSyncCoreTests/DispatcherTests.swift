@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncLoopback
 import Testing
 
@@ -56,7 +57,7 @@ final class Inbox<T: Sendable>: Sendable {
 struct DispatcherTests {
     /// Two loopback endpoints; `b` runs a dispatcher with `router`.
     func withPair(
-        router: MessageRouter, codec: MessageCodec = MessageCodec(),
+        router: MessageRouter, codec: MessageCodec = MessageCodec.monitor(),
         _ body: (LoopbackTransport, Dispatcher) async throws -> Void
     ) async throws {
         let network = LoopbackNetwork()
@@ -83,7 +84,7 @@ struct DispatcherTests {
             }
         }
         try await withPair(router: router) { a, dispatcher in
-            let codec = MessageCodec()
+            let codec = MessageCodec.monitor()
             for sample in MessageSamples.canonical { try await a.send(codec.encode(sample.message), to: "loopback://b") }
             try await seen.wait(for: MessageSamples.canonical.count)
             #expect(seen.all.map(\.0) == MessageSamples.canonical.map(\.message.op))
@@ -107,8 +108,8 @@ struct DispatcherTests {
         let replies = Inbox<MMonSync>()
         var clientRouter = MessageRouter()
         clientRouter.register(.heartbeatReply) { message, _ in replies.add(message) }
-        let client = Dispatcher(transport: a, router: clientRouter)
-        let server = Dispatcher(transport: b, router: router)
+        let client = Dispatcher(transport: a, codec: .monitor(), router: clientRouter)
+        let server = Dispatcher(transport: b, codec: .monitor(), router: router)
         let tasks = [Task { await client.run() }, Task { await server.run() }]
         for sequence in 1...5 { try await client.send(MMonSync(op: .heartbeat, session: 9, sequence: UInt64(sequence)), to: "loopback://b") }
         try await replies.wait(for: 5)
@@ -125,7 +126,7 @@ struct DispatcherTests {
         var router = MessageRouter()
         router.register(.heartbeat) { message, _ in seen.add(message) }
         try await withPair(router: router) { a, dispatcher in
-            let good = MessageCodec().encode(MMonSync(op: .heartbeat, sequence: 1))
+            let good = MessageCodec.monitor().encode(MMonSync(op: .heartbeat, sequence: 1))
             var corrupt = good
             corrupt[Frame.headerSize] ^= 0xFF
             try await a.send([1, 2, 3], to: "loopback://b")                 // truncated
@@ -146,7 +147,7 @@ struct DispatcherTests {
         var router = MessageRouter()
         router.register(.chunk) { message, _ in seen.add(message) }
         try await withPair(router: router) { a, dispatcher in
-            let codec = MessageCodec()
+            let codec = MessageCodec.monitor()
             try await a.send(codec.encode(MMonSync(op: .abort)), to: "loopback://b")
             try await a.send(codec.encode(MMonSync(op: .chunk, sequence: 4)), to: "loopback://b")
             try await seen.wait(for: 1)
@@ -165,7 +166,7 @@ struct DispatcherTests {
             seen.add(message.sequence)
         }
         try await withPair(router: router) { a, dispatcher in
-            let codec = MessageCodec()
+            let codec = MessageCodec.monitor()
             for sequence in 1...3 { try await a.send(codec.encode(MMonSync(op: .chunk, sequence: UInt64(sequence))), to: "loopback://b") }
             try await seen.wait(for: 2)
             #expect(seen.all == [2, 3])
@@ -175,7 +176,7 @@ struct DispatcherTests {
 
     @Test("a new message type plugs into the codec and router without touching the dispatcher")
     func newMessageType() async throws {
-        var codec = MessageCodec()
+        var codec = MessageCodec.monitor()
         codec.register(ProbeMessage.self)
         let probes = Inbox<ProbeMessage>()
         let fallback = Inbox<ProbeMessage>()
@@ -191,7 +192,7 @@ struct DispatcherTests {
             #expect(fallback.all == [ProbeMessage(op: 2, name: "reply")])
             // A codec without the registration refuses the type by name.
             #expect(throws: DecodeError.unknownMessageType(MessageType(64))) {
-                try MessageCodec().decode(codec.encode(ProbeMessage(op: 1, name: "x")))
+                try MessageCodec.monitor().decode(codec.encode(ProbeMessage(op: 1, name: "x")))
             }
             #expect(dispatcher.statistics.snapshot.dropped == 0)
         }

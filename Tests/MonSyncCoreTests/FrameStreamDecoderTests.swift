@@ -1,10 +1,11 @@
 import MonSyncCore
+import MonSyncMessages
 import PropertyBased
 import Testing
 
 @Suite("Frame stream decoder")
 struct FrameStreamDecoderTests {
-    let codec = MessageCodec()
+    let codec = MessageCodec.monitor()
     var frames: [[UInt8]] { MessageSamples.canonical.map { codec.encode($0.message) } }
 
     @Test("one byte at a time, in random chunks and whole give the same frames")

@@ -1,5 +1,6 @@
 import Foundation
 import MonSyncCore
+import MonSyncMessages
 import Testing
 
 /// The committed bytes of every canonical message. A change to the wire format fails here first.
@@ -9,7 +10,7 @@ import Testing
 @Suite("Golden byte vectors")
 struct GoldenVectorTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("GoldenVectors")
-    let codec = MessageCodec()
+    let codec = MessageCodec.monitor()
 
     @Test("each canonical message encodes to its committed bytes and decodes back",
           arguments: MessageSamples.canonical.map(\.name))

@@ -1,10 +1,11 @@
 import MonSyncCore
+import MonSyncMessages
 import PropertyBased
 import Testing
 
 @Suite("MMonSync codec")
 struct MMonSyncCodecTests {
-    let codec = MessageCodec()
+    let codec = MessageCodec.monitor()
 
     func roundTrip(_ message: MMonSync) throws -> MMonSync {
         let decoded = try codec.decode(codec.encode(message))

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import PropertyBased
 import Testing
 
@@ -33,8 +34,8 @@ enum MalformedInput {
 
 @Suite("Malformed input is refused with a typed error, never a crash")
 struct MalformedInputTests {
-    let codec = MessageCodec()
-    let sample = MessageCodec().encode(MessageSamples.canonical.first { $0.name == "start_reply" }!.message)
+    let codec = MessageCodec.monitor()
+    let sample = MessageCodec.monitor().encode(MessageSamples.canonical.first { $0.name == "start_reply" }!.message)
 
     @Test("every truncation of a valid frame is a typed error")
     func truncated() {
@@ -87,7 +88,7 @@ struct MalformedInputTests {
 
     @Test("payload length over the limit is refused from the header alone")
     func lengthOverLimit() {
-        let small = MessageCodec(maximumPayloadSize: 16)
+        let small = MessageCodec.monitor(maximumPayloadSize: 16)
         #expect(throws: DecodeError.lengthOverLimit(what: "frame payload", length: UInt64(sample.count - Frame.overhead), limit: 16)) {
             try small.decode(sample)
         }

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 
 /// Builds MMonSync messages for tests: one canonical sample per op, and random ones from a seed.
 enum MessageSamples {

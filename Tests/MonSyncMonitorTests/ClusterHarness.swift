@@ -1,6 +1,7 @@
 import Clocks
 import Logging
 import MonSyncCore
+import MonSyncMessages
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore

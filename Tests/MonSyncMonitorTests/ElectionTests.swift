@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore

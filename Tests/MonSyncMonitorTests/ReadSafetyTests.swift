@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncLoopback
 import MonSyncMonitor
 import Testing

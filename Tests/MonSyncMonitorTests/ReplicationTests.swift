@@ -1,5 +1,6 @@
 import Foundation
 import MonSyncCore
+import MonSyncMessages
 @testable import MonSyncMonitor
 import MonSyncStore
 import Testing

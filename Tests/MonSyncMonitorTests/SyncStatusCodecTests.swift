@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 @testable import MonSyncMonitor
 import Testing
 

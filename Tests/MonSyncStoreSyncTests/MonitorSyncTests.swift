@@ -1,6 +1,7 @@
 import Clocks
 import Logging
 import MonSyncCore
+import MonSyncMessages
 import MonSyncLoopback
 import MonSyncMonitor
 import MonSyncStore
@@ -343,7 +344,7 @@ struct RequesterLifetimeTests {
         try await cluster.start(0)
         let a = try #require(cluster.monitor(0))
         let ghost = LoopbackTransport(address: "loopback://ghost", network: cluster.network, options: cluster.options)
-        let dispatcher = Dispatcher(transport: ghost, router: MessageRouter())
+        let dispatcher = Dispatcher(transport: ghost, codec: .monitor(), router: MessageRouter())
         try await ghost.start()
         let running = Task { await dispatcher.run() }
         let chunk = MMonSync(op: .chunk, flags: .crc, chunk: Array(repeating: 7, count: 65_536)[...], session: 5, sequence: 1)

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncStore
 @testable import MonSyncStoreSync
 import Testing

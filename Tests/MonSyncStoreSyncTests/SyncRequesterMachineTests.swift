@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncStore
 import MonSyncStoreSync
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import MonSyncCore
+import MonSyncMessages
 import MonSyncStore
 import Testing
 

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncTransportConformance
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 struct CodecVerifierTests {
     /// A stream of real messages: every op, an empty chunk, a large chunk, and a quorum.
     static func frames() -> [[UInt8]] {
-        let codec = MessageCodec()
+        let codec = MessageCodec.monitor()
         var frames = MMonSync.Op.allCases.map { codec.encode(MMonSync(op: $0, session: UInt64($0.rawValue))) }
         let chunk = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         frames.append(codec.encode(MMonSync(op: .chunk, flags: [.crc], chunk: chunk[...], crc: CRC32C.checksum(chunk),
@@ -40,7 +41,7 @@ struct CodecVerifierTests {
     /// corrupt one in the same read, so its output depended on how the stream was split.
     @Test func corruptTailFailsTheSameWayUnderEverySplit() throws {
         let frames = Self.frames()
-        var corrupt = MessageCodec().encode(MMonSync(op: .heartbeat, session: 1))
+        var corrupt = MessageCodec.monitor().encode(MMonSync(op: .heartbeat, session: 1))
         corrupt[Frame.headerSize] ^= 0x01  // a payload bit: the CRC no longer matches
         let expected: DecodeError
         do {
@@ -64,7 +65,7 @@ struct CodecVerifierTests {
         #expect(failure?.description.contains("bad magic") == true)
 
         // The wrong expected error is reported too.
-        let frame = MessageCodec().encode(MMonSync(op: .finish))
+        let frame = MessageCodec.monitor().encode(MMonSync(op: .finish))
         #expect(throws: CodecVerifier.Failure.self) {
             try CodecVerifier().verifyRejection(frames: [], corruptTail: Array(frame.dropLast()) + [0, 0, 0, 0, 0],
                                                 expectedError: .badMagic(0))

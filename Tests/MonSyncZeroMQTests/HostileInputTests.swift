@@ -1,5 +1,6 @@
 #if ZeroMQ
 import MonSyncCore
+import MonSyncMessages
 import MonSyncZeroMQ
 import Synchronization
 import Testing
@@ -52,10 +53,10 @@ print("sent")
         router.register(.heartbeatReply) { message, context in
             handled.withLock { $0[context.sender, default: []].append(message.sequence) }
         }
-        let dispatcher = Dispatcher(transport: node, router: router)
+        let dispatcher = Dispatcher(transport: node, codec: .monitor(), router: router)
         let dispatching = Task { await dispatcher.run() }
 
-        let goodFrame = MessageCodec().encode(MMonSync(op: .heartbeatReply, sequence: 42))
+        let goodFrame = MessageCodec.monitor().encode(MMonSync(op: .heartbeatReply, sequence: 42))
         let hex = goodFrame.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         let python = try await runProcess(PythonZMQ.python, ["python3", "-c", Self.hostileScript,
                                                              node.localAddress.description, hex, String(2 * limit)],
@@ -64,7 +65,7 @@ print("sent")
         #expect(python.stdout.contains("sent"))
 
         // The good Swift peer is served while (and after) the hostile one misbehaves.
-        let goodDispatcher = Dispatcher(transport: good)
+        let goodDispatcher = Dispatcher(transport: good, codec: .monitor())
         for sequence in 1...10 as ClosedRange<UInt64> {
             try await goodDispatcher.send(MMonSync(op: .heartbeatReply, sequence: sequence), to: node.localAddress)
         }

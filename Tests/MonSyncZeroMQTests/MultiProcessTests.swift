@@ -1,6 +1,7 @@
 #if ZeroMQ
 import Foundation
 import MonSyncCore
+import MonSyncMessages
 import Testing
 
 /// Three OS processes (`monsync-zmq-peer`) exchange MMonSync messages over TCP on 127.0.0.1 through dispatchers.

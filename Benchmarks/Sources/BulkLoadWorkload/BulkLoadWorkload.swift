@@ -1,5 +1,6 @@
 import Foundation
 import MonSyncCore
+import MonSyncMessages
 import MonSyncStore
 
 /// The sync bulk-load workload: a stream of sorted, encoded 1 MiB chunks applied

@@ -10,6 +10,7 @@
 import Foundation
 import Logging
 import MonSyncCore
+import MonSyncMessages
 import MonSyncLoopback
 import MonSyncStore
 import MonSyncStoreSync
@@ -83,8 +84,8 @@ for valueSize in valueSizes {
         var pRouter = MessageRouter(), rRouter = MessageRouter()
         SyncRoutes.register(provider: provider, requester: nil, on: &pRouter)
         SyncRoutes.register(provider: nil, requester: requester, on: &rRouter)
-        let pDispatcher = Dispatcher(transport: pTransport, router: pRouter, logger: quiet)
-        let rDispatcher = Dispatcher(transport: rTransport, router: rRouter, logger: quiet)
+        let pDispatcher = Dispatcher(transport: pTransport, codec: .monitor(), router: pRouter, logger: quiet)
+        let rDispatcher = Dispatcher(transport: rTransport, codec: .monitor(), router: rRouter, logger: quiet)
         let tasks = [Task { await pDispatcher.run() }, Task { await rDispatcher.run() }]
         let rssBefore = peakRSSMegabytes()
         // On stderr, so a profiler can attach to the sync alone (the load before it dominates otherwise).

@@ -1,4 +1,4 @@
-/// The key a handler is registered under: a message type and, optionally, a sub-route (MMonSync's op).
+/// The key a handler is registered under: a message type and, optionally, a sub-route (a message's op, as MMonSync's).
 public struct MessageRoute: Hashable, Sendable, CustomStringConvertible {
     public var messageType: MessageType
     /// `nil` registers for every message of the type that has no more specific handler.
@@ -54,13 +54,6 @@ public struct MessageRouter: Sendable {
             guard let typed = message as? M else { throw DispatchError.typeMismatch(expected: M.name) }
             try await handler(typed, context)
         }
-    }
-
-    /// Registers `handler` for one MMonSync op.
-    public mutating func register(
-        _ op: MMonSync.Op, _ handler: @escaping @Sendable (MMonSync, MessageContext) async throws -> Void
-    ) {
-        register(MMonSync.self, routingKey: op.rawValue, handler)
     }
 
     /// Adds a handler for peer up/down events; every registered one is called, in order.

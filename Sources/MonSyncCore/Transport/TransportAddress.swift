@@ -2,7 +2,7 @@
 ///
 /// `loopback://a`, `tcp://127.0.0.1:7001`, `ipc:///run/monsync/a.sock`,
 /// `inproc://a`. The address is also a node's identity on the wire
-/// (``MonitorEntity/address``), so it is kept in one canonical spelling:
+/// (a monitor entity's address), so it is kept in one canonical spelling:
 /// the scheme is lower-cased and nothing else is rewritten.
 public struct TransportAddress: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// The lower-cased scheme (`tcp`, `loopback`, …).

@@ -5,8 +5,8 @@
 /// unregistered type is refused with ``DecodeError/unknownMessageType(_:)``.
 ///
 /// ```swift
-/// var codec = MessageCodec()          // MMonSync is registered by default
-/// codec.register(MyProbe.self)        // a later message type plugs in here
+/// var codec = MessageCodec()          // an empty registry (MonSync's: MessageCodec.monitor())
+/// codec.register(MyProbe.self)        // each message type plugs in here
 /// let bytes = codec.encode(message)
 /// let decoded = try codec.decode(bytes)
 /// ```
@@ -22,12 +22,12 @@ public struct MessageCodec: Sendable {
 
     private var entries: [MessageType: Entry] = [:]
 
-    /// A codec with ``MMonSync`` registered.
+    /// A codec with no message type registered (MonSync's messages: `MessageCodec.monitor()`,
+    /// in MonSyncMessages).
     ///
     /// - Parameter maximumPayloadSize: the decode limit; 64 MiB by default.
     public init(maximumPayloadSize: Int = Frame.defaultMaximumPayloadSize) {
         self.maximumPayloadSize = maximumPayloadSize
-        register(MMonSync.self)
     }
 
     /// Adds `type` to the registry, replacing an earlier registration of the same message type.

@@ -1,5 +1,6 @@
 public import Logging
 public import MonSyncCore
+public import MonSyncMessages
 
 /// A client of the monitors: sends ``MMonCommand``s and waits for their replies, with timeouts.
 ///

@@ -1,3 +1,4 @@
+public import MonSyncMessages
 /// Why a client helper gave up.
 public enum MonitorClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No definite answer before the deadline; the last reply seen, if any.

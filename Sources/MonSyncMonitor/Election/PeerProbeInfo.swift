@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 
 /// A peer as its probe reply described it.
 public struct PeerProbeInfo: Sendable, Hashable {

@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 
 /// What a store sync needs to know to start: who is ahead, and by how much.
 public struct SyncRequirement: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 public import MonSyncStore
 
 /// What a ``MonitorMachine`` asks its shell to do, in order.

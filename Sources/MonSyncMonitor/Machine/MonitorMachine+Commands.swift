@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncStore
 
 /// The client command path (Ceph's `handle_command` and `forward_request`).

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 
 /// Rank-based elections as Ceph's Elector: the lowest reachable rank that a majority acks wins.
 ///

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 import MonSyncStore
 
 /// Single-Paxos as Ceph's `Paxos`: recovery (collect/last), replication (begin/accept/commit),

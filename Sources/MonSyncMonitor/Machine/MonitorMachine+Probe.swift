@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 
 /// Probing (Ceph's `bootstrap`, `handle_probe`, `handle_probe_reply`).
 extension MonitorMachine {

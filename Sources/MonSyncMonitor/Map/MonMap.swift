@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 
 /// The cluster's membership: every monitor's rank, name and endpoint URL (Ceph's `MonMap`).
 ///
@@ -9,7 +10,7 @@ public import MonSyncCore
 /// what a future `MMonJoin` would carry.
 public struct MonMap: Sendable, Hashable, CustomStringConvertible {
     /// The largest map this implementation accepts (a bound for decoding).
-    public static let maximumMembers = 64
+    public static let maximumMembers = MonitorEntity.maximumMembers
     static let structVersion: UInt8 = 1
 
     /// Incremented whenever the membership changes (always 1 for a map from configuration).

@@ -1,4 +1,5 @@
 public import MonSyncStoreSync
+public import MonSyncMessages
 
 extension MonitorSyncStatus {
     /// The section of `status` for a monitor's three roles: the requester's current or last sync

@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 
 /// A client write waiting for its Paxos commit.
 struct PendingWrite: Sendable {

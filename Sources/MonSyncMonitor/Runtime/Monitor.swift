@@ -1,5 +1,6 @@
 public import Logging
 public import MonSyncCore
+public import MonSyncMessages
 public import MonSyncStore
 public import MonSyncStoreSync
 

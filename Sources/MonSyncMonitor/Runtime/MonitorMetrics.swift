@@ -1,4 +1,5 @@
 import Metrics
+import MonSyncMessages
 
 /// The monitor's swift-metrics instruments (`monsync_monitor_*`, dimension `mon`).
 ///

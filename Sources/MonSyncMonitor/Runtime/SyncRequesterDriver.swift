@@ -1,5 +1,6 @@
 import Logging
 import MonSyncCore
+import MonSyncMessages
 import MonSyncStore
 import MonSyncStoreSync
 

@@ -1,4 +1,5 @@
 import MonSyncCore
+public import MonSyncMessages
 public import MonSyncStore
 
 /// A tiny replicated key-value service on its own prefix, whose writes are Paxos proposals.

@@ -1,4 +1,5 @@
 public import MonSyncCore
+public import MonSyncMessages
 public import MonSyncStore
 
 /// Why a service's proposal was not committed.

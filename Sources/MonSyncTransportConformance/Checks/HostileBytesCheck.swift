@@ -1,4 +1,5 @@
 import MonSyncCore
+import MonSyncMessages
 
 /// Hostile input through a real transport into a real `Dispatcher`.
 ///
@@ -12,7 +13,7 @@ enum HostileBytesCheck {
     static func hostileFrames() throws -> [(name: String, kind: String, bytes: [UInt8])] {
         var rng = SeededRandomNumberGenerator(seed: 0x5EED)
         let garbage = (0..<61).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let codec = MessageCodec()
+        let codec = MessageCodec.monitor()
         let valid = codec.encode(MMonSync(op: .heartbeat, session: 7))
         guard let (header, payload) = try? Frame.decode(valid[...]) else {
             throw Mismatch(expected: "the codec to encode a valid MMonSync frame", observed: "Frame.decode refused it")
@@ -48,7 +49,7 @@ enum HostileBytesCheck {
         router.register(.heartbeat) { message, messageContext in
             handled.withLock { $0.append((message, messageContext.sender)) }
         }
-        let dispatcher = Dispatcher(transport: b.transport, router: router)
+        let dispatcher = Dispatcher(transport: b.transport, codec: .monitor(), router: router)
         let running = Task { await dispatcher.run() }
         defer { running.cancel() }
 

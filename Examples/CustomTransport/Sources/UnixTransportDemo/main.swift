@@ -10,6 +10,7 @@
 import Glibc
 #endif
 import MonSyncCore
+import MonSyncMessages
 import UnixSocketTransport
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -26,7 +27,7 @@ do {
     nodes = try arguments.map { url in
         let transport = try registry.makeTransport(listeningOn: TransportAddress(url))
         print("\(url): \(type(of: transport)) chosen by its scheme '\(transport.localAddress.scheme)'")
-        return Dispatcher(transport: transport)
+        return Dispatcher(transport: transport, codec: .monitor())
     }
 } catch {
     print("error: \(error)")

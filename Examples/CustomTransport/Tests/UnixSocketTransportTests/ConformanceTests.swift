@@ -1,5 +1,6 @@
 import Foundation
 import MonSyncCore
+import MonSyncMessages
 import MonSyncTransportConformance
 import Testing
 import UnixSocketTransport
@@ -66,7 +67,7 @@ func conformance(_ check: ConformanceCheck) async throws {
     try await b.start()
 
     var hello = Frame.encode(type: MessageType(0xFFF0), version: 1, compatVersion: 1) { $0.encode("unix://\(directory)/x.sock") }
-    var corrupt = MessageCodec().encode(MMonSync(op: .heartbeat))
+    var corrupt = MessageCodec.monitor().encode(MMonSync(op: .heartbeat))
     corrupt[corrupt.count - 1] ^= 0xFF  // breaks the CRC
     hello += corrupt
     var rng = SeededRandomNumberGenerator(seed: 1)
@@ -77,7 +78,7 @@ func conformance(_ check: ConformanceCheck) async throws {
 
     // Had a stranger's frame been delivered, it would be the first event: a's message must be.
 
-    let frame = MessageCodec().encode(MMonSync(op: .heartbeat, session: 5))
+    let frame = MessageCodec.monitor().encode(MMonSync(op: .heartbeat, session: 5))
     try await a.send(frame, to: b.localAddress)
     var events = b.events.makeAsyncIterator()
     guard case let .message(message)? = await events.next() else {

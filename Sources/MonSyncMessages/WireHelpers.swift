@@ -1,16 +1,16 @@
-import MonSyncCore
+public import MonSyncCore
 
 /// Encoding helpers shared by the monitor's messages.
 extension WireEncoder {
     /// A list of ranks: `u32` count, then each rank as `i32`.
-    mutating func encodeRanks(_ ranks: [Int32]) {
+    package mutating func encodeRanks(_ ranks: [Int32]) {
         encodeList(ranks) { $0.encode($1) }
     }
 }
 
 extension WireDecoder {
     /// A list of distinct, non-negative ranks, sorted; at most `limit` of them.
-    mutating func decodeRanks(field: String, limit: Int = MonMap.maximumMembers) throws(DecodeError) -> [Int32] {
+    package mutating func decodeRanks(field: String, limit: Int = MonitorEntity.maximumMembers) throws(DecodeError) -> [Int32] {
         let ranks = try decodeList(field: field, minimumElementSize: 4) {
             (d: inout WireDecoder) throws(DecodeError) -> Int32 in
             let rank = try d.decodeInt32()
@@ -23,14 +23,14 @@ extension WireDecoder {
     }
 
     /// A rank that may be -1 ("none").
-    mutating func decodeOptionalRank(field: String) throws(DecodeError) -> Int32? {
+    package mutating func decodeOptionalRank(field: String) throws(DecodeError) -> Int32? {
         let rank = try decodeInt32()
         if rank < -1 { throw .invalidField(name: field, value: UInt64(UInt32(bitPattern: rank))) }
         return rank == -1 ? nil : rank
     }
 
     /// A rank that must be present (≥ 0).
-    mutating func decodeRank(field: String) throws(DecodeError) -> Int32 {
+    package mutating func decodeRank(field: String) throws(DecodeError) -> Int32 {
         let rank = try decodeInt32()
         if rank < 0 { throw .invalidField(name: field, value: UInt64(UInt32(bitPattern: rank))) }
         return rank
@@ -38,7 +38,7 @@ extension WireDecoder {
 
     /// A `(first_committed, last_committed)` pair, checked for consistency
     /// (`fc ≤ lc`, and `fc ≥ 1` once anything is committed).
-    mutating func decodePaxosBounds() throws(DecodeError) -> (first: UInt64, last: UInt64) {
+    package mutating func decodePaxosBounds() throws(DecodeError) -> (first: UInt64, last: UInt64) {
         let first = try decodeUInt64()
         let last = try decodeUInt64()
         try Self.checkBounds(first: first, last: last)
@@ -47,9 +47,9 @@ extension WireDecoder {
 
     /// The largest Paxos version or proposal number accepted: far beyond any real
     /// cluster, and low enough that `+ 1` and the proposal-number arithmetic never overflow.
-    static let maximumPaxosNumber = UInt64.max / 4
+    package static let maximumPaxosNumber = UInt64.max / 4
 
-    static func checkBounds(first: UInt64, last: UInt64) throws(DecodeError) {
+    package static func checkBounds(first: UInt64, last: UInt64) throws(DecodeError) {
         if last > maximumPaxosNumber { throw .invalidField(name: "last_committed (out of range)", value: last) }
         if first > last { throw .invalidField(name: "first_committed (above last_committed)", value: first) }
         if last > 0 && first == 0 { throw .invalidField(name: "first_committed (0 with versions committed)", value: first) }

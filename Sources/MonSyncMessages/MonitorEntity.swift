@@ -1,3 +1,5 @@
+public import MonSyncCore
+
 /// Names a monitor independently of the transport: its rank, its name and its endpoint URL.
 ///
 /// Ceph's `entity_inst_t` carries a raw `sockaddr`; ours carries the URL of the
@@ -26,6 +28,9 @@ public struct MonitorEntity: Hashable, Sendable, CustomStringConvertible {
     public var description: String { rank >= 0 ? "mon.\(name)(\(rank))@\(address)" : "\(name)@\(address)" }
 
     static let structVersion: UInt8 = 1
+
+    /// The most monitors a cluster (and any list of ranks on the wire) may have.
+    public static let maximumMembers = 64
 
     /// Writes the entity as a versioned struct.
     public func encode(into encoder: inout WireEncoder) {

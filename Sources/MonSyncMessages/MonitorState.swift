@@ -1,3 +1,5 @@
+public import MonSyncCore
+
 /// The life cycle of a monitor, with Ceph's values (`STATE_PROBING` = 1 …).
 ///
 /// A monitor starts ``probing``; from there it either joins an election

@@ -1,3 +1,5 @@
+public import MonSyncCore
+
 /// The outcome of a client command, as carried by ``MMonCommandReply``.
 ///
 /// Refusals are explicit so a client always knows whether its write took

@@ -1,3 +1,5 @@
+public import MonSyncCore
+
 /// The monitor store synchronization message (Ceph's `MMonSync`, message type 69).
 ///
 /// Version 1 carries exactly the fields of Ceph v0.59–v0.66, in their order:

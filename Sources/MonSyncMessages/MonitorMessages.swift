@@ -17,9 +17,11 @@ extension MessageCodec {
         register(MMonPaxos.self)
     }
 
-    /// A codec that knows ``MMonSync`` and every monitor message.
+    /// A codec that knows ``MMonSync`` and every monitor message: what MonSync's nodes, clients and
+    /// tools speak.
     public static func monitor(maximumPayloadSize: Int = Frame.defaultMaximumPayloadSize) -> MessageCodec {
         var codec = MessageCodec(maximumPayloadSize: maximumPayloadSize)
+        codec.register(MMonSync.self)
         codec.registerMonitorMessages()
         return codec
     }

@@ -1,3 +1,5 @@
+public import MonSyncCore
+
 /// Why a sync participant refused, aborted or could not serve, carried by MMonSync v2 (`reason`, u32).
 ///
 /// A struct rather than an enum so that a reason code added by a newer peer

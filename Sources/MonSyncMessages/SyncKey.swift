@@ -1,3 +1,5 @@
+public import MonSyncCore
+
 /// A position in the store's key space: a `(prefix, key)` pair.
 ///
 /// In MMonSync it is `last_key`, the last key a chunk carried; a requester

@@ -1,0 +1,10 @@
+public import MonSyncCore
+
+extension MessageRouter {
+    /// Registers `handler` for one MMonSync op.
+    public mutating func register(
+        _ op: MMonSync.Op, _ handler: @escaping @Sendable (MMonSync, MessageContext) async throws -> Void
+    ) {
+        register(MMonSync.self, routingKey: op.rawValue, handler)
+    }
+}
