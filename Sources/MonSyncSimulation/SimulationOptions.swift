@@ -60,8 +60,6 @@ public struct SimulationOptions: Sendable {
     /// Fixed extra delays on links from one monitor to another, in milliseconds (a slow or overloaded
     /// monitor); they apply in every phase, faults on or off.
     public var slowLinks: [SlowLink] = []
-    /// Send every message as bytes through the monitor's codec (frames, CRCs, validation), as a
-    /// transport does, instead of handing the value over.
     /// The store-sync scenario: one monitor (of a random rank) starts later, with an empty store,
     /// within a few seconds of the others' first trim; it must join by store sync, under the faults
     /// and the clients' writes. Off by default: a cluster missing a member for a long while
@@ -69,6 +67,8 @@ public struct SimulationOptions: Sendable {
     /// campaign runs without it and the sync campaign with it. Syncs happen in both (a monitor down
     /// long enough for its log to be trimmed).
     public var lateJoiner = false
+    /// Send every message as bytes through the monitor's codec (frames, CRCs, validation), as a
+    /// transport does, instead of handing the value over.
     public var encodeMessages = true
     /// Keep the trace (for printing a failing seed).
     public var recordTrace = false
