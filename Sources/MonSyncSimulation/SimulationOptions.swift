@@ -59,8 +59,6 @@ public struct SimulationOptions: Sendable {
     /// Fixed extra delays on links from one monitor to another, in milliseconds (a slow or overloaded
     /// monitor); they apply in every phase, faults on or off.
     public var slowLinks: [SlowLink] = []
-    /// Send every message as bytes through the monitor's codec (frames, CRCs, validation), as a
-    /// transport does, instead of handing the value over.
     /// The store-sync scenario: one monitor (of a random rank) starts later, with an empty store,
     /// within a few seconds of the others' first trim; it must join by store sync, under the faults
     /// and the clients' writes. Off by default: a cluster missing a member for a long while
@@ -81,6 +79,9 @@ public struct SimulationOptions: Sendable {
         configuration.paxosTrimMax = 12
         configuration.trimDisabledMaxVersions = 40
     }
+
+    /// Send every message as bytes through the monitor's codec (frames, CRCs, validation), as a
+    /// transport does, instead of handing the value over.
     public var encodeMessages = true
     /// Keep the trace (for printing a failing seed).
     public var recordTrace = false

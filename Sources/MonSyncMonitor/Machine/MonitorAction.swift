@@ -20,8 +20,8 @@ public enum MonitorAction: Sendable {
     case cancel(MonitorTimer)
     /// Answer a service proposal.
     case finishProposal(id: UInt64, Result<UInt64, ProposalError>)
-    /// Answer a status command: the shell adds the store sync's section (if a sync is plugged in)
-    /// to `reply.status` and sends it to `client`.
+    /// Answer a status command: the shell adds the store sync's section (when one of the three
+    /// roles has something to report) to `reply.status` and sends it to `client`.
     case answerStatus(MMonCommandReply, to: TransportAddress)
     /// Probing found this monitor oblivious: only a full store sync can bring it up to date. The
     /// shell runs the requester (``SyncRequesterMachine``) and feeds ``MonitorInput/syncFinished``.

@@ -69,8 +69,8 @@ extension MonitorMachine {
         if syncsItself {
             actions.append(.needsFullSync(requirement))
         } else {
-            // No sync is plugged in: stay out of the quorum (joining would serve a store that
-            // cannot be brought up to date) and look again later.
+            // This monitor does not run the store sync (`runsStoreSync: false`): stay out of the
+            // quorum (joining would serve a store that cannot be brought up to date) and look again later.
             arm(.syncRetry, after: configuration.electionTimeout)
         }
     }

@@ -1,10 +1,12 @@
-/// A hold on Paxos trimming, taken by a store sync that needs the leader to keep old versions.
+/// A hold on Paxos trimming, taken from outside the monitor by a caller that needs the leader
+/// to keep old versions.
 ///
 /// Get one from ``Monitor/holdTrim(reason:)`` and give it back with
 /// ``Monitor/releaseTrim(_:)``. While any hold is out, the leader does not trim
 /// until ``MonitorConfiguration/trimDisabledMaxVersions`` versions were
 /// committed after the first hold (Ceph's `trim_disable` / `trim_enable` and
-/// `paxos_trim_disabled_max_versions`).
+/// `paxos_trim_disabled_max_versions`). The built-in store sync does not use these: its
+/// leader role keeps only the versions each sync still needs (`SyncLeaderMachine/trimFloor`).
 public struct TrimHold: Sendable, Hashable, CustomStringConvertible {
     /// Identifies the hold on its monitor.
     public let id: UInt64

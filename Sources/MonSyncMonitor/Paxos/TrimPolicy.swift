@@ -4,10 +4,12 @@
 /// A trim is due once `last_committed - first_committed ≥ paxos_min + paxos_trim_min`;
 /// it erases up to `paxos_trim_max` versions, never leaving fewer than
 /// `paxos_min` + 1 (`first_committed` becomes at most `last_committed - paxos_min`).
-/// While a ``TrimHold`` is held (a sync needs old versions), no trim is due
+/// While a ``TrimHold`` is held (an external hold: ``Monitor/holdTrim(reason:)``), no trim is due
 /// until `trim_disabled_max_versions` more versions were committed since the
 /// first hold was taken; after that the log is trimmed anyway, so it cannot
-/// grow without bound (Ceph's `paxos_trim_disabled_max_versions`).
+/// grow without bound (Ceph's `paxos_trim_disabled_max_versions`). The store sync's floor —
+/// the versions running syncs still need — is applied on top of this target, with the same
+/// threshold (`MonitorMachine.syncAwareTrimTarget()`).
 public struct TrimPolicy: Sendable, Hashable {
     /// Versions always kept.
     public var paxosMin: UInt64

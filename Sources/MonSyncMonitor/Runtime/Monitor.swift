@@ -31,7 +31,8 @@ public actor Monitor {
     public nonisolated let rank: Int32
     /// This monitor's name.
     public nonisolated let name: String
-    /// The dispatcher this monitor's messages go through; a store sync registers its MMonSync handlers here.
+    /// The dispatcher this monitor's messages go through, MMonSync included (the monitor routes the
+    /// sync's ops itself: the requester's to its driver, the others through the machine).
     public nonisolated let dispatcher: Dispatcher
     /// The store the monitor replicates into.
     public nonisolated let store: any MonitorStore
