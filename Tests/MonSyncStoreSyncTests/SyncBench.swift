@@ -222,6 +222,13 @@ final class SyncBench {
     }
 }
 
+/// A logger that stays quiet (the machines log every refusal and failover at info and above).
+let quietLogger: Logger = {
+    var logger = Logger(label: "test.sync")
+    logger.logLevel = .critical
+    return logger
+}()
+
 /// Commits versions `range` to `stores` through the Paxos log: each writes a few keys, rewrites an
 /// older one and erases another, so rolling forward matters.
 func commitVersions(_ range: ClosedRange<UInt64>, to stores: [any MonitorStore], valueSize: Int = 200) throws {

@@ -172,7 +172,7 @@ struct SyncCopyTests {
         var configuration = SyncBench.configuration()
         configuration.maxProviderSessions = 0
         let bench = SyncBench(providers: 2, configuration: configuration)
-        bench.nodes[1].provider = SyncProviderMachine(store: bench.nodes[1].store, configuration: SyncBench.configuration())
+        bench.nodes[1].provider = SyncProviderMachine(store: bench.nodes[1].store, configuration: SyncBench.configuration(), logger: quietLogger)
         try commitVersions(1...60, to: bench.nodes.map(\.store))
         guard case let .success(outcome)? = bench.run() else { Issue.record("\(String(describing: bench.result))"); return }
         #expect(outcome.progress.retries == 1)

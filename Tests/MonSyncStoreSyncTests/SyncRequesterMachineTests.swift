@@ -18,7 +18,7 @@ struct SyncRequesterMachineTests {
     static func machine(configuration: SyncConfiguration = SyncConfiguration(), leader: MonitorEntity? = leader) -> SyncRequesterMachine {
         SyncRequesterMachine(configuration: configuration, targets: ["kv", "paxos"], leader: leader,
                              candidates: leader == nil ? [peon, other] : [], members: [Self.leader, peon, other],
-                             session: session, floor: 0)
+                             session: session, floor: 0, logger: quietLogger)
     }
 
     static func sends(_ actions: [SyncRequesterAction]) -> [(MMonSync, TransportAddress)] {
@@ -121,10 +121,26 @@ struct SyncRequesterMachineTests {
     @Test("no leader and nobody ahead: the sync fails at once (the monitor probes again)")
     func nobodyToAsk() {
         var machine = SyncRequesterMachine(configuration: SyncConfiguration(), targets: ["kv"], leader: nil,
-                                           members: [Self.peon], session: 1, floor: 0)
+                                           members: [Self.peon], session: 1, floor: 0, logger: quietLogger)
         let actions = machine.step(.begin, now: .zero)
         guard case let .finished(.failure(.notGranted(_, reason)))? = actions.last else { Issue.record("\(actions)"); return }
         #expect(reason == "no leader known")
         #expect(machine.hasEnded)
+    }
+
+    /// Regression (defect 13, observed): a finished sync still showed an ETA (with RocksDB's
+    /// size estimate above what was copied).
+    @Test("an ETA only while streaming: none once the copy is done or failed")
+    func etaOnlyWhileStreaming() {
+        var progress = SyncProgress()
+        progress.bytes = 50 << 20
+        progress.estimatedBytes = 100 << 20
+        progress.elapsed = .seconds(1)
+        progress.phase = .streaming
+        #expect(progress.eta == .seconds(1))
+        for phase in [SyncProgress.Phase.swapping, .done, .failed] {
+            progress.phase = phase
+            #expect(progress.eta == nil, "\(phase)")
+        }
     }
 }
