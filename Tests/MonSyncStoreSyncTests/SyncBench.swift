@@ -62,7 +62,7 @@ final class SyncBench {
                         provider: SyncProviderMachine(store: store, configuration: configuration, logger: logger))
         }
         self.nodes = nodes
-        requesterAddress = try! TransportAddress("loopback://r")
+        requesterAddress = "loopback://r"
         requesterEntity = MonitorEntity(rank: Int32(providers), name: "r", address: "loopback://r")
         self.requesterStore = requesterStore
         leaderIndex = leader
