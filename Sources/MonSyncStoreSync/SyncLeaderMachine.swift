@@ -222,7 +222,8 @@ public struct SyncLeaderMachine: Sendable {
 
     /// A trim to `firstCommitted` is about to be proposed past ``trimFloor``: aborts exactly the
     /// syncs that need a version below it (ABORT `trim_required`, to be sent before the trim).
-    public mutating func abortSyncs(neededBelow firstCommitted: UInt64) -> [SyncSend] {
+    /// The syncs that remain start a new hold at `lastCommitted`: each gets the whole threshold again.
+    public mutating func abortSyncs(neededBelow firstCommitted: UInt64, lastCommitted: UInt64) -> [SyncSend] {
         var sends: [SyncSend] = []
         for (requester, grant) in grants.sorted(by: { $0.key < $1.key }) where grant.neededFrom < firstCommitted {
             statistics.abortedForTrim += 1
@@ -238,6 +239,8 @@ public struct SyncLeaderMachine: Sendable {
         if grants.isEmpty && lingeringFloor == nil {
             heldSince = nil
             lingerUntil = nil
+        } else {
+            heldSince = lastCommitted
         }
         return sends
     }

@@ -100,12 +100,11 @@ extension MonitorMachine {
     /// need what it removes (only those) are aborted first, and the trim goes the whole way.
     mutating func syncAwareTrimTarget() -> UInt64? {
         // External holds (``holdTrim(reason:)``) keep everything until the same threshold.
-        let heldSince = [trimHolds.heldSince, syncLeader.heldSince].compactMap { $0 }.min()
         guard var target = trimPolicy.trimTarget(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted,
                                                  heldSince: trimHolds.heldSince) else { return nil }
         if let floor = syncLeader.trimFloor, floor < target {
-            if let heldSince, paxos.lastCommitted >= heldSince &+ configuration.trimDisabledMaxVersions {
-                send(syncLeader.abortSyncs(neededBelow: target))
+            if syncLeader.isPastThreshold(lastCommitted: paxos.lastCommitted, maxHeldVersions: configuration.trimDisabledMaxVersions) {
+                send(syncLeader.abortSyncs(neededBelow: target, lastCommitted: paxos.lastCommitted))
             } else {
                 target = floor
             }
