@@ -32,8 +32,12 @@ var productsDirectory: URL {
     return directory
 }
 
-/// The built `monsync` binary.
-var monsyncPath: String { productsDirectory.appendingPathComponent("monsync").path }
+/// The built `monsync` binary, or the one `MONSYNC_TEST_BINARY` names: the process tests then run
+/// against another build (an older commit's, to see a regression test fail there).
+var monsyncPath: String {
+    if let path = ProcessInfo.processInfo.environment["MONSYNC_TEST_BINARY"], !path.isEmpty { return path }
+    return productsDirectory.appendingPathComponent("monsync").path
+}
 
 /// A `monsync` process started in the background, its output going to files.
 final class RunningProcess: @unchecked Sendable {
