@@ -223,9 +223,27 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // What the test targets share (not a product): a loopback monitor cluster on a test clock, a
+        // real-time `eventually`, free TCP ports, `offPool` for the simulator, the MONSYNC_TEST_SEED
+        // override, and the build products directory with a finished child process's result.
+        .target(
+            name: "MonSyncTestSupport",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncMessages",
+                "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncStoreSync",
+                "MonSyncMonitor",
+                .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         .testTarget(
             name: "MonSyncSimulationTests",
-            dependencies: ["MonSyncSimulation", "MonSyncMonitor", "MonSyncStore", "MonSyncCore", "MonSyncMessages"],
+            dependencies: ["MonSyncSimulation", "MonSyncMonitor", "MonSyncStore", "MonSyncCore", "MonSyncMessages", "MonSyncTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -258,6 +276,7 @@ let package = Package(
                 "MonSyncLoopback",
                 "MonSyncTransportConformance",
                 "MonSyncZeroMQ",
+                "MonSyncTestSupport",
             ],
             swiftSettings: strictSettings
         ),
@@ -267,6 +286,7 @@ let package = Package(
                 "MonSyncCore",
                 "MonSyncMessages",
                 "MonSyncZeroMQ",
+                "MonSyncTestSupport",
                 .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -306,6 +326,7 @@ let package = Package(
                 "MonSyncStore",
                 "MonSyncStoreSync",
                 "MonSyncMonitor",
+                "MonSyncTestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
             swiftSettings: strictSettings
@@ -320,6 +341,7 @@ let package = Package(
                 "MonSyncCore",
                 "MonSyncMessages",
                 "MonSyncZeroMQ",
+                "MonSyncTestSupport",
                 .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
             ],
             swiftSettings: strictSettings
@@ -332,6 +354,7 @@ let package = Package(
                 "MonSyncLoopback",
                 "MonSyncStore",
                 "MonSyncMonitor",
+                "MonSyncTestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

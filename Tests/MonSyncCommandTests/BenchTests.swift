@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import MonSyncTestSupport
 import Testing
 @testable import monsync
 

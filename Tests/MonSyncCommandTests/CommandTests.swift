@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import MonSyncTestSupport
 import Testing
 
 /// The `monsync` binary run as real processes: each subcommand's happy path and the errors people meet.

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import MonSyncCore
 import MonSyncMessages
+import MonSyncTestSupport
 import MonSyncZeroMQ
 import Testing
 

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 #endif
 import MonSyncCore
+import MonSyncTestSupport
 import MonSyncZeroMQ
 import Testing
 @testable import monsync

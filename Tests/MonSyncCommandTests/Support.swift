@@ -2,35 +2,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import MonSyncTestSupport
 import Testing
-
-/// A test gave up waiting.
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// What a finished `monsync` process left.
-struct ProcessResult: Sendable, CustomStringConvertible {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-
-    /// The non-empty lines of standard error.
-    var errorLines: [Substring] { stderr.split(separator: "\n") }
-
-    var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
-}
-
-/// The directory of the build products: the test runner is `<products>/MonSyncPackageTests.xctest`.
-var productsDirectory: URL {
-    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    var directory = executable.deletingLastPathComponent()
-    while directory.pathExtension == "xctest" || directory.lastPathComponent == "Contents" || directory.lastPathComponent == "MacOS" {
-        directory = directory.deletingLastPathComponent()
-    }
-    return directory
-}
 
 /// The built `monsync` binary, or the one `MONSYNC_TEST_BINARY` names: the process tests then run
 /// against another build (an older commit's, to see a regression test fail there).
@@ -100,23 +73,6 @@ final class RunningProcess: @unchecked Sendable {
 func monsync(_ arguments: [String], timeout: Duration = .seconds(30)) async throws -> ProcessResult {
     try #require(FileManager.default.isExecutableFile(atPath: monsyncPath), "build the package first (swift build): \(monsyncPath) is missing")
     return try await RunningProcess(arguments).wait(timeout: timeout)
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
-func freeTCPPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    precondition(fd >= 0, "socket() failed")
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    precondition(bound, "bind() failed")
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A fresh, empty temporary directory, removed by `body`'s end.

@@ -1,6 +1,7 @@
 import MonSyncCore
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 @Suite("Cluster: the issue's acceptance scenario", .serialized)
@@ -8,7 +9,7 @@ struct AcceptanceTests {
     @Test("a stream of writes, trims, the leader dies mid-stream, every acknowledged write survives; the old leader comes back oblivious")
     func streamSurvivesLeaderDeath() async throws {
         let configuration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 50)
-        let cluster = try Cluster(configuration: configuration)
+        let cluster = try MonitorCluster(configuration: configuration)
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()

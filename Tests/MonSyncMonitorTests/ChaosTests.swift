@@ -2,6 +2,7 @@ import MonSyncCore
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 @Suite("Cluster: seeded chaos", .serialized)
@@ -9,7 +10,7 @@ struct ChaosTests {
     @Test("loss, duplication, reordering and delay plus a leader restart: acknowledged writes are committed exactly once and members converge",
           arguments: [UInt64(117), 118, 119])
     func chaos(seed: UInt64) async throws {
-        let cluster = try Cluster(seed: seed, configuration: MonitorConfiguration(paxosMin: 5000))
+        let cluster = try MonitorCluster(seed: seed, configuration: MonitorConfiguration(paxosMin: 5000))
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()

@@ -3,13 +3,14 @@ import MonSyncMessages
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 @Suite("Cluster: election and commit", .serialized)
 struct ElectionTests {
     @Test("three monitors elect the lowest rank; every status agrees")
     func electsLowestRank() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         try await cluster.startAll()
         let leader = try await cluster.waitForQuorum([0, 1, 2])
         #expect(leader == 0)
@@ -27,7 +28,7 @@ struct ElectionTests {
 
     @Test("any two of three form a quorum")
     func twoOfThree() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         try await cluster.start(1)
         try await cluster.start(2)
         let leader = try await cluster.waitForQuorum([1, 2])
@@ -37,7 +38,7 @@ struct ElectionTests {
 
     @Test("a lone monitor does not form a quorum")
     func loneMonitorWaits() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         let monitor = try await cluster.start(2)
         await cluster.idle(for: .seconds(20))
         let status = await monitor.status
@@ -51,7 +52,7 @@ struct ElectionTests {
 struct HostileInputTests {
     @Test("garbage and impostor messages are dropped and counted; the quorum is undisturbed")
     func garbageAndImpostors() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let intruder = LoopbackTransport(address: "loopback://intruder", network: cluster.network, options: cluster.options)
@@ -79,7 +80,7 @@ struct HostileInputTests {
 struct FiveMonitorTests {
     @Test("five monitors elect rank 0; with two down the remaining three elect the lowest of them")
     func fiveMonitors() async throws {
-        let cluster = try Cluster(size: 5)
+        let cluster = try MonitorCluster(size: 5)
         try await cluster.startAll()
         #expect(try await cluster.waitForQuorum([0, 1, 2, 3, 4]) == 0)
         await cluster.stop(0)
@@ -98,7 +99,7 @@ struct FiveMonitorTests {
 struct SingleMonitorTests {
     @Test("a one-monitor map is its own quorum and commits alone")
     func singleMonitor() async throws {
-        let cluster = try Cluster(size: 1)
+        let cluster = try MonitorCluster(size: 1)
         try await cluster.startAll()
         #expect(try await cluster.waitForQuorum([0]) == 0)
         let client = try await cluster.client()

@@ -2,13 +2,14 @@ import MonSyncCore
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 @Suite("Cluster: partitions and lossy links", .serialized)
 struct FaultTests {
     @Test("a partitioned leader loses its quorum; the majority elects another; after healing all three agree")
     func partitionedLeader() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()
@@ -35,7 +36,7 @@ struct FaultTests {
 
     @Test("with seeded loss and duplication every acknowledged write is committed exactly once and the members converge")
     func lossyLinks() async throws {
-        let cluster = try Cluster(seed: 7, configuration: MonitorConfiguration(paxosMin: 5000))
+        let cluster = try MonitorCluster(seed: 7, configuration: MonitorConfiguration(paxosMin: 5000))
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()

@@ -3,6 +3,7 @@ import MonSyncMessages
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 @Suite("Cluster: joining, oblivious monitors, writes during elections", .serialized)
@@ -10,7 +11,7 @@ struct JoinTests {
     @Test("an oblivious monitor (lc + 1 < the quorum's fc) asks for a full sync instead of joining")
     func obliviousMonitorNeedsSync() async throws {
         let configuration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 100)
-        let cluster = try Cluster(configuration: configuration)
+        let cluster = try MonitorCluster(configuration: configuration)
         try await cluster.start(0)
         try await cluster.start(1)
         try await cluster.waitForQuorum([0, 1])
@@ -54,7 +55,7 @@ struct JoinTests {
 
     @Test("a monitor that is behind but not oblivious joins and is caught up by recovery")
     func behindButNotOblivious() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         try await cluster.start(0)
         try await cluster.start(1)
         try await cluster.waitForQuorum([0, 1])
@@ -71,7 +72,7 @@ struct JoinTests {
 
     @Test("writes sent while the leader dies and a new one is elected are committed exactly once or refused")
     func writesDuringElection() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 5000))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 5000))
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()

@@ -3,6 +3,7 @@ import MonSyncCore
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import ServiceLifecycle
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
 struct LifecycleTests {
     @Test("a graceful shutdown of the service group stops the monitor and releases its address")
     func gracefulShutdown() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         let member = cluster.monmap.members[0]
         let transport = LoopbackTransport(address: try TransportAddress(member.address), network: cluster.network, options: cluster.options)
         let monitor = try Monitor(monmap: cluster.monmap, name: member.name, transport: transport, store: cluster.stores[0],
@@ -28,7 +29,7 @@ struct LifecycleTests {
 
     @Test("the monitor refuses a transport that listens on another address than its monmap entry")
     func addressMismatch() throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         let transport = LoopbackTransport(address: "loopback://elsewhere", network: cluster.network)
         #expect(throws: MonitorError.self) {
             _ = try Monitor(monmap: cluster.monmap, name: "a", transport: transport, store: InMemoryStore())

@@ -2,18 +2,19 @@ import MonSyncCore
 import MonSyncMessages
 import MonSyncLoopback
 import MonSyncMonitor
+import MonSyncTestSupport
 import Testing
 
 // Regression tests for read safety (stale reads after a majority commit, a leader
 // without a lease, a leader behind after bounded recovery) and election liveness.
 //
-// They use only what survives a rewrite of the protocol logic: the Cluster harness,
+// They use only what survives a rewrite of the protocol logic: the MonitorCluster harness,
 // MonitorClient, the loopback network, MMonCommand / MMonCommandReply, and Monitor's
 // public properties (the file builds without `@testable`). A reply's `status` is the
 // replying monitor's own status. Every test here failed on 79d170d, before the rewrite of
 // the protocol logic into a state machine.
 
-fileprivate extension Cluster {
+fileprivate extension MonitorCluster {
     /// The transport address of the monitor of `rank`.
     func loopbackAddress(ofRank rank: Int) -> TransportAddress {
         monmap.address(of: Int32(rank))!
@@ -47,7 +48,7 @@ fileprivate extension Cluster {
             elapsed += .seconds(1)
         }
         Issue.record("PUT \(key) at mon.\(monmap.members[rank].name) not committed within \(limit); last reply: \(last.map { "\($0)" } ?? "none"); statuses: \(await statuses())")
-        throw HarnessError.timedOut("put \(key) at rank \(rank)")
+        throw TimedOut(what: "put \(key) at rank \(rank)")
     }
 }
 
@@ -69,7 +70,7 @@ struct ReadSafetyTests {
 
     @Test("a peon that missed a majority-committed write must not answer a read with the overwritten value")
     func peonLeaseAfterMajorityCommit() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         try await cluster.startAll()
         #expect(try await cluster.waitForQuorum([0, 1, 2]) == 0)
         let client = try await cluster.client()
@@ -103,7 +104,7 @@ struct ReadSafetyTests {
         // Elections faster than the leader's lease-ack timeout: the two peons elect a new
         // leader (lease-ack timeout 10 s + 1 s election) before the old leader notices
         // its missing lease acks (next renewal 3 s + lease-ack timeout 10 s).
-        let cluster = try Cluster(configuration: MonitorConfiguration(electionTimeout: .seconds(1), paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(electionTimeout: .seconds(1), paxosMin: 500))
         try await cluster.startAll()
         #expect(try await cluster.waitForQuorum([0, 1, 2]) == 0)
         let client = try await cluster.client()
@@ -132,7 +133,7 @@ struct ReadSafetyTests {
     @Test("a monitor elected leader while behind its peons must not serve reads from its older state")
     func leaderBehindAfterBoundedRecovery() async throws {
         // A LAST carries at most ~300 bytes of versions (at least one); nothing is trimmed.
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 5000, paxosTrimMin: 2500, maxShareBytes: 300))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 5000, paxosTrimMin: 2500, maxShareBytes: 300))
         try await cluster.startAll()
         #expect(try await cluster.waitForQuorum([0, 1, 2]) == 0)
         let client = try await cluster.client()
@@ -213,7 +214,7 @@ struct ReadSafetyTests {
     /// Runs the slow-mon.a cluster until some majority quorum (same leader, same epoch, the
     /// leader leading) held for `wanted`, or `limit` passed; returns the longest hold and a summary.
     static func longestQuorum(wanted: Duration, within limit: Duration) async throws -> (Duration, String) {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         cluster.network.setFaults(LoopbackFaults(delay: 1, delayRange: .seconds(7)...(.seconds(7))),
                                   from: cluster.loopbackAddress(ofRank: 0), to: cluster.loopbackAddress(ofRank: 1))
         cluster.network.setFaults(LoopbackFaults(delay: 1, delayRange: .seconds(8)...(.seconds(8))),

@@ -3,26 +3,24 @@ import MonSyncCore
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 @Suite("Cluster on the continuous clock", .serialized)
 struct RealClockTests {
-    /// Polls (real time) until `condition` holds.
+    /// Polls (real time) until `condition` holds; records `monitors`' states if it does not within `limit`.
     func eventually(_ what: String, within limit: Duration = .seconds(20), monitors: [Monitor] = [],
                     _ condition: () async -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
-        while !(await condition()) {
-            guard clock.now < deadline else {
-                var states: [String] = []
-                for monitor in monitors {
-                    let (status, readable, statistics) = (await monitor.status, await monitor.isReadable, await monitor.statistics)
-                    states.append("\(status.name): \(status.state) e\(status.electionEpoch) q\(status.quorum) lc\(status.lastCommitted) readable \(readable) \(statistics)")
-                }
-                Issue.record("timed out waiting for \(what); \(states.joined(separator: "; "))")
-                throw HarnessError.timedOut(what)
+        do {
+            try await MonSyncTestSupport.eventually(what, timeout: limit, polling: .milliseconds(10), condition)
+        } catch let timedOut as TimedOut {
+            var states: [String] = []
+            for monitor in monitors {
+                let (status, readable, statistics) = (await monitor.status, await monitor.isReadable, await monitor.statistics)
+                states.append("\(status.name): \(status.state) e\(status.electionEpoch) q\(status.quorum) lc\(status.lastCommitted) readable \(readable) \(statistics)")
             }
-            try await Task.sleep(for: .milliseconds(10))
+            Issue.record("timed out waiting for \(what); \(states.joined(separator: "; "))")
+            throw timedOut
         }
     }
 

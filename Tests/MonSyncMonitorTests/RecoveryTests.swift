@@ -1,6 +1,7 @@
 import MonSyncCore
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 @Suite("Cluster: Paxos recovery of uncommitted values", .serialized)
@@ -18,7 +19,7 @@ struct RecoveryTests {
 
     @Test("a value a peon accepted but never saw committed is re-proposed and committed by the new leader")
     func uncommittedValueSurvives() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         var accepted = StoreTransaction()
         accepted.put(KeyValueService.prefix, "accepted-before-the-crash", Array("kept"))
         try plantAccepted(accepted, version: 1, pn: 102, in: cluster.stores[1])
@@ -38,7 +39,7 @@ struct RecoveryTests {
 
     @Test("of two accepted values for the same version, the one with the higher proposal number wins")
     func highestProposalNumberWins() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         var older = StoreTransaction()
         older.put(KeyValueService.prefix, "k", Array("older"))
         var newer = StoreTransaction()
@@ -56,7 +57,7 @@ struct RecoveryTests {
 
     @Test("a leader that is behind takes the versions a peon has that it lacks")
     func leaderBehindCatchesUpFromPeon() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         // mon.b and mon.c committed five versions that mon.a (rank 0, the future leader) never saw.
         for rank in [1, 2] {
             let log = PaxosLog(store: cluster.stores[rank])
@@ -80,7 +81,7 @@ struct RecoveryTests {
 struct BoundedShareTests {
     @Test("a peon far behind is caught up through several bounded COMMITs")
     func peonCaughtUpInPieces() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500, maxShareBytes: 200))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500, maxShareBytes: 200))
         try await cluster.start(0)
         try await cluster.start(1)
         try await cluster.waitForQuorum([0, 1])
@@ -99,7 +100,7 @@ struct BoundedShareTests {
 
     @Test("a leader far behind its peons catches up over successive recoveries when LAST is bounded")
     func leaderCaughtUpInPieces() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500, maxShareBytes: 1))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500, maxShareBytes: 1))
         for rank in [1, 2] {
             let log = PaxosLog(store: cluster.stores[rank])
             for version in UInt64(1)...4 {

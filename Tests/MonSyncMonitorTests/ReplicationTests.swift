@@ -3,6 +3,7 @@ import MonSyncCore
 import MonSyncMessages
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 /// How many committed Paxos versions (still retained in `store`) put `key` into the key-value service.
@@ -24,7 +25,7 @@ func commitCount(ofKey key: String, in store: any MonitorStore) throws -> Int {
 struct ReplicationTests {
     @Test("a stream of client writes is committed on all three monitors, with equal digests")
     func streamOfWrites() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()
@@ -64,7 +65,7 @@ struct ReplicationTests {
 
     @Test("a write sent to a peon is forwarded once to the leader and committed; deletes too")
     func peonForwardsWrites() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()
@@ -89,7 +90,7 @@ struct ReplicationTests {
 
     @Test("a peon that was down is caught up by the leader's recovery")
     func restartedPeonCatchesUp() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()
@@ -116,7 +117,7 @@ struct ReplicationTests {
 
     @Test("the leader dies: a new leader is elected and no acknowledged write is lost")
     func leaderFailover() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()
@@ -148,7 +149,7 @@ struct ReplicationTests {
 
     @Test("status reports state, rank, quorum, leader and the Paxos bounds")
     func statusCommand() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()
@@ -174,7 +175,7 @@ struct DurableRestartTests {
     func rocksDBPeonRestart() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("monsync-monitor-\(UInt64.random(in: 0...UInt64.max))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500))
         try await cluster.start(0)
         try await cluster.start(1)
         do {
@@ -205,7 +206,7 @@ struct DurableRestartTests {
 struct BatchingTests {
     @Test("with a propose interval, writes that arrive together are committed in one Paxos version")
     func proposeIntervalBatches() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500, proposeInterval: .seconds(1)))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500, proposeInterval: .seconds(1)))
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let clients = [try await cluster.client(), try await cluster.client(), try await cluster.client()]

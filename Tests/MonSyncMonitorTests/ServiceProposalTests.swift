@@ -2,6 +2,7 @@ import MonSyncCore
 import MonSyncLoopback
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Testing
 
 /// A service with its own prefix, as an osdmap or auth service would be.
@@ -14,7 +15,7 @@ struct NotesService: MonitorService {
 struct ServiceProposalTests {
     @Test("a registered service proposes through Paxos on the leader; its prefix is a sync target")
     func serviceProposes() async throws {
-        let cluster = try Cluster()
+        let cluster = try MonitorCluster()
         var monitors: [Monitor] = []
         for member in cluster.monmap.members {
             let transport = LoopbackTransport(address: try TransportAddress(member.address), network: cluster.network, options: cluster.options)
@@ -53,7 +54,7 @@ struct ServiceProposalTests {
 
     @Test("a service proposal waiting when the leader loses its quorum fails clearly")
     func proposalRefusedOnQuorumLoss() async throws {
-        let cluster = try Cluster(configuration: MonitorConfiguration(paxosMin: 500, proposeInterval: .seconds(30)))
+        let cluster = try MonitorCluster(configuration: MonitorConfiguration(paxosMin: 500, proposeInterval: .seconds(30)))
         var monitors: [Monitor] = []
         for member in cluster.monmap.members.prefix(2) {
             let transport = LoopbackTransport(address: try TransportAddress(member.address), network: cluster.network, options: cluster.options)

@@ -1,6 +1,7 @@
 import MonSyncCore
 @testable import MonSyncMonitor
 import MonSyncStore
+import MonSyncTestSupport
 import Synchronization
 import Testing
 
@@ -14,7 +15,7 @@ struct TrimTests {
     @Test("the leader trims through Paxos, every member alike, keeping at least paxos_min versions")
     func trimKeepsMinimum() async throws {
         let configuration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 50)
-        let cluster = try Cluster(configuration: configuration)
+        let cluster = try MonitorCluster(configuration: configuration)
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let client = try await cluster.client()
@@ -49,7 +50,7 @@ struct TrimTests {
     @Test("a trim hold stops trimming until it is released or the held log grows past its bound")
     func trimHold() async throws {
         let configuration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 100, trimDisabledMaxVersions: 40)
-        let cluster = try Cluster(configuration: configuration)
+        let cluster = try MonitorCluster(configuration: configuration)
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let leader = cluster.monitor(0)!
@@ -76,7 +77,7 @@ struct TrimTests {
     @Test("releasing the last hold lets a due trim go ahead at once")
     func releaseTriggersTrim() async throws {
         let configuration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 100, trimDisabledMaxVersions: 1000)
-        let cluster = try Cluster(configuration: configuration)
+        let cluster = try MonitorCluster(configuration: configuration)
         try await cluster.startAll()
         try await cluster.waitForQuorum([0, 1, 2])
         let leader = cluster.monitor(0)!
@@ -108,7 +109,7 @@ struct TrimFloorTests {
     @Test("a trim never lowers a member's first_committed (a member synced from a further-trimmed log keeps its own)")
     func trimDoesNotLowerFirstCommitted() async throws {
         let configuration = MonitorConfiguration(paxosMin: 5, paxosTrimMin: 2, paxosTrimMax: 2)
-        let cluster = try Cluster(configuration: configuration)
+        let cluster = try MonitorCluster(configuration: configuration)
         for store in cluster.stores {
             let log = PaxosLog(store: store)
             for version in UInt64(1)...12 {

@@ -1,6 +1,7 @@
 @_spi(Testing) import MonSyncMonitor
 @_spi(Testing) import MonSyncSimulation
 @_spi(Testing) import MonSyncStoreSync
+import MonSyncTestSupport
 import Testing
 
 /// The simulator run as part of the suite: 300 seeds of each cluster size with every checker,

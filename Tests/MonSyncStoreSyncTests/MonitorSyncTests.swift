@@ -1,91 +1,19 @@
-import Clocks
-import Logging
 import MonSyncCore
 import MonSyncMessages
 import MonSyncLoopback
 import MonSyncMonitor
 import MonSyncStore
 import MonSyncStoreSync
+import MonSyncTestSupport
 import Testing
 
-/// Three real monitors on a loopback network with the test clock (each runs the store sync's three roles).
-final class SyncCluster: Sendable {
-    let clock = TestClock<Duration>()
-    let network: LoopbackNetwork
-    let monmap: MonMap
-    let stores: [InMemoryStore]
-    let monitors = LockedState<[Int: Monitor]>([:])
-    let syncConfiguration: SyncConfiguration
-    static let monitorConfiguration = MonitorConfiguration(paxosMin: 10, paxosTrimMin: 5, paxosTrimMax: 50)
-
-    init(seed: UInt64, sync: SyncConfiguration) throws {
-        network = LoopbackNetwork(seed: testSeed(seed))
-        monmap = try MonMap(named: ["a", "b", "c"].map { ($0, "loopback://mon.\($0)") })
-        stores = (0..<3).map { _ in InMemoryStore() }
-        syncConfiguration = sync
-    }
-
-    var options: TransportOptions { TransportOptions(sendTimeout: .seconds(2), clock: clock) }
-
-    func start(_ rank: Int) async throws {
-        let member = monmap.members[rank]
-        let transport = LoopbackTransport(address: try TransportAddress(member.address), network: network, options: options)
-        var logger = Logger(label: "test.monsync.\(member.name)")
-        logger.logLevel = .critical
-        let monitor = try Monitor(monmap: monmap, name: member.name, transport: transport, store: stores[rank],
-                                  configuration: Self.monitorConfiguration, syncConfiguration: syncConfiguration,
-                                  timebase: Timebase(clock), seed: testSeed(UInt64(rank)), logger: logger)
-        monitors.withLock { $0[rank] = monitor }
-        try await monitor.start()
-    }
-
-    func monitor(_ rank: Int) -> Monitor? { monitors.withLock { $0[rank] } }
-
-    func client(_ number: Int) async throws -> MonitorClient {
-        let transport = LoopbackTransport(address: try TransportAddress("loopback://client.\(number)"), network: network, options: options)
-        var logger = Logger(label: "test.client")
-        logger.logLevel = .critical
-        let client = MonitorClient(transport: transport, monmap: monmap, clientID: 0xC1_0000 + UInt64(number),
-                                   timebase: Timebase(clock), logger: logger)
-        try await client.start()
-        return client
-    }
-
-    /// Advances the test clock in 50 ms steps until `condition` holds (at most `limit` of simulated time).
-    func run(until what: String, within limit: Duration = .seconds(120), _ condition: () async -> Bool) async throws {
-        var elapsed = Duration.zero
-        while !(await condition()) {
-            guard elapsed < limit else {
-                Issue.record("timed out (simulated \(limit)) waiting for \(what)\(seedNote)")
-                throw CancellationError()
-            }
-            for _ in 0..<10 { await Task.yield() }
-            try? await Task.sleep(for: .microseconds(300))
-            await clock.advance(by: .milliseconds(50))
-            elapsed += .milliseconds(50)
-        }
-    }
-
-    /// Runs `body` while the clock advances, so timers it waits on fire.
-    func perform<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let done = LockedState(false)
-        let task = Task {
-            defer { done.withLock { $0 = true } }
-            return try await body()
-        }
-        try await run(until: "an operation") { done.withLock { $0 } }
-        return try await task.value
-    }
-
-    func inQuorum(_ ranks: [Int32]) async -> Bool {
-        for rank in ranks {
-            guard let status = await monitor(Int(rank))?.status, status.quorum == ranks, status.state.isInQuorum else { return false }
-        }
-        return true
-    }
-
-    func stopAll() async {
-        for rank in 0..<3 { await monitor(rank)?.stop() }
+extension MonitorCluster {
+    /// Three real monitors (each runs the store sync's three roles) with `sync`: the network's seed and
+    /// each monitor's (its rank) go through ``testSeed(_:)``, clients have ids from 0xC1_0001, and
+    /// ``MonitorCluster/run(until:within:_:)`` waits 120 s of simulated time when not told.
+    static func sync(seed: UInt64, sync: SyncConfiguration) throws -> MonitorCluster {
+        try MonitorCluster(seed: testSeed(seed), syncConfiguration: sync, monitorSeed: { testSeed(UInt64($0)) },
+                           clientIDBase: 0xC1_0000, defaultLimit: .seconds(120))
     }
 }
 
@@ -96,11 +24,11 @@ struct MonitorSyncTests {
         var config = SyncConfiguration()
         config.chunkLimits = ChunkLimits(maxBytes: 8192, maxKeys: 64)
         config.window = 4
-        let cluster = try SyncCluster(seed: 21, sync: config)
+        let cluster = try MonitorCluster.sync(seed: 21, sync: config)
         try await cluster.start(0)
         try await cluster.start(1)
         try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
-        let client = try await cluster.client(1)
+        let client = try await cluster.client()
         for index in 0..<120 {
             _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index % 251), count: 300)) }
         }
@@ -150,11 +78,11 @@ extension MonitorSyncTests {
         var config = SyncConfiguration()
         config.chunkLimits = ChunkLimits(maxBytes: 4096, maxKeys: 32)
         config.window = 2
-        let cluster = try SyncCluster(seed: 23, sync: config)
+        let cluster = try MonitorCluster.sync(seed: 23, sync: config)
         try await cluster.start(0)
         try await cluster.start(1)
         try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
-        let client = try await cluster.client(1)
+        let client = try await cluster.client()
         for index in 0..<80 {
             _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index), count: 200)) }
         }
@@ -216,11 +144,11 @@ struct InterruptedSyncTests {
     func restartAfterCrashMidSync() async throws {
         var config = SyncConfiguration()
         config.chunkLimits = ChunkLimits(maxBytes: 8192, maxKeys: 64)
-        let cluster = try SyncCluster(seed: 31, sync: config)
+        let cluster = try MonitorCluster.sync(seed: 31, sync: config)
         try await cluster.start(0)
         try await cluster.start(1)
         try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
-        let client = try await cluster.client(1)
+        let client = try await cluster.client()
         for index in 0..<100 {
             _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index), count: 200)) }
         }
@@ -255,11 +183,11 @@ struct InterruptedSyncTests {
 extension MonitorSyncTests {
     @Test("without a quorum (b down), an oblivious c copies from a without a grant, and a and c form a quorum")
     func syncWithoutQuorum() async throws {
-        let cluster = try SyncCluster(seed: 41, sync: SyncConfiguration())
+        let cluster = try MonitorCluster.sync(seed: 41, sync: SyncConfiguration())
         try await cluster.start(0)
         try await cluster.start(1)
         try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
-        let client = try await cluster.client(1)
+        let client = try await cluster.client()
         for index in 0..<120 {
             _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index % 251), count: 100)) }
         }
@@ -292,12 +220,12 @@ extension MonitorSyncTests {
 @Suite("Store sync: the requester's lifetime and mailbox", .timeLimit(.minutes(3)))
 struct RequesterLifetimeTests {
     /// A cluster of a and b with a trimmed log, and c not started.
-    static func trimmedCluster(seed: UInt64, sync: SyncConfiguration = SyncConfiguration()) async throws -> (SyncCluster, MonitorClient) {
-        let cluster = try SyncCluster(seed: seed, sync: sync)
+    static func trimmedCluster(seed: UInt64, sync: SyncConfiguration = SyncConfiguration()) async throws -> (MonitorCluster, MonitorClient) {
+        let cluster = try MonitorCluster.sync(seed: seed, sync: sync)
         try await cluster.start(0)
         try await cluster.start(1)
         try await cluster.run(until: "quorum of a and b") { await cluster.inQuorum([0, 1]) }
-        let client = try await cluster.client(1)
+        let client = try await cluster.client()
         for index in 0..<100 {
             _ = try await cluster.perform { try await client.put("key-\(index)", Array(repeating: UInt8(index), count: 200)) }
         }
@@ -340,7 +268,7 @@ struct RequesterLifetimeTests {
     /// sync ran, and the next sync then dropped real chunks.
     @Test("requester messages that arrive while no sync runs are dropped and counted, not kept")
     func nothingKeptWhileIdle() async throws {
-        let cluster = try SyncCluster(seed: 53, sync: SyncConfiguration())
+        let cluster = try MonitorCluster.sync(seed: 53, sync: SyncConfiguration())
         try await cluster.start(0)
         let a = try #require(cluster.monitor(0))
         let ghost = LoopbackTransport(address: "loopback://ghost", network: cluster.network, options: cluster.options)
@@ -349,7 +277,7 @@ struct RequesterLifetimeTests {
         let running = Task { await dispatcher.run() }
         let chunk = MMonSync(op: .chunk, flags: .crc, chunk: Array(repeating: 7, count: 65_536)[...], session: 5, sequence: 1)
         for _ in 0..<300 { try await dispatcher.send(chunk, to: "loopback://mon.a") }
-        await eventually("all 300 dropped") { a.syncMessagesDroppedWhileIdle == 300 }
+        try await eventually("all 300 dropped\(seedNote)", timeout: .seconds(20), polling: .milliseconds(2)) { a.syncMessagesDroppedWhileIdle == 300 }
         #expect(a.syncProgress == nil, "no sync ran")
         await ghost.shutdown()
         await running.value
@@ -367,7 +295,7 @@ struct RequesterLifetimeTests {
         try cluster.stores[2].put("kv", "live-on-c", [3])
         try await cluster.start(2)
         let c = try #require(cluster.monitor(2))
-        await eventually("c streams") { c.syncProgress.map { $0.phase == .streaming && $0.chunks > 2 } ?? false }
+        try await eventually("c streams\(seedNote)", timeout: .seconds(20), polling: .milliseconds(2)) { c.syncProgress.map { $0.phase == .streaming && $0.chunks > 2 } ?? false }
         await c.stop()
         guard case .failure(.cancelled)? = c.syncResults.last else {
             Issue.record("\(c.syncResults)")

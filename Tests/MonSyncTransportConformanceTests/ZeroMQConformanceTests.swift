@@ -2,6 +2,7 @@
 import Foundation
 import Glibc
 import MonSyncCore
+import MonSyncTestSupport
 import MonSyncTransportConformance
 import MonSyncZeroMQ
 import Testing
@@ -39,21 +40,5 @@ struct ZeroMQConformanceTests {
             })
         try await kit.run(check)
     }
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-private func freeTCPPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    precondition(fd >= 0, "socket() failed")
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    precondition(bound, "bind() failed")
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 #endif

@@ -1,6 +1,7 @@
 #if ZeroMQ
 import MonSyncCore
 import MonSyncMessages
+import MonSyncTestSupport
 import MonSyncZeroMQ
 import Synchronization
 import Testing

@@ -2,6 +2,7 @@
 import Foundation
 import MonSyncCore
 import MonSyncMessages
+import MonSyncTestSupport
 import Testing
 
 /// Three OS processes (`monsync-zmq-peer`) exchange MMonSync messages over TCP on 127.0.0.1 through dispatchers.

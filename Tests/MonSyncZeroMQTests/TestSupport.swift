@@ -2,37 +2,13 @@
 import Foundation
 import Glibc
 import MonSyncCore
+import MonSyncTestSupport
 import MonSyncZeroMQ
 import Synchronization
 import Testing
 
-/// A test gave up waiting.
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
 enum Addresses {
     private static let sequence = Atomic<Int>(0)
-
-    /// A TCP port that was free a moment ago (bound to port 0 by a POSIX socket, then closed).
-    static func freeTCPPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        precondition(fd >= 0, "socket() failed")
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddr in
-                bind(fd, sockaddr, length) == 0 && getsockname(fd, sockaddr, &length) == 0
-            }
-        }
-        precondition(bound, "bind() failed")
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     /// A fresh address of `scheme`: a free loopback port, a new socket file, or a new inproc name.
     static func make(_ scheme: String) -> TransportAddress {
@@ -118,16 +94,6 @@ final class EventCollector: Sendable {
     }
 }
 
-/// Polls `condition` every few milliseconds until it holds, or throws ``TimedOut`` after `timeout`.
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while !condition() {
-        guard clock.now < deadline else { throw TimedOut(what: what) }
-        try await clock.sleep(for: .milliseconds(5))
-    }
-}
-
 /// Runs `operation`, failing with ``TimedOut`` if it takes longer than `timeout` (the operation is cancelled).
 func withTimeout<T: Sendable>(_ what: String, _ timeout: Duration,
                               _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -144,12 +110,6 @@ func withTimeout<T: Sendable>(_ what: String, _ timeout: Duration,
 }
 
 /// Runs a program with a time limit; its output goes to temporary files so a chatty child cannot block on a pipe.
-struct ProcessResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
 func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                 timeout: Duration) async throws -> ProcessResult {
     let directory = FileManager.default.temporaryDirectory
@@ -187,17 +147,6 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     return ProcessResult(status: process.terminationStatus,
                          stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                          stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
-}
-
-/// The directory of the built products (the test bundle sits there beside the executables).
-var productsDirectory: URL {
-    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    var directory = executable.deletingLastPathComponent()
-    // The Linux test runner is `<products>/MonSyncPackageTests.xctest`; step out of any bundle directory.
-    while directory.pathExtension == "xctest" || directory.lastPathComponent == "Contents" || directory.lastPathComponent == "MacOS" {
-        directory = directory.deletingLastPathComponent()
-    }
-    return directory
 }
 
 /// Python with pyzmq, installed with pip if missing (once per test run).

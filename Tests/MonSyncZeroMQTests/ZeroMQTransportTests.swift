@@ -1,6 +1,7 @@
 #if ZeroMQ
 import Glibc
 import MonSyncCore
+import MonSyncTestSupport
 import MonSyncZeroMQ
 import Synchronization
 import Testing

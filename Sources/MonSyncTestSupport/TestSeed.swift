@@ -7,7 +7,7 @@ import MonSyncCore
 /// unset, each test runs with its fixed seed exactly as always; set, the override is mixed into every
 /// fixed seed, so `Scripts/seed-campaign` can run the same suites under many different fault sequences
 /// and a failing run is replayed with `MONSYNC_TEST_SEED=<n> swift test --skip-build --filter …`.
-let testSeedOverride: UInt64? = {
+public let testSeedOverride: UInt64? = {
     guard let text = ProcessInfo.processInfo.environment["MONSYNC_TEST_SEED"]?.trimmingCharacters(in: .whitespaces),
           !text.isEmpty else { return nil }
     guard let value = UInt64(text) else {
@@ -20,7 +20,7 @@ let testSeedOverride: UInt64? = {
 
 /// `fixed` when `MONSYNC_TEST_SEED` is unset; otherwise a SplitMix64 mix of `fixed` and the override
 /// (distinct fixed seeds stay distinct for one override, and each override gives a fresh sequence).
-func testSeed(_ fixed: UInt64) -> UInt64 {
+public func testSeed(_ fixed: UInt64) -> UInt64 {
     guard let override = testSeedOverride else { return fixed }
     var first = SeededRandomNumberGenerator(seed: fixed)
     var mixed = SeededRandomNumberGenerator(seed: first.next() ^ override)
@@ -28,6 +28,6 @@ func testSeed(_ fixed: UInt64) -> UInt64 {
 }
 
 /// Names the seed in failure messages: empty when the override is unset (the fixed seeds are in the source).
-var seedNote: String {
+public var seedNote: String {
     testSeedOverride.map { " [MONSYNC_TEST_SEED=\($0)]" } ?? ""
 }
