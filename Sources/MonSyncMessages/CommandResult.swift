@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 
 /// The outcome of a client command, as carried by ``MMonCommandReply``.
 ///

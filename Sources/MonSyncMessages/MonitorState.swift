@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 
 /// The life cycle of a monitor, with Ceph's values (`STATE_PROBING` = 1 …).
 ///

@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 
 /// Why a sync participant refused, aborted or could not serve, carried by MMonSync v2 (`reason`, u32).
 ///

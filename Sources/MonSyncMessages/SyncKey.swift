@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 
 /// A position in the store's key space: a `(prefix, key)` pair.
 ///

@@ -1,4 +1,4 @@
-public import MonSyncCore
+package import MonSyncCore
 
 /// Encoding helpers shared by the monitor's messages.
 extension WireEncoder {

@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 public import MonSyncMessages
 
 /// One entry seen by ``StoreSnapshot/scan(after:_:)``: views into the backend's memory.

@@ -1,5 +1,5 @@
 public import Logging
-public import MonSyncCore
+import MonSyncCore
 public import MonSyncMessages
 import MonSyncStore
 

@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 public import MonSyncMessages
 
 /// A peer as its probe reply described it.

@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 public import MonSyncMessages
 
 /// What a store sync needs to know to start: who is ahead, and by how much.

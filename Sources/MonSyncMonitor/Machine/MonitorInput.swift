@@ -1,5 +1,5 @@
 public import MonSyncCore
-public import MonSyncMessages
+import MonSyncMessages
 public import MonSyncStore
 
 /// What goes into a ``MonitorMachine``: one event, handled to the end in one step.

@@ -1,4 +1,4 @@
-public import MonSyncCore
+import MonSyncCore
 public import MonSyncMessages
 public import MonSyncStore
 
