@@ -42,12 +42,12 @@ public struct SyncLeaderMachine: Sendable {
         public var firstCommitted: UInt64
         public var lastCommitted: UInt64
         /// The monitor's `trimDisabledMaxVersions`: versions the log may grow by while a sync holds trim.
-        public var maxHeldVersions: UInt64
+        public var trimDisabledMaxVersions: UInt64
         public var now: Duration
 
         public init(me: MonitorEntity, isLeader: Bool, leader: MonitorEntity?, quorum: [MonitorEntity],
                     members: [MonitorEntity], firstCommitted: UInt64, lastCommitted: UInt64,
-                    maxHeldVersions: UInt64, now: Duration) {
+                    trimDisabledMaxVersions: UInt64, now: Duration) {
             self.me = me
             self.isLeader = isLeader
             self.leader = leader
@@ -55,7 +55,7 @@ public struct SyncLeaderMachine: Sendable {
             self.members = members
             self.firstCommitted = firstCommitted
             self.lastCommitted = lastCommitted
-            self.maxHeldVersions = maxHeldVersions
+            self.trimDisabledMaxVersions = trimDisabledMaxVersions
             self.now = now
         }
 
@@ -118,9 +118,9 @@ public struct SyncLeaderMachine: Sendable {
 
     /// Whether the log grew past the threshold since the hold began: new syncs get RETRY, and a
     /// trim may go past the floor after aborting the syncs it breaks.
-    public func isPastThreshold(lastCommitted: UInt64, maxHeldVersions: UInt64) -> Bool {
+    public func isPastThreshold(lastCommitted: UInt64, trimDisabledMaxVersions: UInt64) -> Bool {
         guard let heldSince else { return false }
-        return lastCommitted >= heldSince &+ maxHeldVersions
+        return lastCommitted >= heldSince &+ trimDisabledMaxVersions
     }
 
     /// When ``expire(now:)`` must run next (a grant's deadline or the end of the linger).
@@ -144,7 +144,7 @@ public struct SyncLeaderMachine: Sendable {
             grants[requester]!.deadline = context.now + configuration.trimTimeout
             return [reply(to: message, requester: requester, context: context, random: &random)]
         }
-        if isPastThreshold(lastCommitted: context.lastCommitted, maxHeldVersions: context.maxHeldVersions) {
+        if isPastThreshold(lastCommitted: context.lastCommitted, trimDisabledMaxVersions: context.trimDisabledMaxVersions) {
             statistics.retried += 1
             logger.info("refusing a sync until trim catches up", metadata: ["requester": "\(requester)", "held_since": "\(heldSince ?? 0)"])
             return [SyncSend(MMonSync(op: .startReply, flags: .retry, session: message.session,
@@ -171,7 +171,7 @@ public struct SyncLeaderMachine: Sendable {
         if grants[requester]?.session != message.session {
             // A sync that started under another leader. Keep it if we still hold what it needs.
             guard context.firstCommitted <= needs, !abortedSessions.contains(message.session),
-                  !isPastThreshold(lastCommitted: context.lastCommitted, maxHeldVersions: context.maxHeldVersions) else {
+                  !isPastThreshold(lastCommitted: context.lastCommitted, trimDisabledMaxVersions: context.trimDisabledMaxVersions) else {
                 statistics.abortedForTrim += 1
                 return [SyncSend(MMonSync(op: .abort, session: message.session, reason: .trimRequired), to: requester)]
             }

@@ -285,7 +285,7 @@ struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds between a requester's heartbeats to the leader (mon_sync_heartbeat_interval).", valueName: "s"))
     var syncHeartbeatInterval: Double = defaults.heartbeatInterval.inSeconds
 
-    @Option(help: ArgumentHelp("Seconds without a heartbeat reply before a requester gives up (mon_sync_heartbeat_timeout).", valueName: "s"))
+    @Option(help: ArgumentHelp("Seconds without a heartbeat reply before a requester counts a heartbeat timeout and looks for the leader among the other members (mon_sync_heartbeat_timeout; not fatal: the copy goes on).", valueName: "s"))
     var syncHeartbeatTimeout: Double = defaults.heartbeatTimeout.inSeconds
 
     @Option(help: ArgumentHelp("Seconds a requester waits for the next chunk (mon_sync_timeout).", valueName: "s"))

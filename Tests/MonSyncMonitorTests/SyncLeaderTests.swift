@@ -202,7 +202,7 @@ struct SyncLeaderTests {
         var random = SeededRandomNumberGenerator(seed: 1)
         let context = SyncLeaderMachine.Context(me: members[1], isLeader: false, leader: members[0], quorum: Array(members.prefix(2)),
                                                 members: members, firstCommitted: 1, lastCommitted: 10,
-                                                maxHeldVersions: 100, now: .zero)
+                                                trimDisabledMaxVersions: 100, now: .zero)
         let forwarded = machine.handleStart(MMonSync(op: .start, session: 5, requesterVersion: 3), from: Self.c, context: context, random: &random)
         #expect(forwarded.count == 1 && forwarded[0].destination == CommittingLeader.address(0))
         #expect(forwarded[0].message.replyTo == members[2] && forwarded[0].message.requesterVersion == 3)

@@ -198,7 +198,7 @@ final class SyncBench {
             me: nodes[index].entity, isLeader: index == leaderIndex, leader: leaderIndex.map { nodes[$0].entity },
             quorum: nodes.filter(\.up).map(\.entity), members: members,
             firstCommitted: (try? log.firstCommitted()) ?? 0, lastCommitted: (try? log.lastCommitted()) ?? 0,
-            maxHeldVersions: 108_000, now: now)
+            trimDisabledMaxVersions: 108_000, now: now)
     }
 
     // MARK: Faults and checks

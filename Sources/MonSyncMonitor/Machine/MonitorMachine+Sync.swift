@@ -89,7 +89,7 @@ extension MonitorMachine {
             leader: leader.flatMap { monmap.member(rank: $0) },
             quorum: state.isInQuorum ? quorum.compactMap { monmap.member(rank: $0) } : [],
             members: members, firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted,
-            maxHeldVersions: configuration.trimDisabledMaxVersions, now: now)
+            trimDisabledMaxVersions: configuration.trimDisabledMaxVersions, now: now)
     }
 
     /// The trim to propose now, with the ABORTs that must go out before it, or `nil`.
@@ -103,7 +103,7 @@ extension MonitorMachine {
         guard var target = trimPolicy.trimTarget(firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted,
                                                  heldSince: trimHolds.heldSince) else { return nil }
         if let floor = syncLeader.trimFloor, floor < target {
-            if syncLeader.isPastThreshold(lastCommitted: paxos.lastCommitted, maxHeldVersions: configuration.trimDisabledMaxVersions) {
+            if syncLeader.isPastThreshold(lastCommitted: paxos.lastCommitted, trimDisabledMaxVersions: configuration.trimDisabledMaxVersions) {
                 send(syncLeader.abortSyncs(neededBelow: target, lastCommitted: paxos.lastCommitted))
             } else {
                 target = floor
