@@ -212,11 +212,15 @@ public struct SyncLeaderMachine: Sendable {
             statistics.timedOut += 1
             end(requester, reason: "no heartbeat for \(configuration.trimTimeout)", now: now, keep: nil)
         }
-        if let until = lingerUntil, now >= until, grants.isEmpty {
+        // The linger ends on time whether or not other syncs run (they keep their own floors):
+        // kept past its end, its deadline would stay in the past and fire again at once, forever.
+        if let until = lingerUntil, now >= until {
             lingeringFloor = nil
             lingerUntil = nil
-            heldSince = nil
-            logger.info("trim released")
+            if grants.isEmpty {
+                heldSince = nil
+                logger.info("trim released")
+            }
         }
     }
 

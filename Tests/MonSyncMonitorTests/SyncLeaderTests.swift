@@ -210,4 +210,33 @@ struct SyncLeaderTests {
         #expect(again.count == 1 && again[0].destination == Self.c)
         #expect(again[0].message.flags.contains(.retry) && again[0].message.reason == .notLeader)
     }
+
+    /// Found by the 5-monitor sync campaign: with two syncs granted, the first one's linger ended
+    /// while the second ran, and stayed, so the leader's next deadline stayed in the past and its
+    /// timer fired again at once, forever.
+    @Test("a finished sync's linger ends on time while another sync runs: the next deadline moves on")
+    func lingerEndsBesideAnotherSync() {
+        var machine = SyncLeaderMachine(configuration: SyncConfiguration())
+        let members = CommittingLeader.monmap.members
+        var random = SeededRandomNumberGenerator(seed: 1)
+        func context(_ now: Duration) -> SyncLeaderMachine.Context {
+            SyncLeaderMachine.Context(me: members[0], isLeader: true, leader: members[0], quorum: members,
+                                      members: members, firstCommitted: 1, lastCommitted: 10,
+                                      trimDisabledMaxVersions: 100, now: now)
+        }
+        _ = machine.handleStart(MMonSync(op: .start, session: 1), from: Self.b, context: context(.zero), random: &random)
+        _ = machine.handleStart(MMonSync(op: .start, session: 2), from: Self.c, context: context(.zero), random: &random)
+        _ = machine.handleFinish(MMonSync(op: .finish, version: 10, session: 1), from: Self.b, context: context(.seconds(1)))
+        // c heartbeats every 5 s; the linger (30 s) ends at 31 s.
+        var now = Duration.seconds(1)
+        for _ in 0..<10 {
+            now += .seconds(5)
+            _ = machine.handleHeartbeat(MMonSync(op: .heartbeat, session: 2, sequence: 1), from: Self.c, context: context(now))
+            machine.expire(now: now)
+            let next = try? #require(machine.nextDeadline)
+            #expect(next.map { $0 > now } ?? false, "the next deadline \(String(describing: next)) is not after \(now)")
+        }
+        #expect(machine.grants.count == 1 && machine.isHoldingTrim)
+        #expect(machine.trimFloor == 1, "c's own floor; the finished sync's is gone")
+    }
 }
