@@ -111,28 +111,35 @@ struct DeadAddressTests {
         return (leader, epoch)
     }
 
+    /// a, b and c running; d and e members that are down. `monmap` names a, b and c only (same
+    /// ranks), for the clients, so that no status waits for d and e.
+    ///
+    /// The fast timers, with lease-ack and accept timeouts of 8 s: a loaded machine does not cost an
+    /// election, and one dead-address send (10 s) still does. Logs at info: the elections and
+    /// bootstraps a node goes through are counted from them.
+    static func startCluster(in directory: URL) throws
+        -> (names: [String], nodes: [String: RunningProcess], addresses: [String: TransportAddress], monmap: String) {
+        let names = ["a", "b", "c"]
+        let clusterMonmap = makeMonmap(names + ["d", "e"])
+        let addresses = Dictionary(uniqueKeysWithValues: clusterMonmap.split(separator: ",").map { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            return (String(parts[0]), try! TransportAddress(String(parts[1])))
+        })
+        let monmap = names.map { "\($0)=\(addresses[$0]!)" }.joined(separator: ",")
+        let timers = ["--probe-timeout", "0.5", "--election-timeout", "1", "--lease", "3", "--lease-renew-interval", "1",
+                      "--lease-ack-timeout", "8", "--accept-timeout", "8", "--shutdown-timeout", "3", "--log-level", "info"]
+        var nodes: [String: RunningProcess] = [:]
+        for name in names {
+            nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", clusterMonmap,
+                                              "--store", directory.appendingPathComponent(name).path] + timers)
+        }
+        return (names, nodes, addresses, monmap)
+    }
+
     @Test("STARTs naming dead REPLY_TO addresses and START_CHUNKS from dead or stranger requesters stall no write and cost no election")
     func deadAddressesDoNotStallTheCluster() async throws {
         try await withTemporaryDirectory { directory in
-            // a, b and c run; d and e are members that are down. The clients are given a, b and c only
-            // (same ranks), so that no status waits for d and e.
-            let names = ["a", "b", "c"]
-            let clusterMonmap = makeMonmap(names + ["d", "e"])
-            let addresses = Dictionary(uniqueKeysWithValues: clusterMonmap.split(separator: ",").map { entry in
-                let parts = entry.split(separator: "=", maxSplits: 1)
-                return (String(parts[0]), try! TransportAddress(String(parts[1])))
-            })
-            let monmap = names.map { "\($0)=\(addresses[$0]!)" }.joined(separator: ",")
-            // The fast timers, with lease-ack and accept timeouts of 8 s: a loaded machine does not cost an
-            // election, and one dead-address send (10 s) still does. Logs at info: the elections and
-            // bootstraps a node goes through are counted from them.
-            let timers = ["--probe-timeout", "0.5", "--election-timeout", "1", "--lease", "3", "--lease-renew-interval", "1",
-                          "--lease-ack-timeout", "8", "--accept-timeout", "8", "--shutdown-timeout", "3", "--log-level", "info"]
-            var nodes: [String: RunningProcess] = [:]
-            for name in names {
-                nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", clusterMonmap,
-                                                  "--store", directory.appendingPathComponent(name).path] + timers)
-            }
+            let (names, nodes, addresses, monmap) = try Self.startCluster(in: directory)
             defer { for node in nodes.values { node.signal(SIGKILL) } }
 
             // 1. A quorum of three, and a few writes (a committed store: every node may serve a sync).

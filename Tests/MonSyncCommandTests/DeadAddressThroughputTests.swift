@@ -58,21 +58,7 @@ struct DeadAddressThroughputTests {
         let interval = Double(environment["MONSYNC_MEASURE_INTERVAL"] ?? "") ?? 2
         let repeats = max(1, Int(environment["MONSYNC_MEASURE_REPEATS"] ?? "") ?? 1)
         try await withTemporaryDirectory { directory in
-            let names = ["a", "b", "c"]
-            let clusterMonmap = makeMonmap(names + ["d", "e"])
-            let addresses = Dictionary(uniqueKeysWithValues: clusterMonmap.split(separator: ",").map { entry in
-                let parts = entry.split(separator: "=", maxSplits: 1)
-                return (String(parts[0]), try! TransportAddress(String(parts[1])))
-            })
-            let monmap = names.map { "\($0)=\(addresses[$0]!)" }.joined(separator: ",")
-            // DeadAddressTests' timers and log level.
-            let timers = ["--probe-timeout", "0.5", "--election-timeout", "1", "--lease", "3", "--lease-renew-interval", "1",
-                          "--lease-ack-timeout", "8", "--accept-timeout", "8", "--shutdown-timeout", "3", "--log-level", "info"]
-            var nodes: [String: RunningProcess] = [:]
-            for name in names {
-                nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", clusterMonmap,
-                                                  "--store", directory.appendingPathComponent(name).path] + timers)
-            }
+            let (names, nodes, addresses, monmap) = try DeadAddressTests.startCluster(in: directory)
             defer { for node in nodes.values { node.signal(SIGKILL) } }
 
             let clock = ContinuousClock()
