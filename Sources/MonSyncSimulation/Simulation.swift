@@ -49,6 +49,11 @@ public final class Simulation {
     /// The service data as of ``referenceVersion``, replayed from the ledger: what a synced copy must equal.
     var reference = InMemoryStore()
     var referenceVersion: UInt64 = 0
+    /// Events handled since simulated time last moved: a machine that re-arms a timer at a deadline
+    /// already past (or two that answer each other at once, forever) never lets time move, and a
+    /// run would hang instead of failing. Past ``SimulationOptions/livelockEvents`` the run stops.
+    var eventsThisInstant = 0
+    var livelocked = false
     let logger: Logger
     let codec = MessageCodec.monitor()
 
@@ -87,16 +92,18 @@ public final class Simulation {
         for rank in nodes.indices where rank != lateJoiner { start(rank) }
         for index in clients.indices { schedule(after: .milliseconds(Int64.random(in: 100...2_000, using: &random)), .clientTick(client: index, attempt: 0)) }
         // Faults.
-        while stepsRun < options.steps, let event = events.popMin() {
+        while !livelocked, stepsRun < options.steps, let event = events.popMin() {
             handle(event)
             injectFaults()
             startLateJoinerAfterFirstTrim()
         }
+        if livelocked { return result() }
         // Heal: a write must be acknowledged within the bound.
         let healedAt = now
         healEverything()
         let healDeadline = healedAt + nanoseconds(options.livenessBound)
         runUntil(healDeadline) { self.history.contains { $0.isWrite && $0.outcome == .ok && ($0.completed ?? 0) > healedAt } }
+        if livelocked { return result() }
         if !history.contains(where: { $0.isWrite && $0.outcome == .ok && ($0.completed ?? 0) > healedAt }) {
             violations.append("liveness: no write acknowledged within \(options.livenessBound) after the faults healed at t=\(Self.format(healedAt)); \(describeNodes())")
         }
@@ -106,6 +113,7 @@ public final class Simulation {
         let (rejoinStart, writesBefore) = (now, acknowledgedWrites)
         runUntil(rejoinDeadline) { self.everyoneInQuorum }
         rejoin = (acknowledgedWrites - writesBefore, now - rejoinStart)
+        if livelocked { return result() }
         if !everyoneInQuorum {
             violations.append("liveness: not every monitor rejoined the quorum within \(options.livenessBound) while clients wrote; \(describeNodes())")
         }
@@ -113,6 +121,7 @@ public final class Simulation {
         clientsOn = false
         let settleDeadline = now + nanoseconds(options.livenessBound)
         runUntil(settleDeadline) { self.converged && self.clients.allSatisfy { $0.pending == nil } }
+        if livelocked { return result() }
         if !converged {
             violations.append("liveness: the monitors did not converge within \(options.livenessBound) of the heal phase; \(describeNodes())")
         } else {
@@ -126,11 +135,15 @@ public final class Simulation {
         case .violation: violations.append("linearizability: \(LinearizabilityChecker().describe(verdict))")
         }
         violations.append(contentsOf: ledger.violations)
-        return SimulationResult(seed: seed, steps: stepsRun, operations: history.count,
-                                acknowledged: history.filter { $0.outcome != .unknown }.count,
-                                commits: ledger.values.count, syncsCompleted: syncsCompleted, syncsFailed: syncsFailed,
-                                rejoinWrites: rejoin.writes, rejoinNanoseconds: rejoin.nanoseconds,
-                                violations: violations, trace: trace)
+        return result()
+    }
+
+    private func result() -> SimulationResult {
+        SimulationResult(seed: seed, steps: stepsRun, operations: history.count,
+                         acknowledged: history.filter { $0.outcome != .unknown }.count,
+                         commits: ledger.values.count, syncsCompleted: syncsCompleted, syncsFailed: syncsFailed,
+                         rejoinWrites: rejoin.writes, rejoinNanoseconds: rejoin.nanoseconds,
+                         violations: violations, trace: trace)
     }
 
     /// Schedules the late joiner's start a few seconds after the first trim anywhere.
@@ -142,7 +155,7 @@ public final class Simulation {
     }
 
     private func runUntil(_ deadline: UInt64, _ done: () -> Bool) {
-        while !done(), let next = events.min, next.time <= deadline, let event = events.popMin() {
+        while !livelocked, !done(), let next = events.min, next.time <= deadline, let event = events.popMin() {
             handle(event)
         }
     }
@@ -176,7 +189,17 @@ public final class Simulation {
     }
 
     private func handle(_ event: SimulatedEvent) {
-        now = max(now, event.time)
+        if event.time > now {
+            now = event.time
+            eventsThisInstant = 0
+        } else {
+            eventsThisInstant += 1
+            if eventsThisInstant >= options.livelockEvents {
+                livelocked = true
+                violations.append("liveness: livelock, \(eventsThisInstant) events at t=\(Self.format(now)) without simulated time moving (the last: \(event.kind)); \(describeNodes())")
+                return
+            }
+        }
         stepsRun += 1
         switch event.kind {
         case let .deliver(message, sender, rank):

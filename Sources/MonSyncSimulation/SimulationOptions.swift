@@ -28,6 +28,10 @@ public struct SimulationOptions: Sendable {
     public var clockRateDrift = 0.02
     /// After the faults heal, a write must be acknowledged within this much simulated time.
     public var livenessBound: Duration = .seconds(60)
+    /// A run stops with a liveness violation when this many events happen at one instant of
+    /// simulated time (a livelock: a timer re-armed in the past, messages answered at once forever).
+    /// A healthy run handles a few dozen at most.
+    public var livelockEvents = 10_000
     /// A client gives up on an operation after this long (its outcome is then unknown).
     public var operationTimeout: Duration = .seconds(20)
     /// The monitors' settings: Ceph's timers, a small log so trims happen.

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 @_spi(Testing) import MonSyncMonitor
 @_spi(Testing) import MonSyncSimulation
@@ -31,6 +32,8 @@ struct SimulateCommand: ParsableCommand {
     var lateJoiner = false
     @Flag(help: "Print the trace of every seed, not only of failing ones.") var trace = false
     @Option(help: "Trace lines printed for a failing seed (its last ones).") var traceLines: Int = 300
+    @Option(help: "Print a progress line (seeds run, violations so far) to standard error every N seeds; 0 prints none.")
+    var progress: UInt64 = 0
 
     mutating func run() throws {
         let sizes = try monitors.split(separator: ",").map { text -> Int in
@@ -73,7 +76,14 @@ struct SimulateCommand: ParsableCommand {
                 }
                 options.slowLinks.append(SlowLink(from: parts[0], to: parts[1], milliseconds: parts[2]))
             }
+            var (run, failing) = (UInt64(0), 0)
             let summary = SimulationCampaign(options: options).run(seeds: first..<(first + seeds)) { seed, result in
+                run += 1
+                if !result.violations.isEmpty { failing += 1 }
+                if progress > 0, run % progress == 0 {
+                    var standardError = StandardError()
+                    print("\(size) monitors: \(run) of \(seeds) seeds, the last \(seed), \(failing) failing", to: &standardError)
+                }
                 if trace || !result.violations.isEmpty {
                     print("seed \(seed) (\(size) monitors): \(result.violations.isEmpty ? "ok" : "\(result.violations.count) violations")")
                     for violation in result.violations { print("  \(violation)") }
@@ -94,4 +104,9 @@ struct SimulateCommand: ParsableCommand {
         print(total.line)
         if total.violations > 0 { throw ExitCode(1) }
     }
+}
+
+/// Standard error, for progress lines that must not mix with the report on standard output.
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
 }

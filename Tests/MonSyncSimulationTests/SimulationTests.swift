@@ -1,5 +1,5 @@
 @_spi(Testing) import MonSyncMonitor
-@_spi(Testing) import MonSyncSimulation
+@testable @_spi(Testing) import MonSyncSimulation
 @_spi(Testing) import MonSyncStoreSync
 import MonSyncTestSupport
 import Testing
@@ -76,5 +76,20 @@ struct SimulationTests {
         options.mutations = mutation
         let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...seeds) }
         #expect(summary.violations > 0, "mutation \(mutation.rawValue) went unnoticed in \(seeds) seeds: \(summary.line)")
+    }
+
+    /// A livelock (a timer re-armed at a deadline already past fires again at once, forever: the
+    /// sync leader's linger did so) stops the run with a violation instead of hanging the campaign.
+    @Test("a livelock is a violation, not a hang")
+    func livelockIsReported() {
+        var options = SimulationOptions()
+        options.livelockEvents = 500
+        let simulation = Simulation(options: options, seed: 3)
+        // Events that never let time move, as a timer re-armed in the past produces.
+        for _ in 0..<1_000 { simulation.schedule(at: 0, .syncDone(rank: 0, incarnation: -1)) }
+        let result = simulation.run()
+        #expect(result.violations.count == 1)
+        #expect(result.violations.first?.hasPrefix("liveness: livelock, 500 events at t=0.000s") == true, "\(result.violations)")
+        #expect(result.steps < 1_000)
     }
 }
