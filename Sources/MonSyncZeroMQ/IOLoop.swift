@@ -19,8 +19,6 @@ private final class PeerLink {
     var monitor: UnsafeMutableRawPointer?
     var pending: Deque<PendingSend> = []
     var isUp = false
-    /// The peer was up at some time: it exists, so the link is kept while it is down.
-    var wasEverUp = false
     /// `connect(to:)` asked for this link: it is kept even while the peer never came up.
     var isPinned = false
     /// inproc only: the generation of the listener binding this link is connected to (0: none known).
@@ -86,6 +84,8 @@ final class IOLoop {
     private var receiveBuffers = ReceiveBufferPool()
     private var running = true
     private var inprocBound = false
+    /// Refused input is counted in full, logged once per sender per interval.
+    private var refusalLog = LogThrottle()
 
     init(address: TransportAddress, options: TransportOptions, configuration: ZeroMQConfiguration, timebase: Timebase,
          context: ZeroMQContext, lease: ZeroMQContext.Lease, mailbox: Mailbox, wakeFD: Int32, events: EventQueue,
@@ -161,9 +161,13 @@ final class IOLoop {
         // We never send through the ROUTER (replies travel on our own DEALER to the
         // sender's ROUTER), but if anything ever did, an unknown routing id must fail, not vanish.
         try setOption(socket, ZMQ_ROUTER_MANDATORY, Int32(1))
-        // A restarted peer reconnects with the same routing id before its old connection
-        // has timed out: let the new connection take the id over instead of being refused.
-        try setOption(socket, ZMQ_ROUTER_HANDOVER, Int32(1))
+        // No ZMQ_ROUTER_HANDOVER: with it, a second connection claiming a routing id in use takes
+        // the first one's pipe over while that pipe's engine may still be reading, and libzmq
+        // (4.3.4) aborts the whole process (`!_io_error`, stream_engine_base.cpp:331) — two
+        // strangers' DEALERs with one id, opened and closed a few times, killed a node. Without
+        // it the ROUTER refuses the second connection; the peer's DEALER reconnects after its
+        // reconnect interval and gets in once the first connection is gone (a restarted process's
+        // old connection closes with it; a vanished host's is ended by the heartbeat timeout).
         routerMonitor = try monitor(socket, events: ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED
             | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         if address.scheme == "ipc" && unixSocketIsListening(at: address.location) {
@@ -371,15 +375,24 @@ final class IOLoop {
         request.complete(.failure(error))
     }
 
-    /// Closes a link that only sends opened, that never came up, and that has nothing waiting.
+    /// Closes a link that only sends opened (not `connect(to:)`), that is not up, and that has
+    /// nothing waiting; returns whether it did.
     ///
-    /// Handlers reply to whatever address a message claims to come from; without this, a peer
-    /// sending under many made-up addresses would make us keep a reconnecting DEALER for each.
-    private func forgetIfUnused(_ link: PeerLink) {
-        guard !link.isPinned, !link.wasEverUp, link.pending.isEmpty, links[link.peer] === link else { return }
+    /// Handlers reply to whatever address a message came from. Without this, every short-lived
+    /// client (`monsync get`) would leave a DEALER reconnecting to its closed port forever — a
+    /// socket, its monitor and a connection attempt, about three descriptors per client until the
+    /// node ran out — and a peer sending under many made-up addresses a DEALER for each. A send
+    /// to the address later opens a new link (and waits for it to connect, as any first send does).
+    @discardableResult
+    private func forgetIfUnused(_ link: PeerLink) -> Bool {
+        guard !link.isPinned, !link.isUp, link.pending.isEmpty, links[link.peer] === link else { return false }
         closeSockets(of: link)
         links[link.peer] = nil
-        statistics.update { $0.outboundLinks = links.count }
+        statistics.update {
+            $0.outboundLinks = links.count
+            $0.linksClosed += 1
+        }
+        return true
     }
 
     // MARK: - Links
@@ -461,7 +474,6 @@ final class IOLoop {
     private func markUp(_ link: PeerLink) {
         guard !link.isUp else { return }
         link.isUp = true
-        link.wasEverUp = true
         statistics.update { $0.peerUps += 1 }
         logger.debug("peer up", metadata: ["peer": "\(link.peer)"])
         events.push(.peerUp(link.peer))
@@ -560,7 +572,7 @@ final class IOLoop {
             zmq_msg_close(message)
             if more { _ = skipRemainingFrames(of: dealer) }
             statistics.update { $0.droppedUnexpected += 1 }
-            logger.warning("dropped inbound message", metadata: [
+            refusalLog.log(logger, .warning, "dropped inbound message", key: "unexpected \(link.peer)", now: MonotonicUptime.now, metadata: [
                 "sender": "\(link.peer)", "reason": "unexpected", "bytes": "\(size)",
                 "detail": "received on our outbound connection, which carries no inbound traffic",
             ])
@@ -581,8 +593,9 @@ final class IOLoop {
             case .oversize: $0.droppedOversize += 1
             }
         }
-        logger.warning("dropped inbound message", metadata: [
-            "sender": "\(Self.printable(identity))", "reason": "\(reason.rawValue)", "bytes": "\(size)", "detail": "\(detail)",
+        let sender = Self.printable(identity)
+        refusalLog.log(logger, .warning, "dropped inbound message", key: "drop \(sender)", now: MonotonicUptime.now, metadata: [
+            "sender": "\(sender)", "reason": "\(reason.rawValue)", "bytes": "\(size)", "detail": "\(detail)",
         ])
     }
 
@@ -634,9 +647,14 @@ final class IOLoop {
         while let (event, endpoint) = readMonitorEvent(from: monitor) {
             switch event {
             case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: markUp(link)
-            case ZMQ_EVENT_DISCONNECTED: markDown(link)
+            case ZMQ_EVENT_DISCONNECTED:
+                markDown(link)
+                // A client that went away: its DEALER would reconnect to a closed port forever,
+                // holding descriptors. A link that carries nothing is closed (a later send reopens it).
+                if forgetIfUnused(link) { return }
             case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-                logger.warning("handshake with peer failed", metadata: ["peer": "\(link.peer)", "endpoint": "\(endpoint)"])
+                refusalLog.log(logger, .warning, "handshake with peer failed", key: "handshake \(link.peer)", now: MonotonicUptime.now,
+                               metadata: ["peer": "\(link.peer)", "endpoint": "\(endpoint)"])
             default: break
             }
         }
@@ -649,12 +667,14 @@ final class IOLoop {
             case ZMQ_EVENT_ACCEPTED:
                 statistics.update { $0.inboundConnections += 1 }
             case ZMQ_EVENT_DISCONNECTED:
+                // Every client call ends this way: counted, and logged only when debugging.
                 statistics.update { $0.inboundDisconnects += 1 }
-                logger.info("inbound connection closed (peer left, heartbeat lost, or protocol error such as an oversize frame)",
-                            metadata: ["endpoint": "\(endpoint)"])
+                logger.debug("inbound connection closed (peer left, heartbeat lost, or protocol error such as an oversize frame)",
+                             metadata: ["endpoint": "\(endpoint)"])
             case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
                 statistics.update { $0.inboundHandshakeFailures += 1 }
-                logger.warning("inbound handshake failed", metadata: ["endpoint": "\(endpoint)"])
+                refusalLog.log(logger, .warning, "inbound handshake failed", key: "inbound handshake", now: MonotonicUptime.now,
+                               metadata: ["endpoint": "\(endpoint)"])
             default: break
             }
         }

@@ -45,9 +45,12 @@ extension ZeroMQTransport {
         public var peerDowns = 0
         /// Outbound DEALER connections currently open (one per peer this node sends to).
         ///
-        /// A connection that only sends opened and whose peer never came up is closed once
-        /// nothing waits on it, so made-up sender addresses cannot pile up connections.
+        /// A connection that only sends opened (a reply to a client, say) is closed once its
+        /// peer is down and nothing waits on it, so clients that come and go, and made-up sender
+        /// addresses, cannot pile up connections.
         public var outboundLinks = 0
+        /// Outbound connections closed that way.
+        public var linksClosed = 0
 
         /// Every inbound message the transport dropped itself.
         public var dropped: Int { droppedWrongFrameCount + droppedInvalidSender + droppedOversize + droppedUnexpected }

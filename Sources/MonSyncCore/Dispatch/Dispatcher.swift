@@ -24,6 +24,8 @@ public final class Dispatcher: Sendable {
     private let router: LockedState<MessageRouter>
     private let logger: Logger
     private let droppedCounters: LockedState<[String: Counter]> = LockedState([:])
+    /// Refused input and failed handlers are counted in full but logged once per sender per interval.
+    private let refusalLog = LockedState(LogThrottle())
     private let receivedCounter: Counter
     private let sentCounter: Counter
 
@@ -85,9 +87,11 @@ public final class Dispatcher: Sendable {
             statistics.update { $0.handled += 1 }
         } catch {
             statistics.update { $0.handlerFailures += 1 }
-            logger.warning("handler failed", metadata: [
-                "sender": "\(inbound.sender)", "message": "\(message)", "error": "\(error)",
-            ])
+            refusalLog.withLock {
+                $0.log(logger, .warning, "handler failed", key: "handler \(inbound.sender)", now: MonotonicUptime.now, metadata: [
+                    "sender": "\(inbound.sender)", "message": "\(message)", "error": "\(error)",
+                ])
+            }
         }
     }
 
@@ -99,9 +103,11 @@ public final class Dispatcher: Sendable {
     }
 
     private func drop(reason: String, sender: TransportAddress, size: Int, detail: String) {
-        logger.warning("dropped inbound message", metadata: [
-            "sender": "\(sender)", "reason": "\(reason)", "bytes": "\(size)", "detail": "\(detail)",
-        ])
+        refusalLog.withLock {
+            $0.log(logger, .warning, "dropped inbound message", key: "drop \(sender)", now: MonotonicUptime.now, metadata: [
+                "sender": "\(sender)", "reason": "\(reason)", "bytes": "\(size)", "detail": "\(detail)",
+            ])
+        }
         let counter = droppedCounters.withLock { counters in
             if let counter = counters[reason] { return counter }
             let counter = Counter(label: "monsync_dispatch_dropped_total",

@@ -85,6 +85,8 @@ public struct MonitorMachine: Sendable {
     var now: Duration = .zero
     /// The actions of the step being handled.
     var actions: [MonitorAction] = []
+    /// Messages refused for their sender are counted in ``statistics``, logged once per sender per interval.
+    var refusalLog = LogThrottle()
 
     static let electionEpochKey = "election_epoch"
 
@@ -304,9 +306,8 @@ public struct MonitorMachine: Sendable {
     mutating func verifiedSender(_ sender: TransportAddress, claims claimed: Int32) -> Int32? {
         guard monmap.rank(of: sender) == claimed else {
             statistics.impostorMessages += 1
-            logger.warning("message from an address that is not the claimed monitor", metadata: [
-                "sender": "\(sender)", "claimed": "\(claimed)",
-            ])
+            refusalLog.log(logger, .warning, "message from an address that is not the claimed monitor", key: "\(sender)", now: now,
+                           metadata: ["sender": "\(sender)", "claimed": "\(claimed)"])
             return nil
         }
         return claimed
