@@ -61,9 +61,18 @@ public protocol MonitorStore: AnyObject, Sendable {
 
     /// Discards the staging area and clears the in-sync marker. Does nothing when there is none.
     func abandonStaging() throws(StoreError)
+
+    /// Closes the store if nothing uses it any more (no call running, no snapshot open) and
+    /// returns whether it is closed; every call afterwards throws ``StoreError/closed``. A process
+    /// that stops calls it once everything that used the store has ended, and retries while it
+    /// returns `false`. Idempotent. An in-memory store has nothing to close.
+    func close() -> Bool
 }
 
 extension MonitorStore {
+    /// Nothing to close.
+    public func close() -> Bool { true }
+
     @discardableResult
     public func stage(encoded chunk: EncodedTransaction) throws(StoreError) -> Int {
         let transaction = try StoreTransaction(decoding: chunk.bytes)

@@ -1,4 +1,5 @@
 import CRocksDB
+import MonSyncCore
 import Foundation
 
 /// The open database and the option objects every call shares.
@@ -15,7 +16,9 @@ import Foundation
 ///   stored here. Each is created, used and destroyed by one caller (iterators
 ///   inside one `scan`, batches inside one write, the SST writer under the
 ///   staging mutex).
-/// - The database is closed only in `deinit`, when no other reference exists.
+/// - The database is closed once: by ``close()`` (under the lifecycle lock, only while no call
+///   runs and no snapshot is open; every call after it is refused with ``StoreError/closed``),
+///   or else in `deinit`, when no other reference exists.
 final class RocksDBHandle: @unchecked Sendable {
     let db: OpaquePointer
     let options: OpaquePointer
@@ -23,6 +26,15 @@ final class RocksDBHandle: @unchecked Sendable {
     let unsyncedWrite: OpaquePointer
     let read: OpaquePointer
     let path: String
+
+    /// Whether the database is closed, and what uses it now: calls in progress and open snapshots.
+    private struct Lifecycle {
+        var closed = false
+        var calls = 0
+        var snapshots = 0
+    }
+
+    private let lifecycle = LockedState(Lifecycle())
 
     init(path: String) throws(StoreError) {
         do {
@@ -56,12 +68,51 @@ final class RocksDBHandle: @unchecked Sendable {
     }
 
     deinit {
-        rocksdb_close(db)
+        if !lifecycle.withLock({ $0.closed }) { rocksdb_close(db) }
         rocksdb_readoptions_destroy(read)
         rocksdb_writeoptions_destroy(unsyncedWrite)
         rocksdb_writeoptions_destroy(syncedWrite)
         rocksdb_options_destroy(options)
     }
+
+    /// Closes the database if nothing uses it (no call running, no snapshot open); returns whether
+    /// it is closed. Calls made afterwards throw ``StoreError/closed``.
+    ///
+    /// A process that stops closes its store here, on a path it chooses, once everything that used
+    /// the store has ended — not in whichever `deinit` happens to drop the last reference, on
+    /// whatever thread, possibly while the process is already exiting.
+    func close() -> Bool {
+        lifecycle.withLock { state in
+            if state.closed { return true }
+            guard state.calls == 0, state.snapshots == 0 else { return false }
+            state.closed = true
+            // Under the lock: no call can start while RocksDB shuts down.
+            rocksdb_close(db)
+            return true
+        }
+    }
+
+    /// Runs `body` on the open database; refuses once it is closed.
+    @inline(__always)
+    func withDatabase<R>(_ body: (OpaquePointer) throws(StoreError) -> R) throws(StoreError) -> R {
+        try lifecycle.withLock { (state) throws(StoreError) in
+            guard !state.closed else { throw .closed }
+            state.calls += 1
+        }
+        defer { lifecycle.withLock { $0.calls -= 1 } }
+        return try body(db)
+    }
+
+    /// Notes a snapshot opened (the database stays open until it is released); refuses once closed.
+    func snapshotOpened() throws(StoreError) {
+        try lifecycle.withLock { (state) throws(StoreError) in
+            guard !state.closed else { throw .closed }
+            state.snapshots += 1
+        }
+    }
+
+    /// Notes a snapshot released (after `rocksdb_release_snapshot`).
+    func snapshotReleased() { lifecycle.withLock { $0.snapshots -= 1 } }
 
     /// Runs `body` with an error out-pointer and turns a reported error into ``StoreError/backend(_:)``.
     @inline(__always)
@@ -78,10 +129,12 @@ final class RocksDBHandle: @unchecked Sendable {
 
     /// Reads one physical key.
     func get(_ key: [UInt8], options readOptions: OpaquePointer? = nil) throws(StoreError) -> [UInt8]? {
-        let slice: OpaquePointer? = try key.withUnsafeBufferPointer { (key) throws(StoreError) -> OpaquePointer? in
-            try Self.check { error in
-                key.baseAddress!.withMemoryRebound(to: CChar.self, capacity: key.count) {
-                    rocksdb_get_pinned(db, readOptions ?? read, $0, key.count, error)
+        let slice: OpaquePointer? = try withDatabase { (db) throws(StoreError) in
+            try key.withUnsafeBufferPointer { (key) throws(StoreError) -> OpaquePointer? in
+                try Self.check { error in
+                    key.baseAddress!.withMemoryRebound(to: CChar.self, capacity: key.count) {
+                        rocksdb_get_pinned(db, readOptions ?? read, $0, key.count, error)
+                    }
                 }
             }
         }
@@ -94,12 +147,14 @@ final class RocksDBHandle: @unchecked Sendable {
 
     /// Writes a batch.
     func write(_ batch: borrowing WriteBatch, synced: Bool) throws(StoreError) {
-        try Self.check { rocksdb_write(db, synced ? syncedWrite : unsyncedWrite, batch.pointer, $0) }
+        try withDatabase { (db) throws(StoreError) in
+            try Self.check { rocksdb_write(db, synced ? syncedWrite : unsyncedWrite, batch.pointer, $0) }
+        }
     }
 
     /// Makes everything written so far durable (syncs the write-ahead log).
     func syncLog() throws(StoreError) {
-        try Self.check { rocksdb_flush_wal(db, 1, $0) }
+        try withDatabase { (db) throws(StoreError) in try Self.check { rocksdb_flush_wal(db, 1, $0) } }
     }
 }
 

@@ -15,8 +15,8 @@ import Foundation
 /// target's active generation and drops the old one with a range tombstone, so
 /// swapping in a 1 GB copy costs the same as swapping in 1 KB.
 ///
-/// The database closes when the last reference to the store (or to a snapshot
-/// of it) goes away.
+/// The database closes at ``close()`` (once nothing uses it), or else when the last reference
+/// to the store (or to a snapshot of it) goes away.
 public final class RocksDBStore: MonitorStore {
     /// How staged chunks reach the database.
     public enum BulkLoadMethod: Sendable, Hashable {
@@ -148,10 +148,13 @@ public final class RocksDBStore: MonitorStore {
     /// A point-in-time view of `prefixes` (a RocksDB snapshot plus each prefix's generation at that instant).
     public func snapshot(of prefixes: [String]) throws(StoreError) -> any StoreSnapshot {
         let targets = try StoreLayout.normalizedPrefixes(prefixes, forSync: false)
-        return live.withLock { state in
-            RocksDBSnapshot(handle: handle, prefixes: targets, generations: targets.map { state.generation($0) })
+        return try live.withLock { (state) throws(StoreError) in
+            try RocksDBSnapshot(handle: handle, prefixes: targets, generations: targets.map { state.generation($0) })
         }
     }
+
+    /// Closes the database once no call runs and no snapshot is open (see ``MonitorStore/close()``).
+    public func close() -> Bool { handle.close() }
 
     // MARK: Staging
 
@@ -282,7 +285,8 @@ final class RocksDBSnapshot: StoreSnapshot, @unchecked Sendable {
         var lastKey: [UInt8]
     }
 
-    init(handle: RocksDBHandle, prefixes: [String], generations: [UInt64]) {
+    init(handle: RocksDBHandle, prefixes: [String], generations: [UInt64]) throws(StoreError) {
+        try handle.snapshotOpened()
         self.handle = handle
         self.prefixes = prefixes
         self.generations = generations
@@ -326,6 +330,7 @@ final class RocksDBSnapshot: StoreSnapshot, @unchecked Sendable {
         if let iterator = parked.withLock({ $0?.iterator }) { rocksdb_iter_destroy(iterator) }
         rocksdb_readoptions_destroy(readOptions)
         rocksdb_release_snapshot(handle.db, snapshot)
+        handle.snapshotReleased()
     }
 
     func scan(after position: SyncKey, _ visit: (StoreEntryView) throws(StoreError) -> Bool) throws(StoreError) -> Bool {

@@ -63,6 +63,8 @@ final class SSTIngester: Sendable {
         let files = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: 1)
         defer { files.deallocate() }
         files.initialize(to: UnsafePointer(cPath))
-        try RocksDBHandle.check { rocksdb_ingest_external_file(handle.db, files, 1, options, $0) }
+        try handle.withDatabase { (db) throws(StoreError) in
+            try RocksDBHandle.check { rocksdb_ingest_external_file(db, files, 1, options, $0) }
+        }
     }
 }

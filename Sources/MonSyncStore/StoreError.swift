@@ -26,6 +26,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownSession(UInt64)
     /// The session table is full.
     case tooManySessions(limit: Int)
+    /// The store was closed (``MonitorStore/close()``): a call after the process began to stop.
+    case closed
 
     /// A one-line explanation for logs.
     public var description: String {
@@ -40,6 +42,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .invalidArgument(message): "invalid argument: \(message)"
         case let .unknownSession(id): "no snapshot session \(id)"
         case let .tooManySessions(limit): "too many snapshot sessions (limit \(limit))"
+        case .closed: "the store is closed"
         }
     }
 }

@@ -445,7 +445,11 @@ public struct SyncRequesterMachine: Sendable {
             stagingOpen = false
             actions.append(.abandonStaging)
         }
-        logger.error("store sync failed; live data unchanged", metadata: ["error": "\(failure)"])
+        if case .cancelled = failure {
+            logger.info("store sync cancelled; live data unchanged")
+        } else {
+            logger.error("store sync failed; live data unchanged", metadata: ["error": "\(failure)"])
+        }
         end(.failure(failure))
     }
 

@@ -31,7 +31,6 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     while process.isRunning {
         if clock.now >= deadline {
             kill(process.processIdentifier, SIGKILL) // SIGTERM may be inherited as ignored
-            process.waitUntilExit()
             throw TimedOut(what: "\(executable) \(arguments.joined(separator: " "))")
         }
         try await clock.sleep(for: .milliseconds(20))

@@ -78,31 +78,26 @@ struct NodeCommand: AsyncParsableCommand {
         do { outcome = .success(try await runNode(storePath: storePath, logger: logger, opened: opened, metrics: metrics)) } catch {
             outcome = .failure(error)
         }
-        let closed = await opened.waitUntilClosed(timeout: .seconds(5))
-        if case .failure = outcome, !storeExisted {
+        // Everything that used the store has ended (the monitor stopped, its tasks finished):
+        // close it here, once, on this path — not in whichever deinit drops the last reference.
+        let closed = await opened.close(within: .seconds(5))
+        if !closed {
+            logger.warning("the store is still in use after the monitor stopped; exiting without closing it (every write is durable)")
+        }
+        if case .failure = outcome, closed, !storeExisted {
             // A node that never ran leaves no empty store behind in a directory it created.
             try? FileManager.default.removeItem(atPath: storePath)
         }
-        if closed, case .success = outcome {
-            // Stopped cleanly and the store is closed (every write synced). Leave without running
-            // C++ static destructors: RocksDB's, run by `exit()` beside its still-parked thread
-            // pools, abort now and then with "terminate called without an active exception" — a
-            // graceful stop must exit 0, every time.
-            fflush(nil)
-            _exit(0)
-        }
-        guard !closed else { return try outcome.get() }
-        // Some task still holds the store. `exit()` would destroy RocksDB's static objects
-        // under it (it aborts with "pthread lock: Invalid argument"); every write was
-        // synced, so leaving without static destructors loses nothing.
-        logger.debug("the store is still referenced after shutdown; exiting without closing it")
         var status: Int32 = 0
         if case let .failure(error) = outcome {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-            status = (error as? ExitCode)?.rawValue ?? 1
+            let message = Self.fullMessage(for: error)
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            status = Self.exitCode(for: error).rawValue
         }
-        fflush(nil)
-        _exit(status)
+        // Never `exit()`: it runs C++ static destructors (RocksDB's environment and thread pools)
+        // while other threads may still be inside RocksDB — a stop that crashes now and then.
+        // Every write was synced when it was made, so leaving without them loses nothing.
+        ProcessExit.now(status)
     }
 
     private func runNode(storePath: String, logger: Logger, opened: OpenedStore, metrics: NodeMetrics) async throws {
@@ -160,29 +155,47 @@ struct ShutdownDeadline: Service {
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: limit.inSeconds)
             logger.warning("the node did not stop within the shutdown timeout; exiting (every write is durable)")
-            fflush(nil)
-            _exit(0)
+            ProcessExit.now(0)
         }
     }
 }
 
-/// A weak reference to the node's store, to learn when the last task let go of it (and RocksDB closed).
+/// The node's store, to close once the monitor has let go of it.
 final class OpenedStore: Sendable {
-    private struct Reference { weak var store: (any MonitorStore)? }
-    private let reference = LockedState(Reference())
+    private let store = LockedState<(any MonitorStore)?>(nil)
 
-    /// Starts watching `store`.
-    func track(_ store: any MonitorStore) { reference.withLock { $0.store = store } }
+    /// Starts tracking `store`.
+    func track(_ store: any MonitorStore) { self.store.withLock { $0 = store } }
 
-    /// Waits up to `timeout` for the store to be released; `true` when it was (or none was opened).
-    func waitUntilClosed(timeout: Duration) async -> Bool {
+    /// Closes the store once nothing uses it (the monitor and its snapshots released), trying
+    /// for up to `timeout`; `true` when it is closed (or none was opened).
+    func close(within timeout: Duration) async -> Bool {
+        guard let store = store.withLock({ $0 }) else { return true }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        while reference.withLock({ $0.store != nil }) {
+        // The close runs inside the exit gate: the shutdown deadline cannot end the process mid-close.
+        while !ProcessExit.whileHeld({ store.close() }) {
             guard clock.now < deadline else { return false }
             try? await clock.sleep(for: .milliseconds(20))
         }
         return true
+    }
+}
+
+/// The one way a node process ends, and the gate that keeps an exit from cutting a store close short.
+enum ProcessExit {
+    private static let gate = LockedState(())
+
+    /// Runs `body` (a store close) so that no exit happens meanwhile.
+    static func whileHeld<R>(_ body: () -> R) -> R { gate.withLock { _ in body() } }
+
+    /// Flushes standard output and error and ends the process with `status`, without running
+    /// `atexit` handlers or static destructors; waits for a close in progress first.
+    static func now(_ status: Int32) -> Never {
+        gate.withLock { _ in
+            fflush(nil)
+            _exit(status)
+        }
     }
 }
 

@@ -54,12 +54,13 @@ final class RunningProcess: @unchecked Sendable {
         while process.isRunning {
             if clock.now >= deadline {
                 kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
                 throw TimedOut(what: "monsync \(arguments.joined(separator: " "))")
             }
             try await clock.sleep(for: .milliseconds(20))
         }
-        process.waitUntilExit()
+        // No `waitUntilExit()`: `isRunning` is false once Foundation has reaped the child, and
+        // `waitUntilExit` (a run loop off the main thread) was seen spinning forever after a child
+        // that died of a signal.
         return ProcessResult(status: process.terminationStatus,
                              stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                              stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")

@@ -35,6 +35,29 @@ struct RocksDBStoreTests {
         #expect(try reopened.snapshot(of: ["paxos"]).allEntries().map(\.0.key) == ["newer"])
     }
 
+    /// A stopping node closes its store itself, once nothing uses it: not while a snapshot (a
+    /// provider's sync) is open; calls afterwards are refused, and the directory can be opened again.
+    @Test func closeWaitsForSnapshotsAndRefusesLaterCalls() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try RocksDBStore(path: directory)
+        try store.put("paxos", "k", [1])
+        var snapshot: (any StoreSnapshot)? = try store.snapshot(of: ["paxos"])
+        #expect(!store.close(), "a snapshot is open: the database stays open")
+        #expect(try store.get("paxos", "k") == [1], "a refused close changes nothing")
+        #expect(try snapshot?.allEntries().count == 1)
+        snapshot = nil
+        #expect(store.close())
+        #expect(store.close(), "closing twice is harmless")
+        #expect(throws: StoreError.closed) { try store.get("paxos", "k") }
+        #expect(throws: StoreError.closed) { try store.put("paxos", "k", [2]) }
+        #expect(throws: StoreError.closed) { try store.snapshot(of: ["paxos"]) }
+        // Closed means released: the directory opens again while this object still exists.
+        let reopened = try RocksDBStore(path: directory)
+        #expect(try reopened.get("paxos", "k") == [1])
+        withExtendedLifetime(store) {}
+    }
+
     @Test func secondOpenOfTheSameDirectoryFailsWithATypedError() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

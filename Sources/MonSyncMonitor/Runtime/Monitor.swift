@@ -348,6 +348,9 @@ public actor Monitor {
         switch result {
         case let .success(outcome):
             logger.notice("store sync finished", metadata: ["version": "\(outcome.version)", "progress": "\(outcome.progress)"])
+        case .failure(.cancelled) where stopped:
+            // The node is stopping: not a failure worth an error line.
+            logger.notice("store sync stopped with the monitor; live data unchanged")
         case let .failure(failure):
             logger.error("store sync failed; live data unchanged, probing again", metadata: ["error": "\(failure)"])
         }
