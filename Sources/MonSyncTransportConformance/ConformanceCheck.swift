@@ -53,6 +53,22 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     /// flags, trailing bytes) reach the receiver's `Dispatcher`, are counted as malformed by
     /// `DispatchStatistics`, and a following valid `MMonSync` from the same peer is still handled.
     case hostileBytes
+    /// Secured transports only (``TransportConformance/Authentication``): a message between two
+    /// admitted peers, and the reply, each carry the sender's authenticated ``InboundMessage/peer``.
+    case admittedPeerIsAuthenticated
+    /// Secured transports only: a peer whose credential is not admitted can neither get a message
+    /// through to an admitted peer nor be sent one, and the admitted peer keeps serving the others.
+    case strangerRefused
+
+    /// Every check of a transport's contract (the authentication checks are in ``authenticationChecks``).
+    public static var allCases: [ConformanceCheck] {
+        [.exchangeBothWays, .connectReportsPeerUp, .perPairOrdering, .hugeMessage, .messageTooLarge, .backpressure,
+         .sendTimeoutFollowsClock, .unknownPeer, .peerDown, .gracefulShutdown, .peerRestart, .shutdownWhileBusy,
+         .doubleStart, .duplicateAddress, .sendAfterShutdown, .hostileBytes]
+    }
+
+    /// The checks a transport that authenticates its peers must pass as well.
+    public static let authenticationChecks: [ConformanceCheck] = [.admittedPeerIsAuthenticated, .strangerRefused]
 
     /// The check's stable name (its raw value).
     public var description: String { rawValue }
@@ -76,6 +92,8 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
         case .duplicateAddress: LifecycleChecks.duplicateAddress
         case .sendAfterShutdown: LifecycleChecks.sendAfterShutdown
         case .hostileBytes: HostileBytesCheck.run
+        case .admittedPeerIsAuthenticated: AuthenticationChecks.admittedPeerIsAuthenticated
+        case .strangerRefused: AuthenticationChecks.strangerRefused
         }
     }
 }

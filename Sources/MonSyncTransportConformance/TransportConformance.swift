@@ -62,8 +62,23 @@ public struct TransportConformance: Sendable {
         }
     }
 
+    /// What the kit needs to check a transport that authenticates its peers: a way to make a
+    /// stranger, a transport of the same kind whose credential the others do not admit
+    /// (``makeTransport`` makes admitted ones). Run ``ConformanceCheck/authenticationChecks`` with it.
+    public struct Authentication: Sendable {
+        /// Makes a new, not yet started transport at the address whose credential is valid but not admitted.
+        public let makeStranger: @Sendable (TransportAddress, TransportOptions) throws -> any MessageTransport
+
+        /// Authentication checks with `makeStranger`.
+        public init(makeStranger: @escaping @Sendable (TransportAddress, TransportOptions) throws -> any MessageTransport) {
+            self.makeStranger = makeStranger
+        }
+    }
+
     /// The transport's name in failure reports (`"loopback"`, `"zmq+tcp"`, …).
     public let name: String
+    /// Set for a secured transport: what the authentication checks need.
+    public var authentication: Authentication?
     /// The limits and durations the checks use.
     public let configuration: Configuration
     /// Returns a fresh address for the logical node `name` (`"a"`, `"b"`, `"nobody"`, …).

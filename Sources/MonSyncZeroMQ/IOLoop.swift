@@ -23,6 +23,8 @@ private final class PeerLink {
     var isPinned = false
     /// inproc only: the generation of the listener binding this link is connected to (0: none known).
     var inprocGeneration: UInt64 = 0
+    /// With CURVE: the public key the DEALER authenticates the peer by.
+    var serverKey: String?
 
     init(peer: TransportAddress) { self.peer = peer }
 
@@ -86,6 +88,11 @@ final class IOLoop {
     private var inprocBound = false
     /// Refused input is counted in full, logged once per sender per interval.
     private var refusalLog = LogThrottle()
+    /// With CURVE: the keys of addresses not known in advance, learned from their authenticated
+    /// messages (where to send a client its reply), oldest first for the bound.
+    private var learnedKeys: [TransportAddress: String] = [:]
+    private var learnedOrder: Deque<TransportAddress> = []
+    static let learnedKeysLimit = 4096
 
     init(address: TransportAddress, options: TransportOptions, configuration: ZeroMQConfiguration, timebase: Timebase,
          context: ZeroMQContext, lease: ZeroMQContext.Lease, mailbox: Mailbox, wakeFD: Int32, events: EventQueue,
@@ -161,6 +168,7 @@ final class IOLoop {
         // We never send through the ROUTER (replies travel on our own DEALER to the
         // sender's ROUTER), but if anything ever did, an unknown routing id must fail, not vanish.
         try setOption(socket, ZMQ_ROUTER_MANDATORY, Int32(1))
+        if let security = configuration.security { try secureRouter(socket, security) }
         // No ZMQ_ROUTER_HANDOVER: with it, a second connection claiming a routing id in use takes
         // the first one's pipe over while that pipe's engine may still be reading, and libzmq
         // (4.3.4) aborts the whole process (`!_io_error`, stream_engine_base.cpp:331) — two
@@ -188,21 +196,52 @@ final class IOLoop {
         }
     }
 
+    /// Makes the ROUTER a CURVE server whose ZAP domain admits exactly the keyring's keys.
+    private func secureRouter(_ socket: UnsafeMutableRawPointer, _ security: ZeroMQSecurity) throws(TransportError) {
+        let (keyring, statistics, logger) = (security.keyring, statistics, logger)
+        let refusals = LockedState(LogThrottle())
+        let domain = try context.authenticate(for: lease) { key in
+            if keyring.peer(forKey: key) != nil { return true }
+            statistics.update { $0.keysRefused += 1 }
+            refusals.withLock {
+                $0.log(logger, .warning, "refused a connection: its key is not in the keyring", key: key, now: MonotonicUptime.now,
+                       metadata: ["key": "\(key)"])
+            }
+            return false
+        }
+        try setOption(socket, ZMQ_ZAP_DOMAIN, Array(domain.utf8))
+        try setOption(socket, ZMQ_CURVE_SERVER, Int32(1))
+        try setOption(socket, ZMQ_CURVE_SECRETKEY, Array(security.keyPair.secretKey.utf8))
+    }
+
     /// Closes every socket on this thread, fails what is still waiting, and leaves the context.
     private func tearDown() {
         for command in mailbox.close() {
             if case let .send(request) = command { request.complete(.failure(.notRunning)) }
         }
         if inprocBound { context.inprocUnbound(address.description, by: lease.member) }
+        var flushing: [UnsafeMutableRawPointer] = []
         for link in links.values {
             for pending in link.pending {
                 pending.timer?.cancel()
                 pending.request.complete(.failure(.notRunning))
             }
             link.pending.removeAll()
-            closeSockets(of: link)
+            // Closed with its monitor still attached: the monitor reports when the DEALER has
+            // flushed what it accepted (or its linger ran out) and is gone.
+            if let dealer = link.dealer, let monitor = link.monitor {
+                zmq_close(dealer)
+                flushing.append(monitor)
+                link.dealer = nil
+                link.monitor = nil
+            } else {
+                closeSockets(of: link)
+            }
         }
         links.removeAll()
+        // Only then close the ROUTER: peers notice our departure when it goes (their DEALERs to
+        // it disconnect), and what we sent them before must arrive before that, not after.
+        waitUntilFlushed(flushing)
         waiting.removeAll()
         statistics.update { $0.outboundLinks = 0 }
         if let router {
@@ -216,6 +255,35 @@ final class IOLoop {
         router = nil
         routerMonitor = nil
         context.leave(lease)
+    }
+
+    /// The longest a shutdown waits for its DEALERs to flush before closing the ROUTER; libzmq
+    /// goes on flushing for the rest of the linger in the background. Bounded so that a peer that
+    /// does not read (its queue full) cannot hold a shutdown up.
+    static let flushWait: Duration = .seconds(1)
+
+    /// Waits, at most the linger or ``flushWait``, until each closed DEALER's monitor reports the
+    /// socket gone (`ZMQ_EVENT_MONITOR_STOPPED`, sent once its messages were flushed), then closes the monitors.
+    private func waitUntilFlushed(_ monitors: [UnsafeMutableRawPointer]) {
+        var open = monitors
+        let deadline = ContinuousClock.now + min(configuration.linger, Self.flushWait)
+        while !open.isEmpty, case let remaining = deadline - ContinuousClock.now, remaining > .zero {
+            var items = open.map { zmq_pollitem_t(socket: $0, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0) }
+            let rc = items.withUnsafeMutableBufferPointer { zmq_poll($0.baseAddress, Int32($0.count), Int(remaining.zmqMilliseconds)) }
+            if rc < 0 && zmq_errno() != EINTR { break }
+            var stillOpen: [UnsafeMutableRawPointer] = []
+            for (index, monitor) in open.enumerated() {
+                var stopped = false
+                if items[index].revents & Int16(ZMQ_POLLIN) != 0 {
+                    while let (event, _) = readMonitorEvent(from: monitor) {
+                        if event == ZMQ_EVENT_MONITOR_STOPPED { stopped = true }
+                    }
+                }
+                if stopped { zmq_close(monitor) } else { stillOpen.append(monitor) }
+            }
+            open = stillOpen
+        }
+        for monitor in open { zmq_close(monitor) }
     }
 
     // MARK: - The poll loop
@@ -420,12 +488,26 @@ final class IOLoop {
             try setOption(dealer, ZMQ_IMMEDIATE, Int32(1))
             // The identity scheme: the peer's ROUTER learns our address as the routing id.
             try setOption(dealer, ZMQ_ROUTING_ID, Array(address.description.utf8))
+            if let security = configuration.security {
+                // Authenticate the peer by its key, known in advance (a monitor) or learned from
+                // its authenticated messages (a client awaiting a reply); without one, no connection.
+                guard let key = security.keyring.key(for: link.peer) ?? learnedKeys[link.peer] else {
+                    // Nobody we could authenticate: as unreachable as an address nobody serves.
+                    statistics.update { $0.sendsWithoutKey += 1 }
+                    logger.debug("no CURVE key is known for the peer", metadata: ["peer": "\(link.peer)"])
+                    throw .peerUnreachable(link.peer)
+                }
+                try setOption(dealer, ZMQ_CURVE_SERVERKEY, Array(key.utf8))
+                try setOption(dealer, ZMQ_CURVE_PUBLICKEY, Array(security.keyPair.publicKey.utf8))
+                try setOption(dealer, ZMQ_CURVE_SECRETKEY, Array(security.keyPair.secretKey.utf8))
+                link.serverKey = key
+            }
             try setOption(dealer, ZMQ_RECONNECT_IVL, configuration.reconnectInterval.zmqMilliseconds)
             try setOption(dealer, ZMQ_RECONNECT_IVL_MAX, configuration.reconnectIntervalMax.zmqMilliseconds)
             if link.peer.scheme != "inproc" {
                 link.monitor = try monitor(dealer, events: ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
                     | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                    | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                    | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_MONITOR_STOPPED)
             }
             guard zmq_connect(dealer, link.peer.description) == 0 else {
                 throw .invalidAddress(link.peer.description, reason: String(cString: zmq_strerror(zmq_errno())))
@@ -552,12 +634,60 @@ final class IOLoop {
                 drop(.oversize, identity: identity, size: size, detail: "limit \(options.maximumMessageSize) bytes")
                 continue
             }
+            var peer: PeerIdentity?
+            if let security = configuration.security {
+                guard let authenticated = authenticatedPeer(of: sender, security) else {
+                    zmq_msg_close(message)
+                    continue
+                }
+                peer = authenticated
+            }
             let (bytes, _) = takeFrame()
             statistics.update {
                 $0.messagesReceived += 1
                 $0.bytesReceived += bytes.count
             }
-            events.push(.message(InboundMessage(sender: sender, bytes: bytes)))
+            events.push(.message(InboundMessage(sender: sender, bytes: bytes, peer: peer)))
+        }
+    }
+
+    /// The identity the current message's connection authenticated, if its claimed `sender` may
+    /// speak with that key; learns the key of an address not known in advance (for the reply).
+    private func authenticatedPeer(of sender: TransportAddress, _ security: ZeroMQSecurity) -> PeerIdentity? {
+        // The ZAP handler made the admitted key the connection's User-Id.
+        guard let userID = zmq_msg_gets(message, "User-Id"), case let key = String(cString: userID),
+              let peer = security.keyring.peer(forKey: key) else {
+            statistics.update { $0.droppedImpersonation += 1 }
+            return nil
+        }
+        if let expected = security.keyring.key(for: sender) {
+            guard expected == key else {
+                statistics.update { $0.droppedImpersonation += 1 }
+                refusalLog.log(logger, .warning, "dropped inbound message", key: "impersonation \(key)", now: MonotonicUptime.now, metadata: [
+                    "sender": "\(sender)", "reason": "impersonation", "key_owner": "\(peer)",
+                    "detail": "the sender address belongs to another key",
+                ])
+                return nil
+            }
+            return peer
+        }
+        if learnedKeys[sender] != key { learn(key, for: sender) }
+        return peer
+    }
+
+    /// Remembers `key` as `sender`'s (bounded: the oldest is forgotten first); a link opened with
+    /// another key for that address is closed, so the next reply authenticates the new key.
+    private func learn(_ key: String, for sender: TransportAddress) {
+        if learnedKeys.updateValue(key, forKey: sender) == nil {
+            learnedOrder.append(sender)
+            if learnedOrder.count > Self.learnedKeysLimit, let oldest = learnedOrder.popFirst() {
+                learnedKeys[oldest] = nil
+            }
+        }
+        if let link = links[sender], link.serverKey != key, link.pending.isEmpty {
+            closeSockets(of: link)
+            links[sender] = nil
+            statistics.update { $0.outboundLinks = links.count }
         }
     }
 
@@ -713,7 +843,10 @@ final class IOLoop {
         try setOption(socket, ZMQ_SNDHWM, hwm)
         try setOption(socket, ZMQ_RCVHWM, hwm)
         // libzmq refuses a larger frame while reading its header, and drops that connection.
-        try setOption(socket, ZMQ_MAXMSGSIZE, Int64(options.maximumMessageSize))
+        // libzmq checks the size on the wire: under CURVE a frame carries a box's overhead too
+        // (the exact limit is checked again on what is received).
+        let curveOverhead = configuration.security == nil ? 0 : 64
+        try setOption(socket, ZMQ_MAXMSGSIZE, Int64(options.maximumMessageSize + curveOverhead))
         if let interval = configuration.heartbeatInterval {
             try setOption(socket, ZMQ_HEARTBEAT_IVL, interval.zmqMilliseconds)
             try setOption(socket, ZMQ_HEARTBEAT_TIMEOUT, configuration.heartbeatTimeout.zmqMilliseconds)

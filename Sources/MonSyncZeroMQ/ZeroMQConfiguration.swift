@@ -27,6 +27,8 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
     /// Messages of at least this many bytes are handed to libzmq without copying (`zmq_msg_init_data`);
     /// smaller ones are copied, which is as fast below about 1 KiB.
     public var zeroCopyThreshold: Int
+    /// CURVE authentication and encryption; `nil` runs in plaintext, admitting anyone who connects.
+    public var security: ZeroMQSecurity?
 
     /// Creates a configuration; every parameter has a default suited to a LAN cluster.
     ///
@@ -38,6 +40,7 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
     ///   - heartbeatTimeout: see ``heartbeatTimeout``; 5 s by default.
     ///   - eventQueueByteCapacity: see ``eventQueueByteCapacity``; 256 MiB by default.
     ///   - zeroCopyThreshold: see ``zeroCopyThreshold``; 1 KiB by default.
+    ///   - security: see ``security``; plaintext by default.
     public init(
         linger: Duration = .milliseconds(200),
         reconnectInterval: Duration = .milliseconds(100),
@@ -45,7 +48,8 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
         heartbeatInterval: Duration? = .seconds(1),
         heartbeatTimeout: Duration = .seconds(5),
         eventQueueByteCapacity: Int = 256 << 20,
-        zeroCopyThreshold: Int = 1024
+        zeroCopyThreshold: Int = 1024,
+        security: ZeroMQSecurity? = nil
     ) {
         self.linger = linger
         self.reconnectInterval = reconnectInterval
@@ -54,6 +58,7 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
         self.heartbeatTimeout = heartbeatTimeout
         self.eventQueueByteCapacity = eventQueueByteCapacity
         self.zeroCopyThreshold = zeroCopyThreshold
+        self.security = security
     }
 }
 

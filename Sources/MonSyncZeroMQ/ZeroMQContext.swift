@@ -34,6 +34,8 @@ public final class ZeroMQContext: Sendable {
         /// Bound inproc endpoint name → the generation of its current binding.
         var inproc: [String: UInt64] = [:]
         var nextGeneration: UInt64 = 0
+        /// The context's ZAP handler, started by the first secured member.
+        var zap: ZAPHandler?
     }
 
     private let state = LockedState(State())
@@ -69,16 +71,31 @@ public final class ZeroMQContext: Sendable {
         }
     }
 
+    /// The ZAP domain under which `lease`'s member authenticates its peers with `authorizer`
+    /// (starting the context's ZAP handler if it is the first to need one).
+    func authenticate(for lease: Lease, _ authorizer: @escaping ZAPHandler.Authorizer) throws(TransportError) -> String {
+        let domain = "monsync-\(lease.member)"
+        try state.withLock { (state) throws(TransportError) in
+            if state.zap == nil { state.zap = try ZAPHandler.start(on: lease.handle.raw) }
+            state.zap!.register(domain: domain, authorizer)
+        }
+        return domain
+    }
+
     /// Leaves the context. The last member terminates the libzmq context; it must have closed its sockets.
     ///
     /// Called on the leaving transport's I/O thread, which may block in `zmq_ctx_term` for at most the linger.
     func leave(_ lease: Lease) {
-        let toTerminate = state.withLock { state -> ContextHandle? in
+        let (toTerminate, zap) = state.withLock { state -> (ContextHandle?, ZAPHandler?) in
             state.members[lease.member] = nil
-            guard state.members.isEmpty, let handle = state.handle, handle.raw == lease.handle.raw else { return nil }
+            state.zap?.unregister(domain: "monsync-\(lease.member)")
+            guard state.members.isEmpty, let handle = state.handle, handle.raw == lease.handle.raw else { return (nil, nil) }
             state.handle = nil
-            return handle
+            defer { state.zap = nil }
+            return (handle, state.zap)
         }
+        // The handler's socket must be closed before the context can terminate.
+        zap?.stop()
         if let toTerminate {
             while zmq_ctx_term(toTerminate.raw) != 0 && zmq_errno() == EINTR {}
         }

@@ -28,6 +28,15 @@ extension ZeroMQTransport {
         public var droppedOversize = 0
         /// Messages a peer's ROUTER sent back on one of our outbound DEALER connections, which carry no inbound traffic.
         public var droppedUnexpected = 0
+        /// With CURVE: messages dropped because their claimed sender address belongs to another key
+        /// (someone with a valid key speaking as a monitor it is not).
+        public var droppedImpersonation = 0
+        /// With CURVE: handshakes refused because the client's key is not admitted (the connection
+        /// never carries a message).
+        public var keysRefused = 0
+        /// With CURVE: sends that failed because no key is known for the destination (a monitor
+        /// missing from the keyring, or an address that never sent us an authenticated message).
+        public var sendsWithoutKey = 0
         /// Inbound connections accepted by the listening ROUTER.
         public var inboundConnections = 0
         /// Inbound connections that ended: the peer left, its heartbeats stopped, or libzmq closed it
@@ -53,7 +62,7 @@ extension ZeroMQTransport {
         public var linksClosed = 0
 
         /// Every inbound message the transport dropped itself.
-        public var dropped: Int { droppedWrongFrameCount + droppedInvalidSender + droppedOversize + droppedUnexpected }
+        public var dropped: Int { droppedWrongFrameCount + droppedInvalidSender + droppedOversize + droppedUnexpected + droppedImpersonation }
 
         /// All counters at zero.
         public init() {}

@@ -40,5 +40,45 @@ struct ZeroMQConformanceTests {
             })
         try await kit.run(check)
     }
+
+    /// The whole kit, and the authentication checks, with CURVE on: every transport's key is in
+    /// one shared keyring (a node restarted at an address keeps its key); a stranger has a valid
+    /// key that nobody admits.
+    @Test(arguments: ["tcp", "ipc"], ConformanceCheck.allCases + ConformanceCheck.authenticationChecks)
+    func secured(scheme: String, check: ConformanceCheck) async throws {
+        let run = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let assigned = LockedState<[String: TransportAddress]>([:])
+        let keyring = CurveKeyring()
+        let keys = LockedState<[TransportAddress: CurveKeyPair]>([:])
+        @Sendable func configuration(_ keyPair: CurveKeyPair) -> ZeroMQConfiguration {
+            ZeroMQConfiguration(linger: .seconds(5), security: ZeroMQSecurity(keyPair: keyPair, keyring: keyring))
+        }
+        var kit = TransportConformance(
+            name: "zeromq-\(scheme)-curve",
+            makeAddress: { name in
+                try assigned.withLock { table throws(TransportError) -> TransportAddress in
+                    if let address = table[name] { return address }
+                    let address = scheme == "tcp" ? try TransportAddress("tcp://127.0.0.1:\(freeTCPPort())")
+                        : try TransportAddress("ipc:///tmp/monsync-kit-curve-\(run)-\(name).sock")
+                    table[name] = address
+                    return address
+                }
+            },
+            makeTransport: { address, options in
+                let keyPair = try keys.withLock { (keys) throws(TransportError) -> CurveKeyPair in
+                    if let known = keys[address] { return known }
+                    let fresh = try CurveKeyPair.generate()
+                    keys[address] = fresh
+                    return fresh
+                }
+                try keyring.admit(PeerIdentity(name: address.description, role: .monitor, credential: keyPair.publicKey))
+                try keyring.bind(address, to: keyPair.publicKey)
+                return try ZeroMQTransport(address: address, options: options, configuration: configuration(keyPair))
+            })
+        kit.authentication = TransportConformance.Authentication { address, options in
+            try ZeroMQTransport(address: address, options: options, configuration: configuration(try CurveKeyPair.generate()))
+        }
+        try await kit.run(check)
+    }
 }
 #endif

@@ -83,7 +83,7 @@ public final class Dispatcher: Sendable {
             return
         }
         do {
-            try await handler(message, MessageContext(sender: inbound.sender, dispatcher: self))
+            try await handler(message, MessageContext(sender: inbound.sender, dispatcher: self, peer: inbound.peer))
             statistics.update { $0.handled += 1 }
         } catch {
             statistics.update { $0.handlerFailures += 1 }

@@ -4,10 +4,14 @@ public struct MessageContext: Sendable {
     public let sender: TransportAddress
     /// The dispatcher that delivered the message.
     public let dispatcher: Dispatcher
+    /// Who the transport authenticated the sender as (``InboundMessage/peer``); `nil` when the
+    /// transport authenticates nobody.
+    public let peer: PeerIdentity?
 
-    public init(sender: TransportAddress, dispatcher: Dispatcher) {
+    public init(sender: TransportAddress, dispatcher: Dispatcher, peer: PeerIdentity? = nil) {
         self.sender = sender
         self.dispatcher = dispatcher
+        self.peer = peer
     }
 
     /// Encodes `message` and sends it to the sender.

@@ -16,6 +16,8 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
     case notRunning
     /// The transport was already started.
     case alreadyStarted
+    /// A key or other credential is malformed, or the transport has none for a peer it must authenticate.
+    case invalidCredential(String)
     /// An error of the underlying library or system, with its text.
     case underlying(String)
 
@@ -30,6 +32,7 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .messageTooLarge(size, limit): "message of \(size) bytes exceeds the transport limit of \(limit) bytes"
         case .notRunning: "transport is not running"
         case .alreadyStarted: "transport was already started"
+        case let .invalidCredential(text): "invalid credential: \(text)"
         case let .underlying(text): text
         }
     }

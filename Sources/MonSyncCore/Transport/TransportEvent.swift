@@ -17,10 +17,13 @@ public struct InboundMessage: Sendable {
     public var sender: TransportAddress
     /// Exactly the bytes the sender passed to ``MessageTransport/send(_:to:)``.
     public var bytes: [UInt8]
+    /// Who the transport authenticated the sender as; `nil` when it authenticates nobody.
+    public var peer: PeerIdentity?
 
-    public init(sender: TransportAddress, bytes: [UInt8]) {
+    public init(sender: TransportAddress, bytes: [UInt8], peer: PeerIdentity? = nil) {
         self.sender = sender
         self.bytes = bytes
+        self.peer = peer
     }
 }
 

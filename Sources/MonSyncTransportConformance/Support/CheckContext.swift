@@ -87,6 +87,12 @@ final class CheckContext: Sendable {
         return transport
     }
 
+    /// Records a transport made outside ``make(at:options:)`` (a stranger) for the final shutdown.
+    func adopt(_ transport: any MessageTransport) throws -> any MessageTransport {
+        transports.withLock { $0.append(transport) }
+        return transport
+    }
+
     /// Starts `transport`, which must succeed promptly.
     func start(_ transport: any MessageTransport) async throws {
         let result = try await expectWithin(promptness, "start() of \(transport.localAddress) to return") {
