@@ -4,9 +4,11 @@ import MonSyncCore
 ///
 /// Refusals are explicit so a client always knows whether its write took
 /// effect: ``ok`` means committed (or read); ``noQuorum``, ``notLeader`` and
-/// ``invalid`` mean the write was not proposed and never will be;
+/// ``invalid`` and ``tooLarge`` mean the write was not proposed and never will be;
 /// ``retry`` means the leader lost its quorum while the write was in flight —
 /// resend it with the same tid and it is applied at most once.
+///
+/// Codes are stable: a new outcome gets a new number, never an old one.
 public enum CommandResult: UInt32, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Done: the write is committed, or the read succeeded.
     case ok = 0
@@ -22,6 +24,19 @@ public enum CommandResult: UInt32, Sendable, Hashable, CaseIterable, CustomStrin
     case invalid = 5
     /// The monitor failed (a store error); nothing was proposed.
     case failed = 6
+    /// The key or the value is longer than the protocol allows (``MMonCommand/maximumKeyLength``,
+    /// ``MMonCommand/maximumValueLength``); nothing was proposed. Added after codes 0–6: a reader that
+    /// predates it cannot decode the reply and drops it, as it dropped such a request before.
+    case tooLarge = 7
+
+    /// Whether the result settles the command, so resending it cannot change the answer
+    /// (OK, NOT_FOUND, INVALID, FAILED, TOO_LARGE); the others ask the client to try again or elsewhere.
+    public var isDefinite: Bool {
+        switch self {
+        case .ok, .notFound, .invalid, .failed, .tooLarge: true
+        case .notLeader, .noQuorum, .retry: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -32,6 +47,7 @@ public enum CommandResult: UInt32, Sendable, Hashable, CaseIterable, CustomStrin
         case .retry: "retry"
         case .invalid: "invalid"
         case .failed: "failed"
+        case .tooLarge: "too_large"
         }
     }
 }

@@ -12,13 +12,24 @@ public import MonSyncCore
 ///
 /// Version-1 payload: `op` u32, `flags` u8, `client_id` u64, `tid` u64,
 /// `key` string, `value` blob, `reply_to` string (empty unless forwarded).
+/// Version 2 appends `after` string and `limit` u32 (LIST's paging; empty and
+/// 0 for every other op); a v1 command reads as `after` empty, `limit` 0.
+///
+/// The size limits (``maximumKeyLength``, ``maximumValueLength``) and the
+/// empty key are not decode errors: such a command decodes, and the monitor
+/// answers it with ``CommandResult/tooLarge`` or ``CommandResult/invalid``
+/// (``requestError``), so a client learns why instead of waiting for a reply
+/// that never comes.
 public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
     public static let messageType = MessageType(50)
-    public static let headVersion: UInt8 = 1
+    public static let headVersion: UInt8 = 2
     public static let name = "mon_command"
 
-    /// The largest key accepted, in bytes.
+    /// The largest key (and LIST prefix or `after` key) accepted, in bytes.
     public static let maximumKeyLength = 1024
+    /// The largest PUT value accepted, in bytes: 16 MiB, a quarter of the 64 MiB frame limit, so
+    /// the command and the Paxos value that carries it always fit in a frame.
+    public static let maximumValueLength = 16 << 20
 
     /// What the client asks.
     public enum Op: UInt32, Sendable, CaseIterable, CustomStringConvertible {
@@ -73,10 +84,14 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
     public var value: ArraySlice<UInt8>
     /// With ``Flags/forwarded``: the client's address, where the reply goes.
     public var replyTo: String
+    /// LIST: list only keys strictly after this one (bytewise); empty lists from the first key.
+    public var after: String
+    /// LIST: at most this many keys (the monitor caps it at its own page size); 0 asks for a full page.
+    public var limit: UInt32
 
-    /// A command; `value` only for PUT, `replyTo` only with ``Flags/forwarded``.
+    /// A command; `value` only for PUT, `replyTo` only with ``Flags/forwarded``, `after` and `limit` only for LIST.
     public init<C: Collection<UInt8>>(op: Op, clientID: UInt64, tid: UInt64, key: String = "", value: C = [UInt8](),
-                                      flags: Flags = [], replyTo: String = "") {
+                                      flags: Flags = [], replyTo: String = "", after: String = "", limit: UInt32 = 0) {
         self.op = op
         self.flags = flags
         self.clientID = clientID
@@ -84,22 +99,20 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
         self.key = key
         self.value = ArraySlice(value)
         self.replyTo = replyTo
+        self.after = after
+        self.limit = limit
     }
 
     public var routingKey: UInt32? { op.rawValue }
 
+    /// Checks the message's structure: known flags, a value only on PUT, paging only on LIST, `reply_to`
+    /// exactly on forwarded commands. The limits a monitor answers instead (``requestError``) are not checked here.
     public func validate() throws(DecodeError) {
         if !Flags.known.isSuperset(of: flags) { throw .invalidFlags(op: op.rawValue, flags: flags.rawValue) }
-        if key.utf8.count > Self.maximumKeyLength {
-            throw .lengthOverLimit(what: "key", length: UInt64(key.utf8.count), limit: Self.maximumKeyLength)
-        }
-        switch op {
-        case .put, .get, .delete:
-            if key.isEmpty { throw .invalidField(name: "key (empty for \(op))", value: 0) }
-        case .list, .status:
-            break
-        }
         if op != .put && !value.isEmpty { throw .invalidField(name: "value (only PUT carries one)", value: UInt64(value.count)) }
+        if op != .list && (!after.isEmpty || limit != 0) {
+            throw .invalidField(name: "after/limit (only LIST carries them)", value: UInt64(limit))
+        }
         if flags.contains(.forwarded) {
             if replyTo.isEmpty { throw .invalidField(name: "reply_to (empty on a forwarded command)", value: 0) }
             if (try? TransportAddress(replyTo)) == nil { throw .invalidField(name: "reply_to (not an address)", value: UInt64(replyTo.utf8.count)) }
@@ -108,8 +121,34 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The fixed fields, the key and the value.
-    public var payloadSizeHint: Int { 64 + key.utf8.count + value.count }
+    /// Why any monitor refuses this command whatever its state, as the result and message of its
+    /// reply: ``CommandResult/invalid`` for a PUT, GET or DELETE without a key,
+    /// ``CommandResult/tooLarge`` for a key, prefix or `after` over ``maximumKeyLength`` or a value
+    /// over ``maximumValueLength``; `nil` when the command is within the limits.
+    ///
+    /// A client checks this before sending, so it reports the problem at once and sends nothing.
+    public var requestError: (result: CommandResult, message: String)? {
+        switch op {
+        case .put, .get, .delete:
+            if key.isEmpty { return (.invalid, "the key is empty; \(op) needs a key of 1 to \(Self.maximumKeyLength) bytes") }
+        case .list, .status:
+            break
+        }
+        if key.utf8.count > Self.maximumKeyLength {
+            let what = op == .list ? "prefix" : "key"
+            return (.tooLarge, "the \(what) is \(key.utf8.count) bytes, over the limit of \(Self.maximumKeyLength) bytes")
+        }
+        if after.utf8.count > Self.maximumKeyLength {
+            return (.tooLarge, "the after key is \(after.utf8.count) bytes, over the limit of \(Self.maximumKeyLength) bytes")
+        }
+        if value.count > Self.maximumValueLength {
+            return (.tooLarge, "the value is \(value.count) bytes, over the limit of \(Self.maximumValueLength) bytes")
+        }
+        return nil
+    }
+
+    /// The fixed fields, the key, the value and the paging key.
+    public var payloadSizeHint: Int { 64 + key.utf8.count + value.count + after.utf8.count }
 
     public func encodePayload(into e: inout WireEncoder) {
         e.encode(op.rawValue)
@@ -119,6 +158,8 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
         e.encode(key)
         e.encodeBlob(value)
         e.encode(replyTo)
+        e.encode(after)
+        e.encode(limit)
     }
 
     public init(decodingPayload d: inout WireDecoder, version: UInt8) throws(DecodeError) {
@@ -131,10 +172,17 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
         key = try d.decodeString(field: "key")
         value = try d.decodeBlob(field: "value")
         replyTo = try d.decodeString(field: "reply_to")
+        if version >= 2 {
+            after = try d.decodeString(field: "after")
+            limit = try d.decodeUInt32()
+        } else {
+            after = ""
+            limit = 0
+        }
         try validate()
     }
 
     public var description: String {
-        "MMonCommand(\(op) tid \(tid) client \(clientID)\(key.isEmpty ? "" : " key \(key)")\(flags.contains(.forwarded) ? " forwarded for \(replyTo)" : ""))"
+        "MMonCommand(\(op) tid \(tid) client \(clientID)\(key.isEmpty ? "" : " key \(key)")\(after.isEmpty ? "" : " after \(after)")\(limit == 0 ? "" : " limit \(limit)")\(flags.contains(.forwarded) ? " forwarded for \(replyTo)" : ""))"
     }
 }

@@ -126,7 +126,8 @@ struct BenchRunner {
             var connections: [ClientConnection] = []
             do {
                 for _ in 0..<options.clients {
-                    connections.append(try await ClientEndpoint.startClient(monmap: monmap, registry: registry, options: transportOptions, logger: logger))
+                    connections.append(try await ClientEndpoint.startClient(monmap: monmap, registry: registry, options: transportOptions, logger: logger,
+                                                                            attemptTimeout: options.client.attemptTimeout.seconds))
                 }
             } catch {
                 await Self.close(connections)
@@ -276,9 +277,9 @@ extension BenchErrorKind {
     /// The kind of a client helper's failure.
     init(_ error: MonitorClientError) {
         switch error {
-        case .timedOut(lastReply: nil): self = .timeout
-        case .timedOut(lastReply: _?): self = .unavailable
-        case .refused: self = .refused
+        case .timedOut(lastReply: nil), .outcomeUnknown(_, lastReply: nil): self = .timeout
+        case .timedOut(lastReply: _?), .outcomeUnknown(_, lastReply: _?): self = .unavailable
+        case .refused, .invalidRequest: self = .refused
         case .cancelled: self = .cancelled
         }
     }

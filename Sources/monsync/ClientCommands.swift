@@ -13,6 +13,11 @@ struct ClientOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for a definite answer, across every monitor tried.", valueName: "s"))
     var timeout: Double = 10
 
+    @Option(help: ArgumentHelp(
+        "Seconds one attempt waits for a monitor before the client asks every monitor at once (a first attempt with no monitor known to answer asks them all at once anyway).",
+        valueName: "s"))
+    var attemptTimeout: Double = 1
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
@@ -21,20 +26,34 @@ struct ClientOptions: ParsableArguments {
 
     func validate() throws {
         guard timeout > 0 && timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds (got \(timeout)).") }
+        guard attemptTimeout > 0 && attemptTimeout <= 3600 else {
+            throw ValidationError("--attempt-timeout must be between 0 and 3600 seconds (got \(attemptTimeout)).")
+        }
     }
 
-    /// Starts a client on a fresh reply address, runs `body`, and shuts the client down, mapping errors to sentences.
-    func withClient<T>(_ body: (MonitorClient, MonMap) async throws -> T) async throws -> T {
+    /// Starts a client on a fresh reply address, runs `body`, and shuts the client down. A failure is
+    /// printed as one sentence on standard error and the process exits with its ``ClientExitCode``.
+    ///
+    /// - Parameter clientID: the client id to write as (random when `nil`).
+    func withClient<T>(clientID: UInt64? = nil, _ body: (MonitorClient, MonMap) async throws -> T) async throws -> T {
         logLevel.bootstrap()
         let logger = Logger(label: "monsync.client")
-        return try await UserFacingError.reporting {
-            let monmap = try cluster.resolve(allowAnonymous: true)
-            let connection = try await ClientEndpoint.startClient(monmap: monmap, registry: Transports.registry(logger: logger),
-                                                              options: TransportOptions(sendTimeout: timeout.seconds), logger: logger)
-            let result: Result<T, any Error>
-            do { result = .success(try await body(connection.client, monmap)) } catch { result = .failure(error) }
-            await connection.close()
-            return try result.get()
+        do {
+            return try await UserFacingError.reporting {
+                let monmap = try cluster.resolve(allowAnonymous: true)
+                let connection = try await ClientEndpoint.startClient(
+                    monmap: monmap, registry: Transports.registry(logger: logger), options: TransportOptions(sendTimeout: timeout.seconds),
+                    logger: logger, attemptTimeout: attemptTimeout.seconds, clientID: clientID)
+                let result: Result<T, any Error>
+                do { result = .success(try await body(connection.client, monmap)) } catch { result = .failure(error) }
+                await connection.close()
+                return try result.get()
+            }
+        } catch let error as UserFacingError {
+            let code = error.clientExitCode
+            let label = code == .incomplete ? "Note" : "Error"
+            FileHandle.standardError.write(Data("\(label): \(error)\n".utf8))
+            throw code.exitCode
         }
     }
 
@@ -44,28 +63,46 @@ struct ClientOptions: ParsableArguments {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
+
+    /// Refuses, before anything is sent, a command no monitor would serve (the same check the monitors make).
+    static func check(_ command: MMonCommand) throws {
+        if let (_, message) = command.requestError { throw ValidationError(message) }
+    }
 }
 
 /// `monsync put KEY VALUE`.
 struct PutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "put", abstract: "Set a key of the replicated key-value service (committed through Paxos).",
-        discussion: "Example:\n  monsync put color blue --config monmap.conf")
+        discussion: """
+        Exits 0 when committed; 4 when the outcome is unknown (resend with the --client-id and --tid the \
+        message gives: applied at most once); 2 when nothing was applied for want of a quorum; see docs/CLI.md.
 
-    @Argument(help: "The key.") var key: String
-    @Argument(help: "The value (stored as its UTF-8 bytes).") var value: String
+        Example:
+          monsync put color blue --config monmap.conf
+        """)
+
+    @Argument(help: "The key (1 to 1024 bytes).") var key: String
+    @Argument(help: "The value (stored as its UTF-8 bytes; at most 16 MiB).") var value: String
     @OptionGroup var options: ClientOptions
+    @OptionGroup(title: "Resending a write") var write: WriteOptions
+
+    func validate() throws {
+        try ClientOptions.check(MMonCommand(op: .put, clientID: 1, tid: 1, key: key, value: Array(value.utf8)))
+    }
 
     func run() async throws {
-        try await options.withClient { client, monmap in
+        try await options.withClient(clientID: write.clientID) { client, monmap in
             let version: UInt64
-            do throws(MonitorClientError) { version = try await client.put(key, Array(value.utf8), timeout: options.timeout.seconds) } catch {
-                throw UserFacingError.from(error, monmap: monmap, timeout: options.timeout.seconds)
+            let tid = write.tid ?? client.nextTid()
+            do throws(MonitorClientError) { version = try await client.put(key, Array(value.utf8), tid: tid, timeout: options.timeout.seconds) } catch {
+                throw UserFacingError.from(error, monmap: monmap, timeout: options.timeout.seconds,
+                                           write: ("put \(UserFacingError.quoted(key))", client.clientID))
             }
             if options.json {
                 try options.printJSON(WriteResult(key: key, version: version))
             } else {
-                print("set \(key) (version \(version))")
+                print("set \(key) (\(version == 0 ? "already applied" : "version \(version)"))")
             }
         }
     }
@@ -75,21 +112,33 @@ struct PutCommand: AsyncParsableCommand {
 struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete", abstract: "Remove a key of the replicated key-value service.",
-        discussion: "Example:\n  monsync delete color --mon tcp://127.0.0.1:7001")
+        discussion: """
+        Exits like put (0 done, 4 outcome unknown, …; docs/CLI.md).
+
+        Example:
+          monsync delete color --mon tcp://127.0.0.1:7001
+        """)
 
     @Argument(help: "The key.") var key: String
     @OptionGroup var options: ClientOptions
+    @OptionGroup(title: "Resending a write") var write: WriteOptions
+
+    func validate() throws {
+        try ClientOptions.check(MMonCommand(op: .delete, clientID: 1, tid: 1, key: key))
+    }
 
     func run() async throws {
-        try await options.withClient { client, monmap in
+        try await options.withClient(clientID: write.clientID) { client, monmap in
             let version: UInt64
-            do throws(MonitorClientError) { version = try await client.delete(key, timeout: options.timeout.seconds) } catch {
-                throw UserFacingError.from(error, monmap: monmap, timeout: options.timeout.seconds)
+            let tid = write.tid ?? client.nextTid()
+            do throws(MonitorClientError) { version = try await client.delete(key, tid: tid, timeout: options.timeout.seconds) } catch {
+                throw UserFacingError.from(error, monmap: monmap, timeout: options.timeout.seconds,
+                                           write: ("delete \(UserFacingError.quoted(key))", client.clientID))
             }
             if options.json {
                 try options.printJSON(WriteResult(key: key, version: version))
             } else {
-                print("deleted \(key) (version \(version))")
+                print("deleted \(key) (\(version == 0 ? "already applied" : "version \(version)"))")
             }
         }
     }
@@ -99,10 +148,20 @@ struct DeleteCommand: AsyncParsableCommand {
 struct GetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get", abstract: "Print the value of a key (exits 1 when it has none).",
-        discussion: "Example:\n  monsync get color --mon tcp://127.0.0.1:7001")
+        discussion: """
+        Exits 0 with the value; 1 when the key has none; 3 when no monitor answered; 2 when they \
+        answered without a quorum (docs/CLI.md).
+
+        Example:
+          monsync get color --mon tcp://127.0.0.1:7001
+        """)
 
     @Argument(help: "The key.") var key: String
     @OptionGroup var options: ClientOptions
+
+    func validate() throws {
+        try ClientOptions.check(MMonCommand(op: .get, clientID: 1, tid: 1, key: key))
+    }
 
     func run() async throws {
         try await options.withClient { client, monmap in
@@ -124,22 +183,58 @@ struct GetCommand: AsyncParsableCommand {
     }
 }
 
-/// `monsync list [--prefix P]`.
+/// `monsync list [--prefix P] [--after K] [--limit N]`.
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List the keys of the key-value service (at most 10 000), one a line.",
-        discussion: "Example:\n  monsync list --prefix user. --mon tcp://127.0.0.1:7001")
+        commandName: "list", abstract: "List the keys of the key-value service, one a line, ascending.",
+        discussion: """
+        Without --limit it lists every key, fetching page after page (a monitor answers at most 10 000 \
+        keys at a time); with --limit N it stops after N keys and, when more follow, says so on \
+        standard error and exits 6: continue with --after and the last key printed.
+
+        Example:
+          monsync list --prefix user. --mon tcp://127.0.0.1:7001
+          monsync list --limit 1000 --after user.0999 --config monmap.conf
+        """)
 
     @Option(help: "Only keys that start with this.") var prefix: String = ""
+    @Option(help: ArgumentHelp("Only keys after this one (bytewise): the last key of the previous page.", valueName: "key"))
+    var after: String = ""
+    @Option(help: ArgumentHelp("At most this many keys (exit 6 when more follow); every key when absent.", valueName: "n"))
+    var limit: Int?
     @OptionGroup var options: ClientOptions
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit)).") }
+        try ClientOptions.check(MMonCommand(op: .list, clientID: 1, tid: 1, key: prefix, after: after))
+    }
 
     func run() async throws {
         try await options.withClient { client, monmap in
-            let keys: [String]
-            do throws(MonitorClientError) { keys = try await client.list(prefix: prefix, timeout: options.timeout.seconds) } catch {
-                throw UserFacingError.from(error, monmap: monmap, timeout: options.timeout.seconds)
+            let timeout = options.timeout.seconds
+            let clock = ContinuousClock()
+            let deadline = clock.now + timeout
+            var listed: [String] = []
+            var count = 0
+            var cursor = after
+            var more = true
+            // Page after page, each printed as it comes, all within --timeout.
+            while more && count < (limit ?? Int.max) {
+                let want = UInt32(clamping: (limit ?? Int.max) - count)
+                let page: (keys: [String], more: Bool)
+                do throws(MonitorClientError) {
+                    page = try await client.list(prefix: prefix, after: cursor, limit: limit == nil ? 0 : want,
+                                                 timeout: max(.milliseconds(1), clock.now.duration(to: deadline)))
+                } catch {
+                    throw UserFacingError.from(error, monmap: monmap, timeout: timeout)
+                }
+                if options.json { listed += page.keys } else { for key in page.keys { print(key) } }
+                count += page.keys.count
+                more = page.more
+                if let last = page.keys.last { cursor = last }
             }
-            if options.json { try options.printJSON(keys) } else { for key in keys { print(key) } }
+            if options.json { try options.printJSON(listed) }
+            if more { throw UserFacingError.listIncomplete(count: count, last: cursor) }
         }
     }
 }
@@ -149,8 +244,9 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Ask every monitor for its state, quorum, leader and Paxos bounds.",
         discussion: """
-        Prints one row per monitor (those that did not answer in time say so) and a summary line; \
-        exits 1 when no monitor answered.
+        Prints one row per monitor, named and ranked as the monitors themselves report (those that did \
+        not answer say so), and a summary line. Exits 0 when a monitor is in a quorum, 2 when monitors \
+        answered but none is, 3 when none answered.
 
         Example:
           monsync status --monmap a=tcp://127.0.0.1:7001,b=tcp://127.0.0.1:7002
@@ -161,22 +257,20 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await options.withClient { client, monmap in
             let timeout = options.timeout.seconds
-            let answers = await withTaskGroup(of: (Int32, MonitorStatus?).self) { group in
-                for rank in monmap.ranks { group.addTask { (rank, await client.status(of: rank, timeout: timeout)) } }
-                var answers: [Int32: MonitorStatus] = [:]
-                for await (rank, status) in group { answers[rank] = status }
-                return answers
+            let survey = await client.survey(timeout: timeout, attemptTimeout: options.attemptTimeout.seconds)
+            guard !survey.replies.isEmpty else {
+                throw UserFacingError.unreachable(monitors: monmap.described, timeout: timeout)
             }
-            guard !answers.isEmpty else {
-                throw UserFacingError.unreachable(monitors: monmap.members.map { "\($0.name)=\($0.address)" }, timeout: timeout)
-            }
-            let rows = monmap.members.map { member in StatusRow(member: member, status: answers[member.rank], monmap: monmap) }
+            let rows = StatusRow.rows(survey, monmap: monmap)
             if options.json {
                 try options.printJSON(rows)
             } else {
                 print(StatusRow.table(rows))
-                print(StatusRow.summary(rows, monmap: monmap))
+                print(StatusRow.summary(rows, epoch: survey.clusterMonmap?.epoch))
                 if let sync = StatusRow.syncBlock(rows) { print(sync) }
+            }
+            guard rows.contains(where: \.inQuorum) else {
+                throw UserFacingError.noQuorum(answered: rows.filter(\.answered).count, of: rows.count)
             }
         }
     }
@@ -196,14 +290,17 @@ struct ValueResult: Encodable {
     var size: Int
 }
 
-/// One monitor's line of `status`.
+/// One monitor's line of `status`: its name, rank, quorum and leader as the monitor itself reports them.
 struct StatusRow: Encodable {
     var name: String
-    var rank: Int32
+    /// The rank in the cluster's monmap; `nil` for an address no monitor's monmap lists.
+    var rank: Int32?
     var address: String
     var answered: Bool
     var state: String?
     var electionEpoch: UInt32?
+    /// The epoch of the monmap the monitor runs with (absent from monitors that predate it).
+    var monmapEpoch: UInt32?
     var quorum: [String]?
     var leader: String?
     var firstCommitted: UInt64?
@@ -211,21 +308,62 @@ struct StatusRow: Encodable {
     /// The store sync's section, when the monitor reported one.
     var sync: SyncSection?
 
-    init(member: MonitorEntity, status: MonitorStatus?, monmap: MonMap) {
-        name = member.name
-        rank = member.rank
-        address = member.address
-        answered = status != nil
-        guard let status else { return }
-        // A client given bare --mon URLs learns the real names from the answers.
-        if !status.name.isEmpty { name = status.name }
+    /// Whether this monitor answered and is in a quorum.
+    var inQuorum: Bool { answered && !(quorum ?? []).isEmpty && (state == "leader" || state == "peon") }
+
+    /// A row for a monitor that answered: everything from its own reply. Quorum members and the
+    /// leader are named through the monitor's own monmap, then the cluster's.
+    init(address: String, reply: MMonCommandReply, cluster: [MonitorEntity]) {
+        let status = reply.status
+        func named(_ rank: Int32) -> String {
+            reply.monmap.first { $0.rank == rank }?.name ?? cluster.first { $0.rank == rank }?.name ?? "\(rank)"
+        }
+        let listed = cluster.first { Self.entity($0, isAt: address) }
+        self.address = address
+        name = status.name.isEmpty ? (listed?.name ?? "?") : status.name
+        rank = status.rank >= 0 ? status.rank : listed?.rank
+        answered = true
         state = "\(status.state)"
         electionEpoch = status.electionEpoch
-        quorum = status.quorum.map { monmap.member(rank: $0)?.name ?? "\($0)" }
-        leader = status.leader.map { monmap.member(rank: $0)?.name ?? "\($0)" }
+        monmapEpoch = reply.monmapEpoch == 0 ? nil : reply.monmapEpoch
+        quorum = status.quorum.map(named)
+        leader = status.leader.map(named)
         firstCommitted = status.firstCommitted
         lastCommitted = status.lastCommitted
-        sync = status.sync.map { SyncSection($0, monmap: monmap) }
+        // Names in the sync section come from the monitor's monmap too.
+        let members = reply.monmap.isEmpty ? cluster : reply.monmap
+        sync = status.sync.map { SyncSection($0, members: members) }
+    }
+
+    /// A row for a monitor that did not answer, named by the cluster's monmap when it lists the
+    /// address, else by the client's own (`?` for a bare `--mon` URL).
+    init(address: String, cluster: [MonitorEntity], monmap: MonMap) {
+        self.address = address
+        answered = false
+        if let member = cluster.first(where: { Self.entity($0, isAt: address) }) {
+            name = member.name
+            rank = member.rank
+        } else {
+            let given = monmap.members.first { $0.address == address }
+            name = given.map { MonMap.isAnonymous($0) ? "?" : $0.name } ?? "?"
+            rank = nil
+        }
+    }
+
+    /// Whether `entity` listens on `address` (a transport address's description).
+    static func entity(_ entity: MonitorEntity, isAt address: String) -> Bool {
+        entity.address == address || (try? TransportAddress(entity.address))?.description == address
+    }
+
+    /// Every monitor asked, ranked as the cluster ranks them (monitors no monmap lists last).
+    static func rows(_ survey: StatusSurvey, monmap: MonMap) -> [StatusRow] {
+        let cluster = survey.clusterMonmap?.members ?? []
+        let rows = survey.asked.map { address in
+            let url = address.description
+            return survey.replies[address].map { StatusRow(address: url, reply: $0, cluster: cluster) }
+                ?? StatusRow(address: url, cluster: cluster, monmap: monmap)
+        }
+        return rows.sorted { ($0.rank ?? .max, $0.address) < ($1.rank ?? .max, $1.address) }
     }
 
     /// The `sync:` block: one line per role with something to show, per monitor; `nil` when none has any.
@@ -281,8 +419,9 @@ struct StatusRow: Encodable {
     static func table(_ rows: [StatusRow]) -> String {
         let header = ["NAME", "RANK", "ADDRESS", "STATE", "EPOCH", "QUORUM", "LEADER", "FIRST", "LAST"]
         let cells = rows.map { row -> [String] in
-            guard row.answered else { return [row.name, "\(row.rank)", row.address, "no answer", "-", "-", "-", "-", "-"] }
-            return [row.name, "\(row.rank)", row.address, row.state ?? "-", row.electionEpoch.map(String.init) ?? "-",
+            let rank = row.rank.map(String.init) ?? "-"
+            guard row.answered else { return [row.name, rank, row.address, "no answer", "-", "-", "-", "-", "-"] }
+            return [row.name, rank, row.address, row.state ?? "-", row.electionEpoch.map(String.init) ?? "-",
                     (row.quorum ?? []).isEmpty ? "-" : row.quorum!.joined(separator: ","), row.leader ?? "-",
                     row.firstCommitted.map(String.init) ?? "-", row.lastCommitted.map(String.init) ?? "-"]
         }
@@ -294,12 +433,12 @@ struct StatusRow: Encodable {
         }.joined(separator: "\n")
     }
 
-    /// `quorum a,b,c (leader a); 3 of 3 monitors answered`.
-    static func summary(_ rows: [StatusRow], monmap: MonMap) -> String {
+    /// `quorum a,b,c (leader a); 3 of 3 monitors answered; monmap epoch 1`.
+    static func summary(_ rows: [StatusRow], epoch: UInt32?) -> String {
         let answered = rows.filter(\.answered).count
-        let inQuorum = rows.first { $0.answered && !($0.quorum ?? []).isEmpty }
+        let inQuorum = rows.first { $0.inQuorum }
         let quorum = inQuorum.map { "quorum \($0.quorum!.joined(separator: ",")) (leader \($0.leader ?? "-"))" } ?? "no quorum"
-        return "\(quorum); \(answered) of \(monmap.count) monitors answered"
+        return "\(quorum); \(answered) of \(rows.count) monitors answered" + (epoch.map { "; monmap epoch \($0)" } ?? "")
     }
 }
 
@@ -349,10 +488,11 @@ struct SyncSection: Encodable {
     var leader: Leader
     var provider: Provider
 
-    init(_ sync: MonitorSyncStatus, monmap: MonMap) {
+    /// The section, naming the provider through `members` (the reporting monitor's monmap).
+    init(_ sync: MonitorSyncStatus, members: [MonitorEntity]) {
         requester = sync.requester.map { r in
             Requester(phase: "\(r.phase)", session: r.session, provider: r.provider,
-                      providerName: (try? TransportAddress(r.provider)).flatMap { monmap.rank(of: $0) }.flatMap { monmap.member(rank: $0)?.name },
+                      providerName: members.first { (try? TransportAddress($0.address)) == (try? TransportAddress(r.provider)) }?.name,
                       bytes: r.bytes, keys: r.keys, chunks: r.chunks, estimatedBytes: r.estimatedBytes,
                       elapsedSeconds: Double(r.elapsedMilliseconds) / 1000, rateBytesPerSecond: r.rate,
                       etaSeconds: r.etaMilliseconds.map { Double($0) / 1000 }, providerSwitches: r.providerSwitches,

@@ -15,15 +15,21 @@ enum ClientEndpoint {
     /// A started client of `monmap` listening on a fresh reply address (another one if the port is taken meanwhile).
     ///
     /// Every client command makes one; `bench` makes one per simulated client and keeps it for the whole run.
+    ///
+    /// - Parameters:
+    ///   - clientID: the client id to write as (random when `nil`).
+    ///   - attemptTimeout: how long one attempt waits before the client hunts every monitor.
     static func startClient(monmap: MonMap, registry: TransportRegistry, options: TransportOptions, logger: Logger,
-                        retryInterval: Duration = .milliseconds(200)) async throws -> ClientConnection {
+                            retryInterval: Duration = .milliseconds(200), attemptTimeout: Duration = .seconds(1),
+                            clientID: UInt64? = nil) async throws -> ClientConnection {
         guard let first = monmap.address(of: 0) else { throw UserFacingError.noMonitors }
         var attempts = 0
         while true {
             attempts += 1
             let address = try address(towards: first)
             let transport = try registry.makeTransport(listeningOn: address, options: options)
-            let client = MonitorClient(transport: transport, monmap: monmap, retryInterval: retryInterval, logger: logger)
+            let client = MonitorClient(transport: transport, monmap: monmap, clientID: clientID ?? UInt64.random(in: 1...UInt64.max),
+                                       retryInterval: retryInterval, attemptTimeout: attemptTimeout, logger: logger)
             do throws(TransportError) {
                 try await client.start()
             } catch {

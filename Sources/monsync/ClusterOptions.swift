@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MonSyncCore
 import MonSyncLoopback
+import MonSyncMessages
 import MonSyncMonitor
 #if ZeroMQ
 import MonSyncZeroMQ
@@ -24,7 +25,9 @@ struct ClusterOptions: ParsableArguments {
 
     /// The monmap the options describe.
     ///
-    /// - Parameter allowAnonymous: whether bare `--mon` URLs are accepted (clients); they are named `mon0`, `mon1`, ….
+    /// - Parameter allowAnonymous: whether bare `--mon` URLs are accepted (clients). The client does not
+    ///   know their names or ranks, so each is named by its own URL (``MonMap/isAnonymous(_:)``);
+    ///   `status` reports the names and ranks the monitors give.
     func resolve(allowAnonymous: Bool) throws -> MonMap {
         var pairs: [(name: String, address: String)] = []
         if let monmap {
@@ -34,7 +37,7 @@ struct ClusterOptions: ParsableArguments {
         }
         if let config { pairs += try Self.readConfig(config) }
         if allowAnonymous {
-            for (index, url) in monitors.enumerated() { pairs.append(("mon\(index)", url)) }
+            for url in monitors { pairs.append((url, url)) }
         }
         guard !pairs.isEmpty else { throw UserFacingError.noMonitors }
         do { return try MonMap(named: pairs) } catch { throw UserFacingError.invalidMonmap("\(error)") }
@@ -90,6 +93,16 @@ enum Transports {
         registry.register(ZeroMQTransportFactory(logger: logger))
         #endif
         return registry
+    }
+}
+
+extension MonMap {
+    /// Whether `member` came from a bare `--mon` URL (named by its URL): its name and rank are not the cluster's.
+    static func isAnonymous(_ member: MonitorEntity) -> Bool { member.name == member.address }
+
+    /// The members for a message: `name=URL`, or the URL alone for a bare `--mon`.
+    var described: [String] {
+        members.map { Self.isAnonymous($0) ? $0.address : "\($0.name)=\($0.address)" }
     }
 }
 

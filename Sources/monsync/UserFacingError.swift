@@ -1,5 +1,6 @@
 import ArgumentParser
 import MonSyncCore
+import MonSyncMessages
 import MonSyncMonitor
 import MonSyncStore
 
@@ -9,7 +10,8 @@ import MonSyncStore
 /// these sentences live here, so the wording is consistent and easy to review.
 /// ArgumentParser prints the ``description`` as `Error: …` on standard error and
 /// exits with status 1; its own errors (a wrong flag, a missing argument) keep
-/// their usual text and status 64.
+/// their usual text and status 64. The client commands print the sentence
+/// themselves and exit with ``clientExitCode`` (``ClientOptions/withClient(clientID:_:)``).
 enum UserFacingError: Error, CustomStringConvertible {
     /// Another process listens on the node's address.
     case addressInUse(String)
@@ -23,10 +25,18 @@ enum UserFacingError: Error, CustomStringConvertible {
     case inProcessOnly(String)
     /// No monitor answered before the timeout.
     case unreachable(monitors: [String], timeout: Duration)
-    /// Monitors answered, but none could carry out the command (no quorum, …).
+    /// Monitors answered, but none could carry out the command (no quorum, …); for a write, nothing was applied.
     case noDefiniteAnswer(monitors: [String], lastReply: String)
+    /// `status`: monitors answered, but none is in a quorum.
+    case noQuorum(answered: Int, of: Int)
+    /// A write got no definite answer in time and may have been applied: how to resend it safely.
+    case outcomeUnknown(write: String, monitors: [String], timeout: Duration, lastReply: String?, clientID: UInt64, tid: UInt64)
     /// The monitors refused the command.
     case refused(String)
+    /// A request no monitor would serve (an empty key, a key or value over the limits); nothing was sent.
+    case invalidRequest(String)
+    /// `list --limit`: stopped after `count` keys, more follow after `last`.
+    case listIncomplete(count: Int, last: String)
     /// `get` of a key that has no value.
     case keyNotFound(String)
     /// Another process has the store open.
@@ -66,8 +76,19 @@ enum UserFacingError: Error, CustomStringConvertible {
             "no monitor answered within \(Self.seconds(timeout)) (tried \(monitors.joined(separator: ", "))); check that they run and that the monmap is right"
         case let .noDefiniteAnswer(monitors, lastReply):
             "the monitors (\(monitors.joined(separator: ", "))) answered but could not serve the command in time (last reply: \(lastReply)); wait for a quorum and retry"
+        case let .noQuorum(answered, total):
+            "no monitor is in a quorum (\(answered) of \(total) answered); wait for the election to finish, or start enough monitors to make a majority"
+        case let .outcomeUnknown(write, monitors, timeout, lastReply, clientID, tid):
+            "the outcome of \(write) is unknown: "
+                + (lastReply.map { "no definite answer within \(Self.seconds(timeout)) (last reply: \($0))" }
+                    ?? "no monitor answered within \(Self.seconds(timeout)) (tried \(monitors.joined(separator: ", ")))")
+                + "; it may have been applied: check with monsync get, or resend it with --client-id \(clientID) --tid \(tid) (applied at most once)"
         case let .refused(message):
             "the monitors refused the command: \(message)"
+        case let .invalidRequest(message):
+            "invalid request: \(message); nothing was sent"
+        case let .listIncomplete(count, last):
+            "stopped after \(count) keys (--limit); more follow: continue with --after \(Self.quoted(last))"
         case let .keyNotFound(key):
             "no value for key '\(key)'; list the keys with monsync list"
         case let .storeLocked(path):
@@ -91,6 +112,29 @@ enum UserFacingError: Error, CustomStringConvertible {
         case let .benchFailed(requests, detail, seconds):
             "no request succeeded in \(BenchSummary.format(seconds, decimals: 1)) s (\(requests) failed\(detail.isEmpty ? "" : ": \(detail)")); check the cluster with monsync status"
         }
+    }
+
+    /// The exit status of a client command that failed with this error (``ClientExitCode``).
+    var clientExitCode: ClientExitCode {
+        switch self {
+        case .keyNotFound: .notFound
+        case .noDefiniteAnswer, .noQuorum: .noQuorum
+        case .unreachable: .unreachable
+        case .outcomeUnknown: .outcomeUnknown
+        case .refused: .refused
+        case .listIncomplete: .incomplete
+        case .invalidRequest, .invalidMonmap, .invalidConfig, .noMonitors, .unsupportedScheme, .invalidAddress, .inProcessOnly,
+             .notInMonmap:
+            .usage
+        case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed:
+            .software
+        }
+    }
+
+    /// `key`, or `'key'` when the shell would split or expand it.
+    static func quoted(_ text: String) -> String {
+        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil || "-_./:@".unicodeScalars.contains($0) }
+        return plain ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// `2 s`, `0.5 s`.
@@ -146,16 +190,27 @@ enum UserFacingError: Error, CustomStringConvertible {
     }
 
     /// The sentence for a client helper that gave up.
-    static func from(_ error: MonitorClientError, monmap: MonMap, timeout: Duration) -> UserFacingError {
-        let monitors = monmap.members.map { "\($0.name)=\($0.address)" }
+    ///
+    /// - Parameter write: for `put` and `delete`, what the write was (`put color`) and the identity that
+    ///   resends it safely.
+    static func from(_ error: MonitorClientError, monmap: MonMap, timeout: Duration,
+                     write: (what: String, clientID: UInt64)? = nil) -> UserFacingError {
+        let monitors = monmap.described
+        func detail(_ reply: MMonCommandReply) -> String {
+            reply.message.isEmpty ? "\(reply.result)" : "\(reply.result), \(reply.message)"
+        }
         switch error {
         case .timedOut(lastReply: nil), .cancelled:
             return .unreachable(monitors: monitors, timeout: timeout)
         case let .timedOut(lastReply?):
-            let detail = lastReply.message.isEmpty ? "\(lastReply.result)" : "\(lastReply.result), \(lastReply.message)"
-            return .noDefiniteAnswer(monitors: monitors, lastReply: detail)
+            return .noDefiniteAnswer(monitors: monitors, lastReply: detail(lastReply))
+        case let .outcomeUnknown(tid, lastReply):
+            return .outcomeUnknown(write: write?.what ?? "the write", monitors: monitors, timeout: timeout,
+                                   lastReply: lastReply.map(detail), clientID: write?.clientID ?? 0, tid: tid)
         case let .refused(reply):
-            return .refused(reply.message.isEmpty ? "\(reply.result)" : "\(reply.result), \(reply.message)")
+            return .refused(detail(reply))
+        case let .invalidRequest(message):
+            return .invalidRequest(message)
         }
     }
 

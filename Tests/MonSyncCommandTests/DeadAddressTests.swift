@@ -112,7 +112,8 @@ struct DeadAddressTests {
     }
 
     /// a, b and c running; d and e members that are down. `monmap` names a, b and c only (same
-    /// ranks), for the clients, so that no status waits for d and e.
+    /// ranks), for the clients, so that writes hunt only those. (`status` learns d and e from the
+    /// nodes' monmap and asks them too, but waits at most its attempt timeout, 1 s, for them.)
     ///
     /// The fast timers, with lease-ack and accept timeouts of 8 s: a loaded machine does not cost an
     /// election, and one dead-address send (10 s) still does. Logs at info: the elections and

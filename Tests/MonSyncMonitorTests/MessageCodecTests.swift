@@ -56,10 +56,62 @@ struct MessageCodecTests {
         #expect(payload(Samples.paxos) == expected)
     }
 
-    @Test("MMonCommand payload layout (golden)")
+    @Test("MMonCommand payload layout (golden): v1's fields, then v2's after and limit")
     func commandGolden() {
-        let expected = le32(1) + [1] + le64(7) + le64(3) + str("k") + le32(1) + Array("v".utf8) + str("loopback://client")
-        #expect(payload(Samples.command) == expected)
+        let v1 = le32(1) + [1] + le64(7) + le64(3) + str("k") + le32(1) + Array("v".utf8) + str("loopback://client")
+        #expect(payload(Samples.command) == v1 + str("") + le32(0))
+        let list = MMonCommand(op: .list, clientID: 7, tid: 4, key: "p", after: "p1", limit: 10)
+        #expect(payload(list) == le32(4) + [0] + le64(7) + le64(4) + str("p") + le32(0) + str("") + str("p1") + le32(10))
+    }
+
+    @Test("a v1 MMonCommand (an older client) reads as no paging; a v2 one from a newer sender too")
+    func commandVersions() throws {
+        let v1 = le32(4) + [0] + le64(7) + le64(4) + str("p") + le32(0) + str("")
+        var decoder = WireDecoder(v1)
+        let old = try MMonCommand(decodingPayload: &decoder, version: 1)
+        #expect(old == MMonCommand(op: .list, clientID: 7, tid: 4, key: "p"))
+        // Paging belongs to LIST only.
+        #expect(throws: DecodeError.self) { try MMonCommand(op: .get, clientID: 1, tid: 1, key: "k", after: "a").validate() }
+    }
+
+    @Test("MMonCommandReply v2 appends more, the monmap epoch and members; a v1 reply reads as none of them")
+    func replyVersions() throws {
+        let members = [MonitorEntity(rank: 0, name: "a", address: "loopback://mon.a"), MonitorEntity(rank: 1, name: "b", address: "loopback://mon.b")]
+        let status = MMonCommandReply(op: .status, tid: 5, result: .ok, status: Samples.reply.status, monmapEpoch: 3, monmap: members)
+        let codec = MessageCodec.monitor()
+        #expect(try codec.decode(codec.encode(status)) as? MMonCommandReply == status)
+        var tail = WireEncoder()
+        tail.encode(false)
+        tail.encode(UInt32(3))
+        tail.encodeList(members) { $1.encode(into: &$0) }
+        let appended = tail.finish()
+        #expect(Array(payload(status).suffix(appended.count)) == appended, "more u8, monmap_epoch u32, then the entities, last")
+        #expect(Array(appended.prefix(9)) == [0] + le32(3) + le32(2))
+
+        // A v1 LIST reply (an older monitor) is cut at its page size and says so only in its message.
+        let list = MMonCommandReply(op: .list, tid: 6, result: .ok, message: "truncated to the first 10000 of 10001 keys", keys: ["a"])
+        let v2 = payload(list)
+        let v1 = Array(v2.dropLast(1 + 4 + 4))
+        var decoder = WireDecoder(v1)
+        let old = try MMonCommandReply(decodingPayload: &decoder, version: 1)
+        #expect(old.more && old.keys == ["a"] && old.monmap.isEmpty && old.monmapEpoch == 0)
+        #expect(try decodePayload(MMonCommandReply.self, v2).more == false, "v2 says more explicitly")
+    }
+
+    @Test("requests no monitor serves are typed: an empty key is INVALID, a key or value over the limit TOO_LARGE")
+    func requestErrors() {
+        #expect(MMonCommand(op: .put, clientID: 1, tid: 1, key: "k", value: Array("v")).requestError == nil)
+        #expect(MMonCommand(op: .get, clientID: 1, tid: 1).requestError?.result == .invalid)
+        #expect(MMonCommand(op: .list, clientID: 1, tid: 1).requestError == nil, "LIST with no prefix lists everything")
+        let longKey = String(repeating: "k", count: MMonCommand.maximumKeyLength + 1)
+        #expect(MMonCommand(op: .delete, clientID: 1, tid: 1, key: longKey).requestError?.result == .tooLarge)
+        #expect(MMonCommand(op: .get, clientID: 1, tid: 1, key: String(repeating: "k", count: MMonCommand.maximumKeyLength)).requestError == nil)
+        let bigValue = [UInt8](repeating: 1, count: MMonCommand.maximumValueLength + 1)
+        #expect(MMonCommand(op: .put, clientID: 1, tid: 1, key: "k", value: bigValue).requestError?.result == .tooLarge)
+        #expect(MMonCommand(op: .list, clientID: 1, tid: 1, after: longKey).requestError?.result == .tooLarge)
+        // They decode (so the monitor can answer them) instead of being dropped as malformed.
+        var decoder = WireDecoder(payload(MMonCommand(op: .put, clientID: 1, tid: 1, key: longKey, value: Array("v"))))
+        #expect((try? MMonCommand(decodingPayload: &decoder, version: 2))?.key == longKey)
     }
 
     @Test("every monitor message survives a frame round trip through the monitor codec")
@@ -120,7 +172,8 @@ struct MessageCodecTests {
         var command = payload(Samples.command)
         command[4] = 0x80
         #expect(throws: DecodeError.invalidFlags(op: 1, flags: 0x80)) { _ = try decodePayload(MMonCommand.self, command) }
-        #expect(throws: DecodeError.self) { try MMonCommand(op: .get, clientID: 1, tid: 1).validate() }
+        // A GET without a key is well-formed on the wire: the monitor answers it INVALID (requestErrors).
+        #expect(throws: Never.self) { try MMonCommand(op: .get, clientID: 1, tid: 1).validate() }
 
         // Duplicate ranks in a quorum.
         let duplicate = le32(4) + le32(6) + le32(0) + le32(1) + le32(2) + le32(0) + le32(0) + le64(0)

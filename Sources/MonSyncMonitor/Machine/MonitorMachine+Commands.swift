@@ -24,6 +24,12 @@ extension MonitorMachine {
         } else {
             replyTo = sender
         }
+        // A request no monitor would serve (no key, a key or value over the limits) is answered at
+        // once, by whichever monitor gets it: dropped, it would look like an outage to the client.
+        if let (result, message) = command.requestError {
+            statistics.commandsRefused += 1
+            return reply(to: command, at: replyTo, result: result, message: message)
+        }
         switch command.op {
         case .status:
             actions.append(.answerStatus(reply(to: command, result: .ok), to: replyTo))
@@ -55,12 +61,14 @@ extension MonitorMachine {
                     reply(to: command, at: client, result: .notFound, message: "no key \(command.key)")
                 }
             case .list:
-                // Bounded so a reply always fits in a frame (keys are at most 1 KiB each).
-                let keys = try keyValue.list(prefix: command.key, in: store)
-                let limit = KeyValueService.maximumListedKeys
+                // A page is bounded so a reply always fits in a frame (keys are at most 1 KiB each);
+                // `more` tells the client to ask again after the page's last key.
+                let pageSize = KeyValueService.maximumListedKeys
+                let limit = command.limit == 0 ? pageSize : min(Int(command.limit), pageSize)
+                let page = try keyValue.list(prefix: command.key, after: command.after, limit: limit, in: store)
                 reply(to: command, at: client, result: .ok,
-                      message: keys.count > limit ? "truncated to the first \(limit) of \(keys.count) keys" : "",
-                      keys: Array(keys.prefix(limit)))
+                      message: page.more ? "truncated after \(page.keys.count) keys; more follow after the last one" : "",
+                      keys: page.keys, more: page.more)
             case .put, .delete, .status:
                 reply(to: command, at: client, result: .invalid, message: "\(command.op) is not a read")
             }
@@ -137,15 +145,20 @@ extension MonitorMachine {
 
     private mutating func reply<C: Collection<UInt8>>(to command: MMonCommand, at client: TransportAddress, result: CommandResult,
                                                       message: String = "", value: C = [UInt8](), keys: [String] = [],
-                                                      version: UInt64 = 0) {
-        send(reply(to: command, result: result, message: message, value: value, keys: keys, version: version), to: client)
+                                                      version: UInt64 = 0, more: Bool = false) {
+        send(reply(to: command, result: result, message: message, value: value, keys: keys, version: version, more: more), to: client)
     }
 
     private func reply<C: Collection<UInt8>>(to command: MMonCommand, result: CommandResult, message: String = "",
-                                             value: C = [UInt8](), keys: [String] = [], version: UInt64 = 0) -> MMonCommandReply {
+                                             value: C = [UInt8](), keys: [String] = [], version: UInt64 = 0,
+                                             more: Bool = false) -> MMonCommandReply {
         let leaderEntity = state.isInQuorum ? leader.flatMap { monmap.member(rank: $0) } : nil
+        // STATUS carries the monmap, so a client given bare URLs names every monitor, rank and quorum member
+        // as the cluster does, including the members that did not answer it.
+        let isStatus = command.op == .status
         return MMonCommandReply(op: command.op, tid: command.tid, result: result, message: message, value: value,
-                                keys: keys, leader: leaderEntity, version: version, status: status)
+                                keys: keys, leader: leaderEntity, version: version, status: status, more: more,
+                                monmapEpoch: isStatus ? monmap.epoch : 0, monmap: isStatus ? monmap.members : [])
     }
 }
 

@@ -18,6 +18,8 @@ public struct MonitorStatistics: Sendable, Hashable {
     public var writesCommitted = 0
     /// Client commands forwarded to the leader.
     public var commandsForwarded = 0
+    /// Client commands answered INVALID or TOO_LARGE because no monitor would serve them (an empty key, a key or value over the limits).
+    public var commandsRefused = 0
     /// Messages ignored as stale (old epoch, wrong state, not from the leader, …).
     public var staleMessages = 0
     /// Messages refused because their sender is not the monmap member they claim to be.

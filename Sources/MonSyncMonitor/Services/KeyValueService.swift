@@ -89,7 +89,46 @@ public struct KeyValueService: MonitorService {
 
     /// The keys that start with `prefix`, ascending bytewise.
     public func list(prefix: String, in store: any MonitorStore) throws(StoreError) -> [String] {
-        try store.snapshot(of: [Self.prefix]).allEntries().map(\.0.key).filter { $0.hasPrefix(prefix) }
+        var keys: [String] = []
+        var after = ""
+        while true {
+            let page = try list(prefix: prefix, after: after, limit: Self.maximumListedKeys, in: store)
+            keys += page.keys
+            guard page.more, let last = page.keys.last else { return keys }
+            after = last
+        }
+    }
+
+    /// One page of the keys that start with `prefix`: at most `limit` of them, ascending bytewise,
+    /// strictly after `after` (from the first when empty), and whether more follow.
+    ///
+    /// The scan starts at the page's first key and stops one key past its last, so a page costs
+    /// what it returns, not the size of the store.
+    public func list(prefix: String, after: String, limit: Int, in store: any MonitorStore) throws(StoreError) -> (keys: [String], more: Bool) {
+        let limit = max(1, limit)
+        var keys: [String] = []
+        var more = false
+        // Keys that start with `prefix` are the keys from `prefix` itself on, up to the first that does not:
+        // start after whichever bound is later, `after` or just before `prefix`.
+        var start = after
+        if !prefix.isEmpty && after.utf8.lexicographicallyPrecedes(prefix.utf8) {
+            // `prefix` itself may be a key; scan(after:) would skip it.
+            if try store.get(Self.prefix, prefix) != nil { keys.append(prefix) }
+            start = prefix
+        }
+        let snapshot = try store.snapshot(of: [Self.prefix])
+        _ = try snapshot.scan(after: SyncKey(prefix: Self.prefix, key: start)) { (entry: StoreEntryView) throws(StoreError) -> Bool in
+            guard entry.prefix.elementsEqual(Self.prefix.utf8) else { return false }
+            let key = String(decoding: entry.key, as: UTF8.self)
+            guard key.hasPrefix(prefix) else { return false }
+            guard keys.count < limit else {
+                more = true
+                return false
+            }
+            keys.append(key)
+            return true
+        }
+        return (keys, more)
     }
 
     static func clientKey(_ clientID: UInt64) -> String {
