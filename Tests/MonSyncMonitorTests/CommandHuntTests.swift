@@ -8,9 +8,9 @@ import Testing
 /// no definite answer may have been applied.
 @Suite("Client hunting (CommandHunt)")
 struct CommandHuntTests {
-    let a = try! TransportAddress("loopback://mon.a")
-    let b = try! TransportAddress("loopback://mon.b")
-    let c = try! TransportAddress("loopback://mon.c")
+    let a: TransportAddress = "loopback://mon.a"
+    let b: TransportAddress = "loopback://mon.b"
+    let c: TransportAddress = "loopback://mon.c"
     var all: [TransportAddress] { [a, b, c] }
 
     func reply(_ result: CommandResult, leader: TransportAddress? = nil, op: MMonCommand.Op = .put) -> MMonCommandReply {
