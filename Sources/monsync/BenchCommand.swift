@@ -120,7 +120,7 @@ struct BenchRunner {
         let logger = Logger(label: "monsync.bench")
         try await UserFacingError.reporting {
             let monmap = try options.client.cluster.resolve(allowAnonymous: true)
-            let registry = Transports.registry(logger: logger)
+            let registry = try Transports.registry(logger: logger, cluster: options.client.cluster, monmap: monmap)
             let transportOptions = TransportOptions(sendTimeout: timeout)
             // One connection per client, made one after the other (each picks a free port), before the clock starts.
             var connections: [ClientConnection] = []

@@ -42,7 +42,7 @@ struct ClientOptions: ParsableArguments {
             return try await UserFacingError.reporting {
                 let monmap = try cluster.resolve(allowAnonymous: true)
                 let connection = try await ClientEndpoint.startClient(
-                    monmap: monmap, registry: Transports.registry(logger: logger), options: TransportOptions(sendTimeout: timeout.seconds),
+                    monmap: monmap, registry: try Transports.registry(logger: logger, cluster: cluster, monmap: monmap), options: TransportOptions(sendTimeout: timeout.seconds),
                     logger: logger, attemptTimeout: attemptTimeout.seconds, clientID: clientID)
                 let result: Result<T, any Error>
                 do { result = .success(try await body(connection.client, monmap)) } catch { result = .failure(error) }

@@ -23,6 +23,9 @@ struct ClusterOptions: ParsableArguments {
                                valueName: "file"))
     var config: String?
 
+    @OptionGroup(title: "Keys (CURVE authentication and encryption of ZeroMQ links)")
+    var security: SecurityOptions
+
     /// The monmap the options describe.
     ///
     /// - Parameter allowAnonymous: whether bare `--mon` URLs are accepted (clients). The client does not
@@ -85,12 +88,27 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
 
 /// The transports `monsync` knows, by URL scheme.
 enum Transports {
-    /// A registry with the loopback transport and, when built with the `ZeroMQ` trait, ZeroMQ.
+    /// A registry with the loopback transport and, when built with the `ZeroMQ` trait, ZeroMQ
+    /// (plaintext).
     static func registry(logger: Logger) -> TransportRegistry {
         var registry = TransportRegistry()
         registry.register(LoopbackTransportFactory())
         #if ZeroMQ
         registry.register(ZeroMQTransportFactory(logger: logger))
+        #endif
+        return registry
+    }
+
+    /// The registry for a process of `cluster`: ZeroMQ with CURVE when `cluster` gives keys
+    /// (each monitor of `monmap` bound to its key), plaintext otherwise.
+    static func registry(logger: Logger, cluster: ClusterOptions, monmap: MonMap) throws -> TransportRegistry {
+        var registry = TransportRegistry()
+        registry.register(LoopbackTransportFactory())
+        #if ZeroMQ
+        let security = try cluster.security.security(monmap: monmap)
+        registry.register(ZeroMQTransportFactory(configuration: ZeroMQConfiguration(security: security), logger: logger))
+        #else
+        if cluster.security.isSecured { throw UserFacingError.invalidKeys(detail: "this monsync was built without ZeroMQ") }
         #endif
         return registry
     }

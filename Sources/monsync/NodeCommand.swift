@@ -106,11 +106,19 @@ struct NodeCommand: AsyncParsableCommand {
             guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
                 throw UserFacingError.notInMonmap(name: name, members: monmap.members.map(\.name))
             }
-            let transport = try Transports.registry(logger: logger).makeTransport(listeningOn: address)
+            let registry = try Transports.registry(logger: logger, cluster: cluster, monmap: monmap)
+            if !cluster.security.isSecured && ["tcp", "ipc"].contains(address.scheme) {
+                logger.warning("plaintext: anyone who can reach this port can read, write and sync the store; give --key and --keyring (docs/SECURITY.md)")
+            }
+            let transport = try registry.makeTransport(listeningOn: address)
             let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
             opened.track(store)
+            var configuration = monitorOptions.configuration
+            // Authenticated: the leader could not prove a client's key to answer a write a peon
+            // forwarded, so peons send clients to the leader instead (docs/SECURITY.md).
+            if cluster.security.isSecured { configuration.forwardsCommands = false }
             let monitor = try Monitor(monmap: monmap, name: name, transport: transport, store: store,
-                                      configuration: monitorOptions.configuration,
+                                      configuration: configuration,
                                       syncConfiguration: syncOptions.configuration, logger: logger)
             logger.debug("node configured", metadata: ["name": "\(name)", "store": "\(storePath)", "monmap": "\(monmap)"])
             let reporter = metricsInterval > 0 ? Task {

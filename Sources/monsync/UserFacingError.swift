@@ -55,6 +55,8 @@ enum UserFacingError: Error, CustomStringConvertible {
     case invalidConfig(path: String, detail: String)
     /// Neither `--monmap`, `--mon` nor `--config` named a monitor.
     case noMonitors
+    /// `--key` / `--keyring` cannot be used.
+    case invalidKeys(detail: String)
     /// The monitor failed while running.
     case monitorFailed(String)
     /// `bench` ran, but not one of its requests succeeded.
@@ -105,6 +107,8 @@ enum UserFacingError: Error, CustomStringConvertible {
             "the monmap is invalid (\(detail)); write it as name=URL,name=URL, e.g. a=tcp://127.0.0.1:7001"
         case let .invalidConfig(path, detail):
             "cannot use the configuration file \(path) (\(detail)); write one name=URL line per monitor"
+        case let .invalidKeys(detail):
+            "cannot use the keys: \(detail) (see docs/SECURITY.md)"
         case .noMonitors:
             "no monitors given; pass --monmap a=tcp://HOST:PORT,…, --mon tcp://HOST:PORT or --config FILE"
         case let .monitorFailed(detail):
@@ -123,7 +127,7 @@ enum UserFacingError: Error, CustomStringConvertible {
         case .outcomeUnknown: .outcomeUnknown
         case .refused: .refused
         case .listIncomplete: .incomplete
-        case .invalidRequest, .invalidMonmap, .invalidConfig, .noMonitors, .unsupportedScheme, .invalidAddress, .inProcessOnly,
+        case .invalidRequest, .invalidMonmap, .invalidConfig, .invalidKeys, .noMonitors, .unsupportedScheme, .invalidAddress, .inProcessOnly,
              .notInMonmap:
             .usage
         case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed:

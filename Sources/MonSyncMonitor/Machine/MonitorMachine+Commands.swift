@@ -80,7 +80,7 @@ extension MonitorMachine {
 
     /// A peon passes the command to its leader once; anyone else says why it cannot serve it.
     private mutating func forwardOrRefuse(_ command: MMonCommand, at client: TransportAddress, forwarded: Bool) {
-        if state == .peon, let leader, !forwarded {
+        if state == .peon, let leader, !forwarded, configuration.forwardsCommands {
             var copy = command
             copy.flags.insert(.forwarded)
             copy.replyTo = client.description
@@ -88,6 +88,8 @@ extension MonitorMachine {
             send(copy, toRank: leader)
         } else if forwarded && state.isInQuorum {
             reply(to: command, at: client, result: .notLeader, message: "mon.\(name) is not the leader; a command is forwarded only once")
+        } else if state == .peon, leader != nil {
+            reply(to: command, at: client, result: .notLeader, message: "mon.\(name) is not the leader; send writes to the leader")
         } else {
             reply(to: command, at: client, result: .noQuorum,
                   message: "mon.\(name) is \(state) and not in a quorum; nothing was proposed, retry later")

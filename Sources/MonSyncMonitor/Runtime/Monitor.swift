@@ -3,6 +3,7 @@ public import MonSyncCore
 public import MonSyncMessages
 public import MonSyncStore
 public import MonSyncStoreSync
+import Synchronization
 
 /// One monitor of the cluster: probe, election, Single-Paxos, trim, the client command path,
 /// and the store sync's three roles.
@@ -49,7 +50,10 @@ public actor Monitor {
     /// The store sync's timers and limits.
     public nonisolated let syncConfiguration: SyncConfiguration
     let metrics: MonitorMetrics
-    let logger: Logger
+    nonisolated let logger: Logger
+    /// Messages refused because the sender's authenticated key does not allow them.
+    private nonisolated let unauthorized = Atomic<Int>(0)
+    private nonisolated let unauthorizedLog = LockedState(LogThrottle())
 
     /// The protocol state machine this actor runs.
     private(set) var machine: MonitorMachine
@@ -377,28 +381,65 @@ public actor Monitor {
         feed(.message(message, from: sender))
     }
 
+    /// Messages refused because the sender's authenticated key does not allow them (a client's key
+    /// sending Paxos or sync messages, a read key writing); always 0 on a transport that
+    /// authenticates nobody.
+    public nonisolated var unauthorizedMessages: Int { unauthorized.load(ordering: .relaxed) }
+
+    /// The role a message needs from its authenticated sender: monitors alone take part in
+    /// elections, Paxos and store sync, and forward commands; writes need a write key; reads a read key.
+    nonisolated static func requiredRole(for message: any WireMessage) -> PeerIdentity.Role {
+        guard let command = message as? MMonCommand else { return .monitor }
+        if command.flags.contains(.forwarded) { return .monitor }
+        return command.op.isWrite ? .write : .read
+    }
+
+    /// Whether `peer` may send `message`; a transport that authenticates nobody (`peer` nil) is
+    /// trusted as configured. A refusal is counted, logged once per key per interval, and a client
+    /// command is answered INVALID, saying why.
+    nonisolated func admits(_ message: any WireMessage, from peer: PeerIdentity?, at sender: TransportAddress) -> Bool {
+        let required = Self.requiredRole(for: message)
+        guard let peer, peer.role < required else { return true }
+        unauthorized.add(1, ordering: .relaxed)
+        unauthorizedLog.withLock {
+            $0.log(logger, .warning, "refused a message the sender's key does not allow", key: peer.credential, now: MonotonicUptime.now,
+                   metadata: ["sender": "\(sender)", "key": "\(peer)", "needs": "\(required)", "message": "\(type(of: message).name)"])
+        }
+        if let command = message as? MMonCommand {
+            outbox.send(MMonCommandReply(op: command.op, tid: command.tid, result: .invalid,
+                                         message: "permission denied: the key of \(peer.name) has role \(peer.role); \(command.op) needs \(required)"),
+                        to: sender)
+        }
+        return false
+    }
+
     private func registerHandlers() {
         dispatcher.register { router in
             router.register(MMonProbe.self) { [weak self] message, context in
-                await self?.receive(message, from: context.sender)
+                guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
+                await self.receive(message, from: context.sender)
             }
             router.register(MMonElection.self) { [weak self] message, context in
-                await self?.receive(message, from: context.sender)
+                guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
+                await self.receive(message, from: context.sender)
             }
             router.register(MMonPaxos.self) { [weak self] message, context in
-                await self?.receive(message, from: context.sender)
+                guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
+                await self.receive(message, from: context.sender)
             }
             router.register(MMonCommand.self) { [weak self] message, context in
-                await self?.receive(message, from: context.sender)
+                guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
+                await self.receive(message, from: context.sender)
             }
             // The requester's ops go straight to its driver (chunks never queue behind the
             // monitor's own work); the leader's and the provider's go through the machine.
             let requester = requester
             router.register(MMonSync.self) { [weak self] message, context in
+                guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
                 if message.op.isForRequester {
                     requester.post(message, from: context.sender)
                 } else {
-                    await self?.receive(message, from: context.sender)
+                    await self.receive(message, from: context.sender)
                 }
             }
         }

@@ -54,6 +54,11 @@ public struct MonitorConfiguration: Sendable, Hashable {
     /// another). The leader's read lease is shortened by twice this, so it ends before any monitor
     /// that acked it could help elect another leader. Clamped to 0…0.25.
     public var leaseClockSkew: Double
+    /// Whether a peon forwards a client's write to the leader (Ceph's routed requests), which then
+    /// answers the client directly. Off, a peon answers NOT_LEADER naming the leader, and the client
+    /// goes there itself: what an authenticated cluster does, where the leader could not prove the
+    /// client's key to reply to an address it only heard of from a peon (docs/SECURITY.md).
+    public var forwardsCommands = true
 
     /// A configuration; every parameter defaults to Ceph's value (counts are clamped to at least 1).
     public init(
