@@ -108,7 +108,7 @@ struct NodeCommand: AsyncParsableCommand {
             }
             let registry = try Transports.registry(logger: logger, cluster: cluster, monmap: monmap)
             if !cluster.security.isSecured && ["tcp", "ipc"].contains(address.scheme) {
-                logger.warning("plaintext: anyone who can reach this port can read, write and sync the store; give --key and --keyring (docs/SECURITY.md)")
+                logger.notice("plaintext: anyone who can reach this port can read, write and sync the store; give --key and --keyring (docs/SECURITY.md)")
             }
             let transport = try registry.makeTransport(listeningOn: address)
             let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)

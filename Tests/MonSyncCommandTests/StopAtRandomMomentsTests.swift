@@ -65,7 +65,7 @@ struct StopAtRandomMomentsTests {
             let writer = Task {
                 var written = 0
                 while !Task.isCancelled {
-                    let put = try? await monsync(["put", "key\(written % 50)", "value\(written)", "--monmap", monmap, "--timeout", "3"])
+                    let put = try? await monsync(["put", "key\(written % 50)", "value\(written)", "--monmap", monmap, "--timeout", "10"])
                     if put?.status == 0 { written += 1 }
                 }
                 return written

@@ -94,6 +94,25 @@ struct ZeroMQTransportTests {
         await b.shutdown()
     }
 
+    /// A secured transport starts its context's ZAP handler, which libzmq then asks about plaintext
+    /// (NULL) handshakes too: they must go on as before (they failed, and every plaintext transport
+    /// of the test process with them, while a secured one ran).
+    @Test("plaintext transports keep working beside a secured one in the same context")
+    func plaintextBesideSecured() async throws {
+        let secured = try await startedTransport("tcp", configuration: ZeroMQConfiguration(
+            security: ZeroMQSecurity(keyPair: try CurveKeyPair.generate(), keyring: CurveKeyring())))
+        let a = try await startedTransport("tcp")
+        let b = try await startedTransport("tcp")
+        let events = EventCollector(b)
+        try await a.send([1, 2, 3], to: b.localAddress)
+        try await events.wait("the plaintext message", timeout: .seconds(10)) { _ in !events.messages.isEmpty }
+        #expect(events.messages.first?.bytes == [1, 2, 3])
+        #expect(events.messages.first?.peer == nil, "plaintext proves no identity")
+        await a.shutdown()
+        await b.shutdown()
+        await secured.shutdown()
+    }
+
     @Test("a send to an address nobody serves fails with peerUnreachable within the send timeout",
           arguments: ["tcp", "ipc", "inproc"])
     func unknownPeer(scheme: String) async throws {
