@@ -2,28 +2,35 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 
 /// A TCP port on 127.0.0.1 that was free a moment ago, for a node a test is about to start.
 ///
-/// The port is picked at random *below* the kernel's ephemeral range (`ip_local_port_range`,
-/// 32768–60999 by default) and checked by binding it. Ports in that range are what the kernel hands
-/// out for `bind` to port 0 and as the source port of every outgoing connection, so one picked
-/// there can be taken — by a connection another test's client opens — between this check and the
-/// node's own bind, and the node then fails with "address in use". Below the range nothing takes a
-/// port unless it asks for that port. When the range leaves no room below it, the kernel picks
-/// (bound to port 0, then closed), as before.
+/// Ports are handed out *below* the kernel's ephemeral range (`ip_local_port_range`, 32768–60999 by
+/// default), each checked by binding it. Ports in that range are what the kernel hands out for
+/// `bind` to port 0 and as the source port of every outgoing connection, so one picked there can be
+/// taken — by a connection another test's client opens — between this check and the node's own
+/// bind. Below the range, ports are taken in turn from a random start, never twice in one test
+/// process until the range is used up: a port picked at random again and again would, within one
+/// run, be given to a new node while a DEALER of an earlier test still reconnects to it, and that
+/// stale peer would then talk to the wrong node. When the range leaves no room below it, the kernel
+/// picks (bound to port 0, then closed).
 public func freeTCPPort() -> Int {
     let floor = 10_000
     let ephemeralStart = ephemeralPortRangeStart() ?? 32_768
-    if ephemeralStart - floor >= 1_000 {
+    let span = ephemeralStart - floor
+    if span >= 1_000 {
         for _ in 0..<1_000 {
-            let port = Int.random(in: floor..<ephemeralStart)
+            let port = floor + nextPortOffset.add(1, ordering: .relaxed).newValue % span
             if bindLoopback(port: port) != nil { return port }
         }
     }
     guard let port = bindLoopback(port: 0) else { preconditionFailure("bind() to port 0 failed") }
     return port
 }
+
+/// The next port below the ephemeral range, as an offset from its floor: a random start per test process.
+private let nextPortOffset = Atomic<Int>(Int.random(in: 0..<20_000))
 
 /// The first port of `net.ipv4.ip_local_port_range`, if it can be read.
 private func ephemeralPortRangeStart() -> Int? {

@@ -88,6 +88,12 @@ final class IOLoop {
     private var inprocBound = false
     /// Refused input is counted in full, logged once per sender per interval.
     private var refusalLog = LogThrottle()
+    /// Our address as the first frame of every message we send (the peer's ROUTER reads the sender from it).
+    private lazy var addressFrame: [UInt8] = Array(address.description.utf8)
+    /// inproc peers whose listener went away, not yet reported down (see `inprocPresence`).
+    private var departingInproc: [(link: PeerLink, generation: UInt64, since: ContinuousClock.Instant)] = []
+    /// Sender frames already parsed into addresses (bounded: cleared when full).
+    private var senders: [[UInt8]: TransportAddress] = [:]
     /// With CURVE: the keys of addresses not known in advance, learned from their authenticated
     /// messages (where to send a client its reply), oldest first for the bound.
     private var learnedKeys: [TransportAddress: String] = [:]
@@ -157,7 +163,9 @@ final class IOLoop {
         finished.signal()
     }
 
-    /// A busy address is retried for up to 50 × 20 ms = 1 s before the start fails.
+    /// A busy address is retried for up to 50 × 20 ms = 1 s before the start fails: libzmq closes
+    /// an unbound listener on its I/O thread, later, and that thread (shared by every transport of
+    /// the context) can be busy with large messages for a while.
     static let bindAttempts = 50
     static let bindRetryMicroseconds: UInt32 = 20_000
 
@@ -219,29 +227,24 @@ final class IOLoop {
         for command in mailbox.close() {
             if case let .send(request) = command { request.complete(.failure(.notRunning)) }
         }
-        if inprocBound { context.inprocUnbound(address.description, by: lease.member) }
-        var flushing: [UnsafeMutableRawPointer] = []
+        let hadLinks = !links.isEmpty
         for link in links.values {
             for pending in link.pending {
                 pending.timer?.cancel()
                 pending.request.complete(.failure(.notRunning))
             }
             link.pending.removeAll()
-            // Closed with its monitor still attached: the monitor reports when the DEALER has
-            // flushed what it accepted (or its linger ran out) and is gone.
-            if let dealer = link.dealer, let monitor = link.monitor {
-                zmq_close(dealer)
-                flushing.append(monitor)
-                link.dealer = nil
-                link.monitor = nil
-            } else {
-                closeSockets(of: link)
-            }
+            closeSockets(of: link)
         }
         links.removeAll()
-        // Only then close the ROUTER: peers notice our departure when it goes (their DEALERs to
-        // it disconnect), and what we sent them before must arrive before that, not after.
-        waitUntilFlushed(flushing)
+        // Only then close the ROUTER: peers notice our departure when it goes (their DEALERs to it
+        // disconnect), and what we sent them should arrive before that. The DEALERs flush in the
+        // background for up to the linger; give them a head start (best effort: libzmq says when a
+        // closed socket is gone only through its monitor, and a monitor kept past zmq_close can
+        // block libzmq's I/O thread — every socket of the context — once its reader is closed).
+        if hadLinks { usleep(UInt32(min(configuration.linger, Self.flushGrace).zmqMilliseconds) * 1000) }
+        // inproc peers learn of our departure from the context's registry: after our last messages.
+        if inprocBound { context.inprocUnbound(address.description, by: lease.member) }
         waiting.removeAll()
         statistics.update { $0.outboundLinks = 0 }
         if let router {
@@ -257,34 +260,8 @@ final class IOLoop {
         context.leave(lease)
     }
 
-    /// The longest a shutdown waits for its DEALERs to flush before closing the ROUTER; libzmq
-    /// goes on flushing for the rest of the linger in the background. Bounded so that a peer that
-    /// does not read (its queue full) cannot hold a shutdown up.
-    static let flushWait: Duration = .seconds(1)
-
-    /// Waits, at most the linger or ``flushWait``, until each closed DEALER's monitor reports the
-    /// socket gone (`ZMQ_EVENT_MONITOR_STOPPED`, sent once its messages were flushed), then closes the monitors.
-    private func waitUntilFlushed(_ monitors: [UnsafeMutableRawPointer]) {
-        var open = monitors
-        let deadline = ContinuousClock.now + min(configuration.linger, Self.flushWait)
-        while !open.isEmpty, case let remaining = deadline - ContinuousClock.now, remaining > .zero {
-            var items = open.map { zmq_pollitem_t(socket: $0, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0) }
-            let rc = items.withUnsafeMutableBufferPointer { zmq_poll($0.baseAddress, Int32($0.count), Int(remaining.zmqMilliseconds)) }
-            if rc < 0 && zmq_errno() != EINTR { break }
-            var stillOpen: [UnsafeMutableRawPointer] = []
-            for (index, monitor) in open.enumerated() {
-                var stopped = false
-                if items[index].revents & Int16(ZMQ_POLLIN) != 0 {
-                    while let (event, _) = readMonitorEvent(from: monitor) {
-                        if event == ZMQ_EVENT_MONITOR_STOPPED { stopped = true }
-                    }
-                }
-                if stopped { zmq_close(monitor) } else { stillOpen.append(monitor) }
-            }
-            open = stillOpen
-        }
-        for monitor in open { zmq_close(monitor) }
-    }
+    /// How long a shutdown waits, after closing its DEALERs, before it closes the ROUTER.
+    static let flushGrace: Duration = .milliseconds(250)
 
     // MARK: - The poll loop
 
@@ -309,7 +286,9 @@ final class IOLoop {
                 polled.append(link)
             }
             let count = items.count
-            let rc = items.withUnsafeMutableBufferPointer { zmq_poll($0.baseAddress, Int32(count), -1) }
+            // A departed inproc peer waiting to be reported down needs the loop to come round again.
+            let timeout = departingInproc.isEmpty ? -1 : 100
+            let rc = items.withUnsafeMutableBufferPointer { zmq_poll($0.baseAddress, Int32(count), timeout) }
             if rc < 0 {
                 let error = zmq_errno()
                 if error == EINTR { continue }
@@ -330,6 +309,7 @@ final class IOLoop {
                 if dealerItem.revents & Int16(ZMQ_POLLOUT) != 0 { flush(link) }
             }
             if items[0].revents & Int16(ZMQ_POLLIN) != 0 { handleCommands() }
+            reportDepartedInproc()
         }
     }
 
@@ -402,6 +382,10 @@ final class IOLoop {
 
     /// Hands `bytes` to libzmq without blocking; returns 0 or the errno (`EAGAIN`: try again later).
     private func transmit(_ bytes: [UInt8], on socket: UnsafeMutableRawPointer) -> Int32 {
+        // The sender's address first. A multipart message is queued whole or not at all: once this
+        // part is taken (the high-water mark is checked on a message's first part), the body is too.
+        let sent = addressFrame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, ZMQ_SNDMORE | ZMQ_DONTWAIT) }
+        if sent < 0 { return zmq_errno() }
         if bytes.count < configuration.zeroCopyThreshold {
             let rc = bytes.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, ZMQ_DONTWAIT) }
             return rc < 0 ? zmq_errno() : 0
@@ -486,8 +470,12 @@ final class IOLoop {
             // waits in our bounded, timed queue and fails with peerUnreachable, instead of
             // sitting in a pipe to a peer that may never come.
             try setOption(dealer, ZMQ_IMMEDIATE, Int32(1))
-            // The identity scheme: the peer's ROUTER learns our address as the routing id.
-            try setOption(dealer, ZMQ_ROUTING_ID, Array(address.description.utf8))
+            // No ZMQ_ROUTING_ID: the peer's ROUTER gives each connection an id of its own, so two
+            // connections never share one (a restarted node's new connection before its old one
+            // closed, a reconnect after a heartbeat timeout the other side has not noticed yet).
+            // With a shared id, libzmq 4.3.4 either aborts (ZMQ_ROUTER_HANDOVER) or parks the new
+            // connection and later takes one of its data frames for its id. Our address travels
+            // in each message instead: `[address, body]` (see `transmit`).
             if let security = configuration.security {
                 // Authenticate the peer by its key, known in advance (a monitor) or learned from
                 // its authenticated messages (a client awaiting a reply); without one, no connection.
@@ -507,7 +495,7 @@ final class IOLoop {
             if link.peer.scheme != "inproc" {
                 link.monitor = try monitor(dealer, events: ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
                     | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                    | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_MONITOR_STOPPED)
+                    | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
             }
             guard zmq_connect(dealer, link.peer.description) == 0 else {
                 throw .invalidAddress(link.peer.description, reason: String(cString: zmq_strerror(zmq_errno())))
@@ -549,7 +537,25 @@ final class IOLoop {
             markUp(link)
             flush(link)
         } else if generation == link.inprocGeneration {
-            markDown(link)
+            // What the peer sent before it left may still wait in our ROUTER: report it down after.
+            departingInproc.append((link, generation, ContinuousClock.now))
+        }
+    }
+
+    /// How long a departed inproc peer's down event waits for its last messages to be read.
+    static let inprocDownGrace: Duration = .seconds(2)
+
+    /// Reports departed inproc peers down once the ROUTER has nothing left to read (or the grace ran out).
+    private func reportDepartedInproc() {
+        guard !departingInproc.isEmpty else { return }
+        var pending: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        let readable = router.map { zmq_getsockopt($0, ZMQ_EVENTS, &pending, &size) == 0 && pending & Int32(ZMQ_POLLIN) != 0 } ?? false
+        let now = ContinuousClock.now
+        departingInproc.removeAll { entry in
+            guard !readable || now - entry.since > Self.inprocDownGrace else { return false }
+            if entry.link.inprocGeneration == entry.generation { markDown(entry.link) }
+            return true
         }
     }
 
@@ -606,6 +612,8 @@ final class IOLoop {
         return skipped
     }
 
+    /// Reads `[connection id, sender address, body]` (and, from peers that name themselves by
+    /// their routing id instead, `[routing id = sender address, body]`), checks it, and queues it.
     private func drainRouter() {
         guard let router else { return }
         var budget = 1024 // then poll again, so commands are not starved by a flood
@@ -613,25 +621,32 @@ final class IOLoop {
             budget -= 1
             let (identity, more) = takeFrame()
             guard more else {
-                drop(.wrongFrameCount, identity: identity, size: 0, detail: "1 frame, expected [routing id, body]")
+                drop(.wrongFrameCount, identity: identity, size: 0, detail: "1 frame, expected [address, body]")
                 continue
             }
             guard receiveFrame(from: router) else { return }
-            let size = zmq_msg_size(message)
+            // Two frames after the connection id: the first names the sender. One: the routing id does.
+            var claimed = identity
             if zmq_msg_more(message) != 0 {
-                zmq_msg_close(message)
-                let frames = 2 + skipRemainingFrames(of: router)
-                drop(.wrongFrameCount, identity: identity, size: size, detail: "\(frames) frames, expected [routing id, body]")
-                continue
+                (claimed, _) = takeFrame()
+                guard receiveFrame(from: router) else { return }
+                if zmq_msg_more(message) != 0 {
+                    let size = zmq_msg_size(message)
+                    zmq_msg_close(message)
+                    let frames = 3 + skipRemainingFrames(of: router)
+                    drop(.wrongFrameCount, identity: claimed, size: size, detail: "\(frames) frames, expected [address, body]")
+                    continue
+                }
             }
-            guard let sender = Self.sender(from: identity) else {
+            let size = zmq_msg_size(message)
+            guard let sender = sender(named: claimed) else {
                 zmq_msg_close(message)
-                drop(.invalidSender, identity: identity, size: size, detail: "the routing id is not a tcp, ipc or inproc address")
+                drop(.invalidSender, identity: claimed, size: size, detail: "the sender is not a tcp, ipc or inproc address")
                 continue
             }
             guard size <= options.maximumMessageSize else {
                 zmq_msg_close(message)
-                drop(.oversize, identity: identity, size: size, detail: "limit \(options.maximumMessageSize) bytes")
+                drop(.oversize, identity: claimed, size: size, detail: "limit \(options.maximumMessageSize) bytes")
                 continue
             }
             var peer: PeerIdentity?
@@ -649,6 +664,15 @@ final class IOLoop {
             }
             events.push(.message(InboundMessage(sender: sender, bytes: bytes, peer: peer)))
         }
+    }
+
+    /// The address a sender frame names (parsed once per distinct frame; the cache is bounded).
+    private func sender(named frame: [UInt8]) -> TransportAddress? {
+        if let known = senders[frame] { return known }
+        guard let address = Self.sender(from: frame) else { return nil }
+        if senders.count >= 4096 { senders.removeAll(keepingCapacity: true) }
+        senders[frame] = address
+        return address
     }
 
     /// The identity the current message's connection authenticated, if its claimed `sender` may

@@ -6,12 +6,13 @@ import Synchronization
 /// A ``MessageTransport`` over ZeroMQ: one ROUTER listens on the node's address, one DEALER reaches each peer.
 ///
 /// ## Identity
-/// Every DEALER carries the node's own address as its `ZMQ_ROUTING_ID`, so the
-/// peer's ROUTER learns who sent each message: that routing id becomes
-/// `InboundMessage.sender`. A reply goes back through the replier's own DEALER
-/// to the sender's ROUTER, never through the ROUTER it arrived on. Each pair of
-/// nodes thus uses one connection per direction, and messages from one node to
-/// another keep their order.
+/// Every message a DEALER sends is `[own address, body]`; the peer's ROUTER adds the id of the
+/// connection (its own, never shared), reads the sender's address from the first part, and that
+/// becomes `InboundMessage.sender`. (A peer that names itself by its `ZMQ_ROUTING_ID` and sends
+/// `[body]` is read the same way.) A reply goes back through the replier's own DEALER to the
+/// sender's ROUTER, never through the ROUTER it arrived on. Each pair of nodes thus uses one
+/// connection per direction, and messages from one node to another keep their order. With CURVE
+/// (``ZeroMQConfiguration/security``) the address is checked against the connection's key.
 ///
 /// ## Threads
 /// One dedicated thread per transport owns every socket and blocks in
