@@ -107,10 +107,13 @@ struct NodeCommand: AsyncParsableCommand {
                 throw UserFacingError.notInMonmap(name: name, members: monmap.members.map(\.name))
             }
             let registry = try Transports.registry(logger: logger, cluster: cluster, monmap: monmap)
-            if !cluster.security.isSecured && ["tcp", "ipc"].contains(address.scheme) {
+            let transport = try registry.makeTransport(listeningOn: address)
+            // Said once the node listens (a node that cannot start prints only why).
+            let plaintext = !cluster.security.isSecured && ["tcp", "ipc"].contains(address.scheme)
+            let notice: @Sendable () -> Void = {
                 logger.notice("plaintext: anyone who can reach this port can read, write and sync the store; give --key and --keyring (docs/SECURITY.md)")
             }
-            let transport = try registry.makeTransport(listeningOn: address)
+            let plaintextNotice = plaintext ? notice : nil
             let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
             opened.track(store)
             var configuration = monitorOptions.configuration
@@ -132,7 +135,7 @@ struct NodeCommand: AsyncParsableCommand {
             do {
                 // The services shut down in reverse order: the deadline first (it arms a timer), then the node.
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                    services: [MonitorNode(monitor: monitor), ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger)],
+                    services: [MonitorNode(monitor: monitor, onStarted: plaintextNotice), ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()
             } catch let error as MonitorError {

@@ -15,9 +15,14 @@ public import ServiceLifecycle
 public struct MonitorNode: Service {
     /// The monitor this node runs.
     public let monitor: Monitor
+    /// Called once the monitor has started (its transport listens), before the node waits.
+    public let onStarted: (@Sendable () -> Void)?
 
-    /// A node running `monitor`.
-    public init(monitor: Monitor) { self.monitor = monitor }
+    /// A node running `monitor`; `onStarted` runs once it has started.
+    public init(monitor: Monitor, onStarted: (@Sendable () -> Void)? = nil) {
+        self.monitor = monitor
+        self.onStarted = onStarted
+    }
 
     /// Starts the monitor and waits until a graceful shutdown or cancellation stops it.
     ///
@@ -25,6 +30,7 @@ public struct MonitorNode: Service {
     public func run() async throws {
         let monitor = monitor
         try await monitor.start()
+        onStarted?()
         await withTaskCancellationOrGracefulShutdownHandler {
             await monitor.waitUntilStopped()
         } onCancelOrGracefulShutdown: {
