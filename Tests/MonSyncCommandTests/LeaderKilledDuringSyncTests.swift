@@ -30,10 +30,12 @@ import Testing
 /// stream), c's probe (0.5 s), one election that ends on its timeout because the dead leader never
 /// acks (1 s plus up to 50 % jitter), the new leader's wait of one lease before it serves (a quorum
 /// without the whole monmap: 2 s), one Paxos round and the writers' 0.5 s spacing: about 6 s
-/// (measured: 4.3-5.9 s on a quiet machine). The bound, 20 s, leaves room for the whole suite's
-/// other process clusters on two cores (13.7 s was seen beside them and two CPU-bound jobs) and
-/// still tells the defect apart: the old requester waited for FINISH_REPLY (30 s) after a FINISH
-/// send that itself waited out the send timeout — with the build of 334d23e the first write came
+/// (measured: 4.3-5.9 s on a quiet machine). The bound, 30 s, leaves room for the whole suite's
+/// other process clusters on two cores beside other CPU-bound work (13.7 s was seen beside the
+/// suite and two CPU-bound jobs; 20.2 s at load average 10, the suite beside a fresh build and a
+/// benchmark saturating a core: the election after the sync took 10 s, every timer late) and still
+/// tells the defect apart: the old requester waited for FINISH_REPLY (30 s) after a FINISH send
+/// that itself waited out the send timeout — with the build of 334d23e the first write came
 /// 48.8 s after the kill (`MONSYNC_TEST_BINARY` runs this test against such a build).
 ///
 /// `MONSYNC_LEADER_KILL_RUNS=5 swift test --filter LeaderKilledDuringSyncTests` repeats the scenario
@@ -41,7 +43,7 @@ import Testing
 @Suite("Leader killed during a store sync across processes", .timeLimit(.minutes(3)))
 struct LeaderKilledDuringSyncTests {
     /// The bound on the write outage, in seconds (see the type's documentation).
-    static let outageBound = 20.0
+    static let outageBound = 30.0
     /// How long the writers keep trying before the test gives up (beyond the bound, to report the outage).
     static let writeDeadline: Duration = .seconds(45)
     /// A new writer every `writerInterval`, each `monsync put --timeout 5`.
