@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Three `monsync node` processes over ZeroMQ on 127.0.0.1: fill the cluster, stop one node, wipe it,
-# restart it, and watch it sync the whole store and rejoin. See README.md beside this script.
+# restart it, and watch it sync the whole store and rejoin. Every link is authenticated and
+# encrypted (CURVE keys from `monsync keygen`, docs/SECURITY.md). See README.md beside this script.
 #
 # Usage: Examples/ThreeNodeSync/run.sh [base-port]     (default 7301: uses 7301-7303)
 set -euo pipefail
@@ -17,9 +18,20 @@ MONMAP="a=tcp://127.0.0.1:${BASE_PORT},b=tcp://127.0.0.1:$((BASE_PORT + 1)),c=tc
 TUNING="--paxos-min 20 --paxos-trim-min 10 --paxos-trim-max 40"
 declare -A PIDS=()
 
+# One key pair per monitor and one for this script's client; the keyring names them all.
+mkdir -p "$WORK/keys"
+for name in a b c client; do "$MONSYNC" keygen --out "$WORK/keys/$name" >/dev/null; done
+KEYRING="$WORK/keys/keyring"
+{
+  for name in a b c; do echo "$name monitor $(cat "$WORK/keys/$name.pub")"; done
+  echo "client.admin write $(cat "$WORK/keys/client.pub")"
+} >"$KEYRING"
+CLIENT="--key $WORK/keys/client.key --keyring $KEYRING"
+
 step() { printf '\n== %s\n' "$*"; }
 start_node() {
   "$MONSYNC" node --name "$1" --monmap "$MONMAP" --store "$WORK/$1" $TUNING --log-level notice \
+    --key "$WORK/keys/$1.key" --keyring "$KEYRING" \
     >>"$WORK/$1.log" 2>&1 &
   PIDS[$1]=$!
 }
@@ -36,10 +48,10 @@ trap cleanup EXIT
 # Waits (at most $2 seconds) until `monsync status` reports the quorum $1, e.g. "a,b,c".
 wait_for_quorum() {
   local deadline=$((SECONDS + ${2:-60}))
-  until "$MONSYNC" status --monmap "$MONMAP" --timeout 2 2>/dev/null | grep -q "quorum $1 "; do
+  until "$MONSYNC" status --monmap "$MONMAP" $CLIENT --timeout 2 2>/dev/null | grep -q "quorum $1 "; do
     if [ $SECONDS -ge $deadline ]; then
       echo "no quorum $1 after ${2:-60} s; logs are in $WORK" >&2
-      "$MONSYNC" status --monmap "$MONMAP" --timeout 2 || true
+      "$MONSYNC" status --monmap "$MONMAP" $CLIENT --timeout 2 || true
       exit 1
     fi
     sleep 1
@@ -47,18 +59,18 @@ wait_for_quorum() {
 }
 write_keys() {
   for i in $(seq "$1" "$2"); do
-    "$MONSYNC" put "key-$i" "value $i written at $(date +%T)" --monmap "$MONMAP" --timeout 10 >/dev/null
+    "$MONSYNC" put "key-$i" "value $i written at $(date +%T)" --monmap "$MONMAP" $CLIENT --timeout 10 >/dev/null
   done
 }
 
 step "starting a, b and c (stores and logs in $WORK)"
 for name in a b c; do start_node "$name"; done
 wait_for_quorum "a,b,c"
-"$MONSYNC" status --monmap "$MONMAP"
+"$MONSYNC" status --monmap "$MONMAP" $CLIENT
 
 step "filling the cluster with $WRITES writes"
 write_keys 1 "$WRITES"
-"$MONSYNC" status --monmap "$MONMAP"
+"$MONSYNC" status --monmap "$MONMAP" $CLIENT
 
 step "stopping c and wiping its store"
 stop_node c
@@ -66,16 +78,16 @@ rm -rf "$WORK/c"
 
 step "writing $WRITES more while c is away: the quorum trims the versions c would need"
 write_keys $((WRITES + 1)) $((2 * WRITES))
-"$MONSYNC" status --monmap "$MONMAP"
+"$MONSYNC" status --monmap "$MONMAP" $CLIENT
 
 step "restarting c empty: it finds itself oblivious, syncs the whole store, and rejoins"
 start_node c
 wait_for_quorum "a,b,c" 120
-"$MONSYNC" status --monmap "$MONMAP"
+"$MONSYNC" status --monmap "$MONMAP" $CLIENT
 grep -E "full store sync|sync granted|store sync finished|sync complete" "$WORK/c.log" | sed 's/^/  c: /' | head -10 || true
 
 step "reading through c, then stopping everyone and comparing the stores offline"
-"$MONSYNC" get key-1 --mon "tcp://127.0.0.1:$((BASE_PORT + 2))"
+"$MONSYNC" get key-1 --monmap "c=tcp://127.0.0.1:$((BASE_PORT + 2))" $CLIENT
 sleep 2   # let the last commits reach every member
 for name in a b c; do stop_node "$name"; done
 digest_of() { "$MONSYNC" store digest "$WORK/$1" | grep '^digest:'; }
@@ -85,6 +97,7 @@ done
 digests=$(for name in a b c; do digest_of "$name"; done | sort -u | wc -l)
 if [ "$digests" -eq 1 ]; then
   echo "OK: all three stores hold the same data"
+  echo "(a client without the keys gets nothing from this cluster: \"$MONSYNC get key-1 --monmap $MONMAP\" finds no monitor)"
   rm -rf "$WORK"
 else
   echo "FAILED: the stores differ (kept in $WORK)"

@@ -699,8 +699,12 @@ final class IOLoop {
         return peer
     }
 
-    /// Remembers `key` as `sender`'s (bounded: the oldest is forgotten first); a link opened with
-    /// another key for that address is closed, so the next reply authenticates the new key.
+    /// Remembers `key` as `sender`'s (bounded: the oldest is forgotten first). A link opened with
+    /// another key for that address is closed: the address now belongs to someone else (a new
+    /// client process on a port an earlier one used), so what still waits on it — replies meant
+    /// for the earlier owner — fails instead of going to the new one, and the next reply
+    /// authenticates the new key. (Kept open, every reply to the new owner queued behind the old
+    /// key's handshake, which never completes.)
     private func learn(_ key: String, for sender: TransportAddress) {
         if learnedKeys.updateValue(key, forKey: sender) == nil {
             learnedOrder.append(sender)
@@ -708,11 +712,17 @@ final class IOLoop {
                 learnedKeys[oldest] = nil
             }
         }
-        if let link = links[sender], link.serverKey != key, link.pending.isEmpty {
-            closeSockets(of: link)
-            links[sender] = nil
-            statistics.update { $0.outboundLinks = links.count }
+        guard let link = links[sender], link.serverKey != key else { return }
+        for pending in link.pending {
+            pending.timer?.cancel()
+            waiting[pending.request.id] = nil
+            statistics.update { $0.sendsUnreachable += 1 }
+            pending.request.complete(.failure(.peerUnreachable(sender)))
         }
+        link.pending.removeAll()
+        closeSockets(of: link)
+        links[sender] = nil
+        statistics.update { $0.outboundLinks = links.count }
     }
 
     /// Our DEALERs only send; whatever a peer's ROUTER sends back on them is hostile or confused.
