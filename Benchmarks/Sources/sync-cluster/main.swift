@@ -457,8 +457,11 @@ if curveModes.contains(true) {
     }
     note("CURVE keys and keyring in \(directory)")
 }
-/// MiB/s per (size, value size, window, CURVE) for the summary.
-var rates: [String: [Double]] = [:]
+/// MiB/s per case and transport, for the CURVE / plaintext summary.
+struct RateKey: Hashable {
+    var size: Int, valueSize: Int, window: Int, curve: Bool
+}
+var rates: [RateKey: [Double]] = [:]
 
 say("store sync across processes: monsync node ×3, ZeroMQ tcp on 127.0.0.1, RocksDB; \(monsync)")
 say("seconds = the requester's START → swap (its `store sync finished` line); MiB = keys + values copied; RSS = VmHWM / VmRSS")
@@ -492,9 +495,12 @@ for size in sizes {
         note(String(format: "loaded %d MiB of %d B values: %d keys, %.1f MiB in %.1f s, compacted in %.1f s (fc %llu, lc %llu)", size, valueSize,
                     loaded.keys, Double(loaded.bytes) / 1_048_576, loadSeconds, seconds(since: loadStarted) - loadSeconds, loaded.firstCommitted, loaded.lastCommitted))
         for window in windows {
-            for repetition in 1...max(1, repetitions) {
-              // Alternate which transport goes first, so a drift in the machine's load favours neither.
-              for curve in repetition % 2 == 1 ? curveModes : curveModes.reversed() {
+            // Each repetition runs every transport, alternating which goes first so that a drift in the
+            // machine's load favours neither.
+            let runs = (1...max(1, repetitions)).flatMap { repetition in
+                (repetition % 2 == 1 ? curveModes : curveModes.reversed()).map { (repetition, $0) }
+            }
+            for (repetition, curve) in runs {
                 let transport = curve ? "CURVE" : "plaintext"
                 let label = "\(size)M-\(valueSize)B-w\(window)-r\(repetition)\(curve ? "-curve" : "")"
                 do {
@@ -505,13 +511,12 @@ for size in sizes {
                                transport, r.keys, mib, r.seconds, mib / r.seconds, Double(r.keys) / r.seconds, r.requesterPeak, r.providerPeak,
                                r.providerIdle, r.digestsEqual ? "yes" : "**NO**", r.load))
                     if !r.digestsEqual { failed = true }
-                    rates["\(size) MiB | \(valueSize) B | \(window)", default: []].append(curve ? -(mib / r.seconds) : mib / r.seconds)
+                    rates[RateKey(size: size, valueSize: valueSize, window: window, curve: curve), default: []].append(mib / r.seconds)
                 } catch {
                     note("FAILED \(label): \(error)")
                     say("| \(size) MiB | \(valueSize) B | \(window) | \(transport) | failed: see stderr | | | | | | | | | \(loadAverage()) |")
                     failed = true
                 }
-              }
             }
         }
     }
@@ -525,9 +530,14 @@ if curveModes.count == 2 {
     say("")
     say("| store | value | window | plaintext MiB/s (median) | CURVE MiB/s (median) | CURVE / plaintext |")
     say("|---:|---:|---:|---:|---:|---:|")
-    for (name, values) in rates.sorted(by: { $0.key < $1.key }) {
-        let plain = median(values.filter { $0 > 0 }), curve = median(values.filter { $0 < 0 }.map { -$0 })
-        say(String(format: "| %@ | %.0f | %.0f | %.0f %% |", name, plain, curve, 100 * curve / plain))
+    for size in sizes {
+        for valueSize in valueSizes {
+            for window in windows {
+                let plain = median(rates[RateKey(size: size, valueSize: valueSize, window: window, curve: false)] ?? [])
+                let curve = median(rates[RateKey(size: size, valueSize: valueSize, window: window, curve: true)] ?? [])
+                say(String(format: "| %d MiB | %d B | %d | %.0f | %.0f | %.0f %% |", size, valueSize, window, plain, curve, 100 * curve / plain))
+            }
+        }
     }
 }
 if let keys { try? FileManager.default.removeItem(atPath: keys.directory) }
