@@ -113,6 +113,30 @@ struct ZeroMQTransportTests {
         await secured.shutdown()
     }
 
+    @Test("with CURVE, a transport whose message limit is smaller than the handshake's commands still connects")
+    func curveWithSmallMessageLimit() async throws {
+        // libzmq applies ZMQ_MAXMSGSIZE to CURVE's HELLO (200 bytes) and INITIATE too: with the
+        // limit at 64 + 64 bytes no handshake completed and the send timed out.
+        let keysA = try CurveKeyPair.generate(), keysB = try CurveKeyPair.generate()
+        let keyring = CurveKeyring()
+        try keyring.admit(PeerIdentity(name: "a", role: .monitor, credential: keysA.publicKey))
+        try keyring.admit(PeerIdentity(name: "b", role: .monitor, credential: keysB.publicKey))
+        let options = testOptions(maximumMessageSize: 64)
+        let a = try await startedTransport("tcp", options: options, configuration: ZeroMQConfiguration(
+            security: ZeroMQSecurity(keyPair: keysA, keyring: keyring)))
+        let b = try await startedTransport("tcp", options: options, configuration: ZeroMQConfiguration(
+            security: ZeroMQSecurity(keyPair: keysB, keyring: keyring)))
+        try keyring.bind(a.localAddress, to: keysA.publicKey)
+        try keyring.bind(b.localAddress, to: keysB.publicKey)
+        let events = EventCollector(b)
+        try await a.send([UInt8](repeating: 7, count: 64), to: b.localAddress)
+        try await events.wait("the 64-byte message") { _ in !events.messages.isEmpty }
+        #expect(events.messages.first?.bytes == [UInt8](repeating: 7, count: 64))
+        #expect(events.messages.first?.peer?.name == "a")
+        await a.shutdown()
+        await b.shutdown()
+    }
+
     @Test("a send to an address nobody serves fails with peerUnreachable within the send timeout",
           arguments: ["tcp", "ipc", "inproc"])
     func unknownPeer(scheme: String) async throws {

@@ -1,6 +1,6 @@
 // Transport throughput: one sender streaming messages of 64 B, 4 KiB, 1 MiB and 16 MiB to one
-// receiver over bare libzmq (C, the baseline), ZeroMQTransport on tcp loopback and
-// LoopbackTransport. Each iteration is one run of the shared workload (an eighth of the counts of
+// receiver over bare libzmq (C, the baseline), ZeroMQTransport on tcp loopback in plaintext and
+// with CURVE (`Path.main`), and LoopbackTransport. Each iteration is one run of the shared workload (an eighth of the counts of
 // `transport-throughput`); MB/s and messages/s are custom metrics.
 import Benchmark
 import TransportThroughputWorkload

@@ -18,9 +18,29 @@ public enum TransportThroughputWorkload {
         case zeroMQToBare = "ZeroMQTransport → bare ROUTER"
         /// a bare DEALER sends, ZeroMQTransport receives.
         case bareToZeroMQ = "bare DEALER → ZeroMQTransport"
+        /// ZeroMQTransport with CURVE (`ZeroMQConfiguration.security`): the same two transports on
+        /// the shared context, each with its own key pair, one `CurveKeyring` admitting both keys
+        /// and binding each address to its key, as a secured cluster's monitors have.
+        case zeroMQCurve = "ZeroMQTransport (CURVE)"
+        /// Diagnostics for the one-context setting above (one libzmq I/O thread encrypts for the
+        /// sender and decrypts for the receiver): the two transports on a context each, as two
+        /// processes would be, plaintext and CURVE.
+        case zeroMQContexts = "ZeroMQTransport, a context each"
+        case zeroMQCurveContexts = "ZeroMQTransport (CURVE), a context each"
 
-        /// The three the issue asks for (the ordo-one benchmark runs these).
-        public static let main: [Path] = [.bareZeroMQ, .zeroMQTransport, .loopbackTransport]
+        /// The three the issue asks for, and CURVE beside plaintext (the ordo-one benchmark runs these).
+        public static let main: [Path] = [.bareZeroMQ, .zeroMQTransport, .zeroMQCurve, .loopbackTransport]
+
+        /// Whether the path's transports run with CURVE.
+        public var isCurve: Bool { self == .zeroMQCurve || self == .zeroMQCurveContexts }
+        /// The plaintext path a CURVE path is compared with.
+        public var plaintext: Path? {
+            switch self {
+            case .zeroMQCurve: .zeroMQTransport
+            case .zeroMQCurveContexts: .zeroMQContexts
+            default: nil
+            }
+        }
     }
 
     public struct Outcome: Sendable {
@@ -67,6 +87,9 @@ public enum TransportThroughputWorkload {
         switch path {
         case .bareZeroMQ: try runBare(size: size, count: count)
         case .zeroMQTransport: try await runZeroMQ(size: size, count: count)
+        case .zeroMQCurve: try await runZeroMQ(size: size, count: count, curve: true)
+        case .zeroMQContexts: try await runZeroMQ(size: size, count: count, separateContexts: true)
+        case .zeroMQCurveContexts: try await runZeroMQ(size: size, count: count, curve: true, separateContexts: true)
         case .loopbackTransport: try await runLoopback(size: size, count: count)
         case .zeroMQToBare: try await runSendHalf(size: size, count: count)
         case .bareToZeroMQ: try await runReceiveHalf(size: size, count: count)
@@ -100,13 +123,36 @@ public enum TransportThroughputWorkload {
         return logger
     }
 
-    static func runZeroMQ(size: Int, count: Int) async throws -> Outcome {
+    /// The configurations of a CURVE sender and receiver: a fresh key pair each, one shared keyring
+    /// admitting both keys (role monitor) with each address bound to its key.
+    static func curveConfigurations(sender: TransportAddress, receiver: TransportAddress) throws
+        -> (sender: ZeroMQConfiguration, receiver: ZeroMQConfiguration) {
+        let senderKeys = try CurveKeyPair.generate(), receiverKeys = try CurveKeyPair.generate()
+        let keyring = CurveKeyring()
+        try keyring.admit(PeerIdentity(name: "sender", role: .monitor, credential: senderKeys.publicKey))
+        try keyring.admit(PeerIdentity(name: "receiver", role: .monitor, credential: receiverKeys.publicKey))
+        try keyring.bind(sender, to: senderKeys.publicKey)
+        try keyring.bind(receiver, to: receiverKeys.publicKey)
+        return (ZeroMQConfiguration(security: ZeroMQSecurity(keyPair: senderKeys, keyring: keyring)),
+                ZeroMQConfiguration(security: ZeroMQSecurity(keyPair: receiverKeys, keyring: keyring)))
+    }
+
+    /// Two ZeroMQTransports on tcp loopback, plaintext or CURVE, on the shared context or a context each.
+    static func runZeroMQ(size: Int, count: Int, curve: Bool = false, separateContexts: Bool = false) async throws -> Outcome {
         var lastError: (any Error)?
         for _ in 0..<10 {
             let receiverAddress = try TransportAddress("tcp://127.0.0.1:\(zmq_baseline_free_port())")
             let senderAddress = try TransportAddress("tcp://127.0.0.1:\(zmq_baseline_free_port())")
-            let receiver = try ZeroMQTransport(address: receiverAddress, options: options(size: size), logger: quiet)
-            let sender = try ZeroMQTransport(address: senderAddress, options: options(size: size), logger: quiet)
+            var senderConfiguration = ZeroMQConfiguration(), receiverConfiguration = ZeroMQConfiguration()
+            if curve {
+                (senderConfiguration, receiverConfiguration) = try curveConfigurations(sender: senderAddress, receiver: receiverAddress)
+            }
+            let receiverContext = separateContexts ? ZeroMQContext() : .shared
+            let senderContext = separateContexts ? ZeroMQContext() : .shared
+            let receiver = try ZeroMQTransport(address: receiverAddress, options: options(size: size),
+                                               configuration: receiverConfiguration, context: receiverContext, logger: quiet)
+            let sender = try ZeroMQTransport(address: senderAddress, options: options(size: size),
+                                             configuration: senderConfiguration, context: senderContext, logger: quiet)
             do {
                 try await receiver.start()
                 try await sender.start()

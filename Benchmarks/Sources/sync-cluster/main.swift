@@ -1,6 +1,6 @@
 // The store sync across processes: three `monsync node` processes over ZeroMQ tcp on 127.0.0.1 with
 // RocksDB stores. a and b are loaded offline (b is a copy of a), form a quorum, then c starts empty
-// and syncs. Reported per case: the requester's START-to-swap time (from its `sync complete` log
+// and syncs. Reported per case: the requester's START-to-swap time (from its `store sync finished` log
 // line), MiB/s, keys/s, the requester's and the provider's peak RSS (VmHWM) and the provider's RSS
 // before the sync, and whether the three stores' digests are equal once the processes have stopped.
 //
@@ -9,7 +9,12 @@
 //
 // Environment: MONSYNC (the monsync binary), SYNC_CLUSTER_TIMEOUT (seconds per sync, default 900),
 // SYNC_CLUSTER_PERF (a directory: `perf record -g` every node during each sync), SYNC_CLUSTER_KEEP=1
-// (keep the work directory). A digest mismatch or a failed sync exits 1.
+// (keep the work directory), SYNC_CLUSTER_CURVE (`1`: every link CURVE-authenticated and encrypted;
+// `both`: plaintext and CURVE interleaved, each repetition runs both, alternating which goes first;
+// unset or `0`: plaintext). With CURVE the tool makes keys for a, b, c and a client with
+// `monsync keygen`, writes a keyring (a, b, c role monitor, client.bench role read) and passes
+// `--key`/`--keyring` to the three nodes and to every `monsync status`. A digest mismatch or a failed
+// sync exits 1.
 // See BENCHMARKS.md, "Store sync across processes (ZeroMQ, RocksDB)".
 
 import CRocksDBCompact
@@ -166,6 +171,40 @@ func digest(_ path: String) throws -> StoreDigest {
     return try RocksDBStore(path: path).digest(of: registry.syncTargetNames)
 }
 
+// MARK: - CURVE keys
+
+/// The keys of a secured run: `<directory>/<name>.key` and `.pub` from `monsync keygen` for a, b, c
+/// and `client.bench`, and `<directory>/keyring`.
+struct Keys {
+    var directory: String
+    var keyring: String { "\(directory)/keyring" }
+    func secretKey(_ name: String) -> String { "\(directory)/\(name).key" }
+
+    static let client = "client.bench"
+
+    static func generate(monsync: String, in directory: String) throws -> Keys {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var lines = ["# sync-cluster: the three monitors and the client that polls `monsync status`"]
+        for (name, role) in [("a", "monitor"), ("b", "monitor"), ("c", "monitor"), (client, "read")] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: monsync)
+            process.arguments = ["keygen", "--out", "\(directory)/\(name)", "--force"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0,
+                  let text = try? String(contentsOfFile: "\(directory)/\(name).pub", encoding: .utf8),
+                  let key = text.split(whereSeparator: \.isNewline).first, key.utf8.count == 40 else {
+                throw Failure("monsync keygen --out \(directory)/\(name) failed (exit \(process.terminationStatus))")
+            }
+            lines.append("\(name) \(role) \(key)")
+        }
+        let keys = Keys(directory: directory)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: keys.keyring, atomically: true, encoding: .utf8)
+        return keys
+    }
+}
+
 // MARK: - Processes
 
 final class Cluster {
@@ -174,13 +213,16 @@ final class Cluster {
     let names = ["a", "b", "c"]
     let monmap: String
     let window: Int
+    /// CURVE keys; nil runs in plaintext.
+    let keys: Keys?
     var processes: [String: Process] = [:]
     var perf: [Process] = []
 
-    init(monsync: String, work: String, window: Int) {
+    init(monsync: String, work: String, window: Int, keys: Keys?) {
         self.monsync = monsync
         self.work = work
         self.window = window
+        self.keys = keys
         monmap = names.map { "\($0)=tcp://127.0.0.1:\(freePort())" }.joined(separator: ",")
     }
 
@@ -193,6 +235,7 @@ final class Cluster {
         process.executableURL = URL(fileURLWithPath: monsync)
         process.arguments = ["node", "--name", name, "--monmap", monmap, "--store", store(name),
                              "--log-level", "info", "--sync-window", "\(window)"]
+        if let keys { process.arguments! += ["--key", keys.secretKey(name), "--keyring", keys.keyring] }
         guard FileManager.default.createFile(atPath: log(name), contents: nil), let handle = FileHandle(forWritingAtPath: log(name)) else {
             throw Failure("cannot create \(log(name))")
         }
@@ -232,6 +275,7 @@ final class Cluster {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: monsync)
         process.arguments = ["status", "--monmap", monmap, "--json", "--timeout", "2"]
+        if let keys { process.arguments! += ["--key", keys.secretKey(Keys.client), "--keyring", keys.keyring] }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -295,7 +339,7 @@ struct CaseResult {
     var load: String
 }
 
-/// `… 12 chunks, 3456 keys, 7890 bytes of ~7000 in 1.234 s …` from the requester's `sync complete` line
+/// `… 12 chunks, 3456 keys, 7890 bytes of ~7000 in 1.234 s …` from the requester's `store sync finished` line
 /// (`SyncProgress.description`; the estimate appears when the provider gave one).
 func parseCompletion(_ line: Substring) -> (chunks: UInt64, keys: UInt64, bytes: UInt64, seconds: Double)? {
     let pattern = #/(\d+) chunks, (\d+) keys, (\d+) bytes(?: of ~\d+)? in ([0-9.]+) s/#
@@ -304,11 +348,12 @@ func parseCompletion(_ line: Substring) -> (chunks: UInt64, keys: UInt64, bytes:
     return (chunks, keys, bytes, seconds)
 }
 
-func runCase(monsync: String, loadedStore: String, window: Int, label: String, timeout: Double, perfDirectory: String?) throws -> CaseResult {
+func runCase(monsync: String, loadedStore: String, window: Int, keys: Keys?, label: String, timeout: Double,
+             perfDirectory: String?) throws -> CaseResult {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("monsync-sync-cluster-\(getpid())-\(label)").path
     try? FileManager.default.removeItem(atPath: work)
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    let cluster = Cluster(monsync: monsync, work: work, window: window)
+    let cluster = Cluster(monsync: monsync, work: work, window: window, keys: keys)
     var keep = ProcessInfo.processInfo.environment["SYNC_CLUSTER_KEEP"] == "1"
     defer {
         cluster.stopAll()
@@ -335,7 +380,10 @@ func runCase(monsync: String, loadedStore: String, window: Int, label: String, t
     }
     var completion: Substring?
     let completed = wait(seconds: timeout, interval: 0.05) {
-        completion = cluster.lines("c", containing: "sync complete").first
+        // The requester logs `sync complete` (version only), then the monitor `store sync finished`
+        // with the progress (`SyncProgress.description`); take the first line that carries it.
+        completion = (cluster.lines("c", containing: "store sync finished") + cluster.lines("c", containing: "sync complete"))
+            .first { parseCompletion($0) != nil }
         return completion != nil || !cluster.processes["c"]!.isRunning
     }
     let spawnToComplete = seconds(since: started)
@@ -390,12 +438,36 @@ do { monsync = try findMonsync() } catch {
     exit(2)
 }
 let temporary = FileManager.default.temporaryDirectory.path
+/// The transports to run, in order within each repetition: false = plaintext, true = CURVE.
+let curveModes: [Bool]
+switch environment["SYNC_CLUSTER_CURVE"] ?? "0" {
+case "0", "": curveModes = [false]
+case "1": curveModes = [true]
+case "both": curveModes = [false, true]
+case let other:
+    note("sync-cluster: SYNC_CLUSTER_CURVE=\(other): expected 0, 1 or both")
+    exit(2)
+}
+var keys: Keys?
+if curveModes.contains(true) {
+    let directory = "\(temporary)/monsync-sync-cluster-\(getpid())-keys"
+    do { keys = try Keys.generate(monsync: monsync, in: directory) } catch {
+        note("sync-cluster: \(error)")
+        exit(2)
+    }
+    note("CURVE keys and keyring in \(directory)")
+}
+/// MiB/s per case and transport, for the CURVE / plaintext summary.
+struct RateKey: Hashable {
+    var size: Int, valueSize: Int, window: Int, curve: Bool
+}
+var rates: [RateKey: [Double]] = [:]
 
 say("store sync across processes: monsync node ×3, ZeroMQ tcp on 127.0.0.1, RocksDB; \(monsync)")
-say("seconds = the requester's START → swap (its `sync complete` line); MiB = keys + values copied; RSS = VmHWM / VmRSS")
+say("seconds = the requester's START → swap (its `store sync finished` line); MiB = keys + values copied; RSS = VmHWM / VmRSS")
 say("")
-say("| store | value | window | keys | MiB | seconds | MiB/s | keys/s | requester peak RSS MiB | provider peak RSS MiB | provider idle RSS MiB | digests equal | load avg |")
-say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|:--|")
+say("| store | value | window | transport | keys | MiB | seconds | MiB/s | keys/s | requester peak RSS MiB | provider peak RSS MiB | provider idle RSS MiB | digests equal | load avg |")
+say("|---:|---:|---:|:--|---:|---:|---:|---:|---:|---:|---:|---:|:-:|:--|")
 var failed = false
 for size in sizes {
     for valueSize in valueSizes {
@@ -423,23 +495,50 @@ for size in sizes {
         note(String(format: "loaded %d MiB of %d B values: %d keys, %.1f MiB in %.1f s, compacted in %.1f s (fc %llu, lc %llu)", size, valueSize,
                     loaded.keys, Double(loaded.bytes) / 1_048_576, loadSeconds, seconds(since: loadStarted) - loadSeconds, loaded.firstCommitted, loaded.lastCommitted))
         for window in windows {
-            for repetition in 1...max(1, repetitions) {
-                let label = "\(size)M-\(valueSize)B-w\(window)-r\(repetition)"
+            // Each repetition runs every transport, alternating which goes first so that a drift in the
+            // machine's load favours neither.
+            let runs = (1...max(1, repetitions)).flatMap { repetition in
+                (repetition % 2 == 1 ? curveModes : curveModes.reversed()).map { (repetition, $0) }
+            }
+            for (repetition, curve) in runs {
+                let transport = curve ? "CURVE" : "plaintext"
+                let label = "\(size)M-\(valueSize)B-w\(window)-r\(repetition)\(curve ? "-curve" : "")"
                 do {
-                    let r = try runCase(monsync: monsync, loadedStore: loadedStore, window: window, label: label, timeout: timeout,
-                                        perfDirectory: perfDirectory)
+                    let r = try runCase(monsync: monsync, loadedStore: loadedStore, window: window, keys: curve ? keys : nil,
+                                        label: label, timeout: timeout, perfDirectory: perfDirectory)
                     let mib = Double(r.bytes) / 1_048_576
-                    say(String(format: "| %d MiB | %d B | %d | %llu | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f | %@ | %@ |", size, valueSize, window,
-                               r.keys, mib, r.seconds, mib / r.seconds, Double(r.keys) / r.seconds, r.requesterPeak, r.providerPeak,
+                    say(String(format: "| %d MiB | %d B | %d | %@ | %llu | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f | %@ | %@ |", size, valueSize, window,
+                               transport, r.keys, mib, r.seconds, mib / r.seconds, Double(r.keys) / r.seconds, r.requesterPeak, r.providerPeak,
                                r.providerIdle, r.digestsEqual ? "yes" : "**NO**", r.load))
                     if !r.digestsEqual { failed = true }
+                    rates[RateKey(size: size, valueSize: valueSize, window: window, curve: curve), default: []].append(mib / r.seconds)
                 } catch {
                     note("FAILED \(label): \(error)")
-                    say("| \(size) MiB | \(valueSize) B | \(window) | failed: see stderr | | | | | | | | | \(loadAverage()) |")
+                    say("| \(size) MiB | \(valueSize) B | \(window) | \(transport) | failed: see stderr | | | | | | | | | \(loadAverage()) |")
                     failed = true
                 }
             }
         }
     }
 }
+if curveModes.count == 2 {
+    // CURVE's MiB/s as a share of plaintext's, per case (medians over the repetitions).
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? .nan : sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+    say("")
+    say("| store | value | window | plaintext MiB/s (median) | CURVE MiB/s (median) | CURVE / plaintext |")
+    say("|---:|---:|---:|---:|---:|---:|")
+    for size in sizes {
+        for valueSize in valueSizes {
+            for window in windows {
+                let plain = median(rates[RateKey(size: size, valueSize: valueSize, window: window, curve: false)] ?? [])
+                let curve = median(rates[RateKey(size: size, valueSize: valueSize, window: window, curve: true)] ?? [])
+                say(String(format: "| %d MiB | %d B | %d | %.0f | %.0f | %.0f %% |", size, valueSize, window, plain, curve, 100 * curve / plain))
+            }
+        }
+    }
+}
+if let keys { try? FileManager.default.removeItem(atPath: keys.directory) }
 exit(failed ? 1 : 0)
