@@ -48,17 +48,23 @@ static void *receive_all(void *argument) {
     receiver_state *state = argument;
     zmq_msg_t message;
     while (state->messages < state->expected) {
-        // [routing id, body]
+        // [connection id, (sender address,) body]: MonSync's DEALERs send [address, body], the bare
+        // baseline DEALER [body]; the body is the last part.
         zmq_msg_init(&message);
         if (zmq_msg_recv(&message, state->router, 0) < 0) { state->error = zmq_errno(); zmq_msg_close(&message); return NULL; }
         int more = zmq_msg_more(&message);
         zmq_msg_close(&message);
         if (!more) { state->error = EPROTO; return NULL; }
-        zmq_msg_init(&message);
-        if (zmq_msg_recv(&message, state->router, 0) < 0) { state->error = zmq_errno(); zmq_msg_close(&message); return NULL; }
-        state->bytes += zmq_msg_size(&message);
+        size_t size = 0;
+        do {
+            zmq_msg_init(&message);
+            if (zmq_msg_recv(&message, state->router, 0) < 0) { state->error = zmq_errno(); zmq_msg_close(&message); return NULL; }
+            size = zmq_msg_size(&message);
+            more = zmq_msg_more(&message);
+            zmq_msg_close(&message);
+        } while (more);
+        state->bytes += size;
         state->messages += 1;
-        zmq_msg_close(&message);
     }
     return NULL;
 }
