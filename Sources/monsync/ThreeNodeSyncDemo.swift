@@ -132,11 +132,18 @@ struct ThreeNodeSyncDemo {
         let syncTime = clock.now - syncStarted
         say("[c] rejoined: quorum [a, b, c] after \(seconds(syncTime)) from its start")
 
-        // Let every member reach the same version, then compare the stores.
+        // No more writes (a cancelled put may still have copies in flight: the client sends each to
+        // every monitor, and a peon forwards its copy). Let every member reach the same version and
+        // stay there for a second — nothing proposed meanwhile — then compare the stores: a store
+        // read while a proposal is accepted by some and not yet by others would differ by it.
+        await client.shutdown()
+        var settled: (version: UInt64, since: ContinuousClock.Instant)?
         guard try await waitUntil(deadline, {
             var versions = Set<UInt64>()
             for node in nodes { versions.insert(await node.lastCommitted) }
-            return versions.count == 1
+            guard versions.count == 1, let version = versions.first else { settled = nil; return false }
+            if settled?.version != version { settled = (version, clock.now) }
+            return clock.now - settled!.since >= .seconds(1)
         }) else { return fail("the monitors did not reach the same version", nodes: nodes) }
 
         let results = c.syncResults
@@ -154,7 +161,6 @@ struct ThreeNodeSyncDemo {
             let status = await node.status
             say("  mon.\(Self.names[index])  \(status.state)  fc \(status.firstCommitted)  lc \(status.lastCommitted)  \(digest)")
         }
-        await client.shutdown()
         for node in nodes { await node.stop() }
         let match = Set(digests).count == 1
         say(match ? "OK: all three stores are identical" : "FAILED: the stores differ")
