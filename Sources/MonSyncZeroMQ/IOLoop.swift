@@ -713,16 +713,16 @@ final class IOLoop {
             }
         }
         guard let link = links[sender], link.serverKey != key else { return }
-        for pending in link.pending {
-            pending.timer?.cancel()
-            waiting[pending.request.id] = nil
-            statistics.update { $0.sendsUnreachable += 1 }
-            pending.request.complete(.failure(.peerUnreachable(sender)))
-        }
-        link.pending.removeAll()
         closeSockets(of: link)
         links[sender] = nil
         statistics.update { $0.outboundLinks = links.count }
+        let stranded = link.pending
+        link.pending.removeAll()
+        for pending in stranded {
+            pending.timer?.cancel()
+            waiting[pending.request.id] = nil
+            fail(pending.request, link: link, error: .peerUnreachable(sender))
+        }
     }
 
     /// Our DEALERs only send; whatever a peer's ROUTER sends back on them is hostile or confused.
