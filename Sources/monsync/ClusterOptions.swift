@@ -101,7 +101,11 @@ enum Transports {
 
     /// The registry for a process of `cluster`: ZeroMQ with CURVE when `cluster` gives keys
     /// (each monitor of `monmap` bound to its key), plaintext otherwise.
+    ///
+    /// - Throws: ``UserFacingError/plaintextNotChosen(addresses:)`` when `monmap` has tcp:// or
+    ///   ipc:// monitors and `cluster` gives neither keys nor `--insecure-plaintext`.
     static func registry(logger: Logger, cluster: ClusterOptions, monmap: MonMap) throws -> TransportRegistry {
+        try cluster.security.checkPlaintextChosen(for: monmap.members.compactMap { try? TransportAddress($0.address) })
         var registry = TransportRegistry()
         registry.register(LoopbackTransportFactory())
         #if ZeroMQ

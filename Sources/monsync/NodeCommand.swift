@@ -111,7 +111,7 @@ struct NodeCommand: AsyncParsableCommand {
             // Said once the node listens (a node that cannot start prints only why).
             let plaintext = !cluster.security.isSecured && ["tcp", "ipc"].contains(address.scheme)
             let notice: @Sendable () -> Void = {
-                logger.notice("plaintext: anyone who can reach this port can read, write and sync the store; give --key and --keyring (docs/SECURITY.md)")
+                logger.notice("insecure plaintext (--insecure-plaintext): anyone who can reach this port can read, write and sync the store; give --key and --keyring instead (docs/SECURITY.md)")
             }
             let plaintextNotice = plaintext ? notice : nil
             let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)

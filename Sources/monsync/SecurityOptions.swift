@@ -20,8 +20,27 @@ struct SecurityOptions: ParsableArguments {
                                valueName: "file"))
     var keyring: String?
 
+    @Flag(help: ArgumentHelp("Run ZeroMQ over tcp:// or ipc:// without keys: no authentication, no encryption. Without keys, this flag is required."))
+    var insecurePlaintext = false
+
     /// Whether keys were given.
     var isSecured: Bool { key != nil || keyring != nil }
+
+    /// Checks that plaintext over a network was chosen explicitly: ZeroMQ links to or from
+    /// `addresses` that leave the process (tcp://, ipc://) need keys or `--insecure-plaintext`.
+    /// In-process addresses (loopback://, inproc://) need neither.
+    func checkPlaintextChosen(for addresses: [TransportAddress]) throws {
+        if isSecured && insecurePlaintext {
+            throw UserFacingError.invalidKeys(detail: "--insecure-plaintext contradicts --key and --keyring: give one or the other")
+        }
+        let networked = addresses.filter { Self.networkSchemes.contains($0.scheme) }
+        if !isSecured && !insecurePlaintext && !networked.isEmpty {
+            throw UserFacingError.plaintextNotChosen(addresses: networked.map(\.description))
+        }
+    }
+
+    /// The schemes whose links leave the process.
+    static let networkSchemes: Set<String> = ["tcp", "ipc"]
 
     #if ZeroMQ
     /// The ZeroMQ security the options describe, with each monitor of `monmap` bound to its key;
@@ -58,24 +77,22 @@ struct SecurityOptions: ParsableArguments {
         return key
     }
 
-    /// The keyring file: `NAME ROLE PUBLIC-KEY` per line; lines starting with `#` are comments.
+    /// The keyring file (``KeyringFile``): the identities it admits, in a keyring.
     static func readKeyring(_ path: String) throws -> (keyring: CurveKeyring, entries: [PeerIdentity]) {
+        let entries = try readKeyringEntries(path)
+        do { return (try CurveKeyring(peers: entries), entries) } catch {
+            throw UserFacingError.invalidKeys(detail: "\(path): \(error)")
+        }
+    }
+
+    /// The identities the keyring file at `path` admits.
+    static func readKeyringEntries(_ path: String) throws -> [PeerIdentity] {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw UserFacingError.invalidKeys(detail: "cannot read \(path): \(error.localizedDescription)")
         }
-        var entries: [PeerIdentity] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = line.split(whereSeparator: \.isWhitespace)
-            // A comment is a whole line: `#` is one of Z85's characters, so it may occur in a key.
-            if fields.isEmpty || fields[0].hasPrefix("#") { continue }
-            guard fields.count == 3, let role = PeerIdentity.Role(fields[1]) else {
-                throw UserFacingError.invalidKeys(detail: "\(path) line \(number + 1) is not `NAME ROLE PUBLIC-KEY` with ROLE monitor, write or read")
-            }
-            entries.append(PeerIdentity(name: String(fields[0]), role: role, credential: String(fields[2])))
-        }
-        do { return (try CurveKeyring(peers: entries), entries) } catch {
-            throw UserFacingError.invalidKeys(detail: "\(path): \(error)")
+        do { return try KeyringFile.parse(text) } catch {
+            throw UserFacingError.invalidKeys(detail: "\(path) \(error)")
         }
     }
     #endif

@@ -21,7 +21,12 @@ final class RunningProcess: @unchecked Sendable {
     let errURL: URL
     let arguments: [String]
 
-    init(_ arguments: [String]) throws {
+    /// Starts `monsync arguments`. With `plaintext` (the default), a command that talks ZeroMQ
+    /// and was given no `--key` gets `--insecure-plaintext`: most process tests are about
+    /// something other than keys, and plaintext must be chosen explicitly. Tests of that choice
+    /// pass `plaintext: false`.
+    init(_ arguments: [String], plaintext: Bool = true) throws {
+        let arguments = plaintext ? Self.choosingPlaintext(arguments) : arguments
         let stem = "monsync-cli-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let directory = FileManager.default.temporaryDirectory
         outURL = directory.appendingPathComponent(stem + ".out")
@@ -36,6 +41,16 @@ final class RunningProcess: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardInput = FileHandle.nullDevice
         try process.run()
+    }
+
+    /// The commands that take `--insecure-plaintext` (a command path's first word, or its two).
+    static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench"]
+
+    /// `arguments` with `--insecure-plaintext` if their command talks to monitors and they give no keys.
+    static func choosingPlaintext(_ arguments: [String]) -> [String] {
+        guard let command = arguments.first, networkCommands.contains(command),
+              !arguments.contains("--key"), !arguments.contains("--insecure-plaintext") else { return arguments }
+        return arguments + ["--insecure-plaintext"]
     }
 
     deinit {
@@ -71,9 +86,9 @@ final class RunningProcess: @unchecked Sendable {
 }
 
 /// Runs `monsync arguments` to completion (at most `timeout`).
-func monsync(_ arguments: [String], timeout: Duration = .seconds(30)) async throws -> ProcessResult {
+func monsync(_ arguments: [String], plaintext: Bool = true, timeout: Duration = .seconds(30)) async throws -> ProcessResult {
     try #require(FileManager.default.isExecutableFile(atPath: monsyncPath), "build the package first (swift build): \(monsyncPath) is missing")
-    return try await RunningProcess(arguments).wait(timeout: timeout)
+    return try await RunningProcess(arguments, plaintext: plaintext).wait(timeout: timeout)
 }
 
 /// A fresh, empty temporary directory, removed by `body`'s end.
