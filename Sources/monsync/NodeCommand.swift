@@ -106,7 +106,8 @@ struct NodeCommand: AsyncParsableCommand {
             guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
                 throw UserFacingError.notInMonmap(name: name, members: monmap.members.map(\.name))
             }
-            let registry = try Transports.registry(logger: logger, cluster: cluster, monmap: monmap)
+            let (registry, keyringReload) = try Transports.secured(logger: logger, cluster: cluster, monmap: monmap)
+            let hangup = await HangupHandler(reload: keyringReload, logger: logger)
             let transport = try registry.makeTransport(listeningOn: address)
             // Said once the node listens (a node that cannot start prints only why).
             let plaintext = !cluster.security.isSecured && ["tcp", "ipc"].contains(address.scheme)
@@ -135,7 +136,8 @@ struct NodeCommand: AsyncParsableCommand {
             do {
                 // The services shut down in reverse order: the deadline first (it arms a timer), then the node.
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                    services: [MonitorNode(monitor: monitor, onStarted: plaintextNotice), ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger)],
+                    services: [MonitorNode(monitor: monitor, onStarted: plaintextNotice), hangup,
+                               ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()
             } catch let error as MonitorError {

@@ -54,16 +54,14 @@ struct SecurityOptions: ParsableArguments {
         do { keyPair = try CurveKeyPair(secretKey: try Self.readKey(key)) } catch let error as UserFacingError { throw error } catch {
             throw UserFacingError.invalidKeys(detail: "\(key): \(error)")
         }
-        let ring = try Self.readKeyring(keyring)
-        for member in monmap.members where !MonMap.isAnonymous(member) {
-            guard let entry = ring.entries.first(where: { $0.name == member.name && $0.role == .monitor }) else {
-                throw UserFacingError.invalidKeys(detail: "\(keyring) names no monitor key for \(member.name)")
-            }
-            do { try ring.keyring.bind(try TransportAddress(member.address), to: entry.credential) } catch {
-                throw UserFacingError.invalidKeys(detail: "\(keyring): \(error)")
-            }
+        let entries = try Self.readKeyringEntries(keyring)
+        let ring: CurveKeyring
+        do { ring = try CurveKeyring(peers: entries, addressKeys: try Self.addressKeys(entries, monmap: monmap, keyringPath: keyring)) } catch let error as UserFacingError {
+            throw error
+        } catch {
+            throw UserFacingError.invalidKeys(detail: "\(keyring): \(error)")
         }
-        return ZeroMQSecurity(keyPair: keyPair, keyring: ring.keyring)
+        return ZeroMQSecurity(keyPair: keyPair, keyring: ring)
     }
 
     /// The first line of a key file (Z85 text), checked.
@@ -77,12 +75,32 @@ struct SecurityOptions: ParsableArguments {
         return key
     }
 
-    /// The keyring file (``KeyringFile``): the identities it admits, in a keyring.
-    static func readKeyring(_ path: String) throws -> (keyring: CurveKeyring, entries: [PeerIdentity]) {
-        let entries = try readKeyringEntries(path)
-        do { return (try CurveKeyring(peers: entries), entries) } catch {
+    /// The key each monitor of `monmap` must present at its address: its `monitor` line in the keyring.
+    static func addressKeys(_ entries: [PeerIdentity], monmap: MonMap, keyringPath: String) throws -> [TransportAddress: String] {
+        var keys: [TransportAddress: String] = [:]
+        for member in monmap.members where !MonMap.isAnonymous(member) {
+            guard let entry = entries.first(where: { $0.name == member.name && $0.role == .monitor }) else {
+                throw UserFacingError.invalidKeys(detail: "\(keyringPath) names no monitor key for \(member.name)")
+            }
+            keys[try TransportAddress(member.address)] = entry.credential
+        }
+        return keys
+    }
+
+    /// Reads the keyring file again and swaps it into `keyring` whole (SIGHUP): keys added are
+    /// admitted from the next handshake, keys removed are refused from then on. A file that cannot
+    /// be used (unreadable, malformed, a monitor without its key) changes nothing.
+    ///
+    /// - Returns: how many keys the keyring now admits.
+    func reloadKeyring(into keyring: CurveKeyring, monmap: MonMap) throws -> Int {
+        guard let path = self.keyring else { return 0 }
+        let entries = try Self.readKeyringEntries(path)
+        do { try keyring.replace(peers: entries, addressKeys: try Self.addressKeys(entries, monmap: monmap, keyringPath: path)) } catch let error as UserFacingError {
+            throw error
+        } catch {
             throw UserFacingError.invalidKeys(detail: "\(path): \(error)")
         }
+        return entries.count
     }
 
     /// The identities the keyring file at `path` admits.
