@@ -43,12 +43,19 @@ final class RunningProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// Whether the binary under test knows `--insecure-plaintext`: an older build given by
+    /// `MONSYNC_TEST_BINARY` (to see a regression test fail there) ran plaintext without it.
+    static let binaryChoosesPlaintext: Bool = {
+        guard let binary = FileManager.default.contents(atPath: monsyncPath) else { return true }
+        return binary.range(of: Data("insecure-plaintext".utf8)) != nil
+    }()
+
     /// The commands that take `--insecure-plaintext` (a command path's first word, or its two).
     static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench"]
 
     /// `arguments` with `--insecure-plaintext` if their command talks to monitors and they give no keys.
     static func choosingPlaintext(_ arguments: [String]) -> [String] {
-        guard let command = arguments.first, networkCommands.contains(command),
+        guard binaryChoosesPlaintext, let command = arguments.first, networkCommands.contains(command),
               !arguments.contains("--key"), !arguments.contains("--insecure-plaintext") else { return arguments }
         return arguments + ["--insecure-plaintext"]
     }
