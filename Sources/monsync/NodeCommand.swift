@@ -329,6 +329,9 @@ struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Syncs a provider serves at once; more get RETRY.", valueName: "n"))
     var syncMaxSessions: Int = defaults.maxProviderSessions
 
+    @Option(help: ArgumentHelp("Most chunk bytes a second this monitor sends as a provider, all its syncs together (0: no limit; TiKV's snap-max-write-bytes-per-sec). Caps what a sync takes from Paxos's disk, CPU and network.", valueName: "bytes"))
+    var syncMaxBytesPerSecond: Int = defaults.providerByteRate
+
     func validate() throws {
         let timers: [(String, Double)] = [
             ("--sync-trim-timeout", syncTrimTimeout), ("--sync-trim-enable-delay", syncTrimEnableDelay),
@@ -348,6 +351,9 @@ struct SyncOptions: ParsableArguments {
             ("--sync-max-sessions", syncMaxSessions),
         ]
         for (flag, value) in counts where value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") }
+        guard syncMaxBytesPerSecond >= 0 else {
+            throw ValidationError("--sync-max-bytes-per-second must be 0 (no limit) or more (got \(syncMaxBytesPerSecond)).")
+        }
         guard syncChunkSize <= 64 << 20 else { throw ValidationError("--sync-chunk-size must be at most 67108864 bytes.") }
         guard syncWindow <= Self.defaults.maxWindow else {
             throw ValidationError("--sync-window must be at most \(Self.defaults.maxWindow).")
@@ -370,6 +376,7 @@ struct SyncOptions: ParsableArguments {
         configuration.maxProviderSwitches = syncMaxRetries
         configuration.startRetryAttempts = syncStartAttempts
         configuration.maxProviderSessions = syncMaxSessions
+        configuration.providerByteRate = syncMaxBytesPerSecond
         return configuration
     }
 }
