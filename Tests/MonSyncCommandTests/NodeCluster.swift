@@ -45,7 +45,7 @@ final class NodeCluster: @unchecked Sendable {
     /// The rows of `monsync status --json` that answered, by name (any build's output reads the same here).
     func answeringRows() async throws -> [String: [String: Any]] {
         let status = try await monsync(["status", "--monmap", monmap, "--timeout", "2", "--json"])
-        guard let rows = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] else { return [:] }
+        guard let rows = try? statusMonitors(status.stdout) else { return [:] }
         var byName: [String: [String: Any]] = [:]
         for row in rows where (row["answered"] as? Bool) == true {
             if let name = row["name"] as? String { byName[name] = row }
