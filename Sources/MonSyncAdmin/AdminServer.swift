@@ -1,4 +1,7 @@
 public import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -172,9 +175,9 @@ public final class AdminServer: Service, Sendable {
         try await outbound.write(.end(nil))
     }
 
+    /// `Address already in use (errno 98)` rather than NIO's description of the failed call.
     private static func reason(_ error: any Error) -> String {
-        if let error = error as? IOError { return "\(error)" }
-        if let error = error as? SocketAddressError { return "\(error)" }
+        if let error = error as? IOError { return "\(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))" }
         return "\(error)"
     }
 }
