@@ -10,7 +10,7 @@ import Testing
 struct CommandTests {
     @Test("--help of every subcommand exits 0", arguments: [
         ["--help"], ["node", "--help"], ["put", "--help"], ["get", "--help"], ["delete", "--help"], ["list", "--help"],
-        ["status", "--help"], ["store", "--help"], ["store", "digest", "--help"], ["store", "dump", "--help"],
+        ["status", "--help"], ["health", "--help"], ["store", "--help"], ["store", "digest", "--help"], ["store", "dump", "--help"],
         ["store", "load", "--help"],
     ])
     func help(_ arguments: [String]) async throws {
