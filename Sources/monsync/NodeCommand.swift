@@ -120,12 +120,13 @@ struct NodeCommand: AsyncParsableCommand {
             guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
                 throw UserFacingError.notInMonmap(name: name, members: monmap.members.map(\.name))
             }
-            let registry = try Transports.registry(logger: logger, cluster: cluster, monmap: monmap)
+            let (registry, keyringReload) = try Transports.secured(logger: logger, cluster: cluster, monmap: monmap)
+            let hangup = await HangupHandler(reload: keyringReload, logger: logger)
             let transport = try registry.makeTransport(listeningOn: address)
             // Said once the node listens (a node that cannot start prints only why).
             let plaintext = !cluster.security.isSecured && ["tcp", "ipc"].contains(address.scheme)
             let notice: @Sendable () -> Void = {
-                logger.notice("plaintext: anyone who can reach this port can read, write and sync the store; give --key and --keyring (docs/SECURITY.md)")
+                logger.notice("insecure plaintext (--insecure-plaintext): anyone who can reach this port can read, write and sync the store; give --key and --keyring instead (docs/SECURITY.md)")
             }
             let plaintextNotice = plaintext ? notice : nil
             let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
@@ -165,7 +166,7 @@ struct NodeCommand: AsyncParsableCommand {
             do {
                 // The services shut down in reverse order: the deadline first (it arms a timer), then
                 // the admin endpoint (a scrape during the stop still answers), then the node.
-                var services: [any Service] = [MonitorNode(monitor: monitor, onStarted: plaintextNotice)]
+                var services: [any Service] = [MonitorNode(monitor: monitor, onStarted: plaintextNotice), hangup]
                 if let admin { services.append(admin) }
                 services.append(ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger))
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
