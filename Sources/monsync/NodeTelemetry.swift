@@ -50,7 +50,7 @@ final class NodeTelemetry: Sendable {
 
     /// The node's own view of its health: itself, its quorum as it knows it, its store and its sync.
     func health() async -> HealthReport {
-        let status = await monitor.statusWithSync()
+        let status = await monitor.statusWithVitals()
         let me = monitor.entity
         let observation = ClusterObservation(
             members: monitor.monmap.members, monmapEpoch: monitor.monmap.epoch,

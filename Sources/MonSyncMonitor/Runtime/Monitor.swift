@@ -198,20 +198,27 @@ public actor Monitor {
     /// The monitor's state, rank, quorum, leader and Paxos bounds.
     public var status: MonitorStatus { machine.status }
 
-    /// ``status`` with the store sync's section (``MonitorStatus/sync``) and the monitor's vitals
-    /// (``MonitorStatus/vitals``: the store's disk usage, the sync's idle time): what a status
-    /// command answers. Measuring the store reads its directory, so this is for status requests
-    /// and scrapes, not for every step.
+    /// ``status`` with the store sync's section (``MonitorStatus/sync``).
     public func statusWithSync() -> MonitorStatus {
         var current = status
         let sync = MonitorSyncStatus(requester: requester.progress, leader: machine.syncLeader, provider: machine.syncProvider)
         current.sync = sync.isEmpty ? nil : sync
+        return current
+    }
+
+    /// ``statusWithSync()`` with the monitor's vitals (``MonitorStatus/vitals``: the store's disk
+    /// usage, the sync's idle time): what a status command answers. The vitals are measured off the
+    /// actor: reading the store's directory must not hold up the monitor's messages.
+    public nonisolated func statusWithVitals() async -> MonitorStatus {
+        var current = await statusWithSync()
         current.vitals = vitals
         return current
     }
 
     /// The store's disk usage and how long the running sync (as requester) has gone without advancing.
-    public nonisolated var vitals: MonitorVitals {
+    public nonisolated var vitals: MonitorVitals { Self.vitals(store: store, requester: requester) }
+
+    private static func vitals(store: any MonitorStore, requester: SyncRequesterDriver) -> MonitorVitals {
         let usage = store.usage()
         let idle = requester.idleTime ?? .zero
         let idleMilliseconds = idle.components.seconds * 1000 + idle.components.attoseconds / 1_000_000_000_000_000
@@ -346,12 +353,18 @@ public actor Monitor {
         feed(.timer(timer, generation: generation))
     }
 
-    /// Sends a status reply with the sync's section.
+    /// Sends a status reply with the sync's section and, measured off the actor, the vitals.
     private func answerStatus(_ reply: MMonCommandReply, to client: TransportAddress) {
         var reply = reply
         reply.status = statusWithSync()
         metrics.record(reply: reply)
-        outbox.send(reply, to: client)
+        let (outbox, store, requester) = (outbox, store, requester)
+        // Not owned, and need not be: a measurement and a send, and a send after ``stop()`` is
+        // dropped by the closed outbox.
+        Task.detached {
+            reply.status.vitals = Self.vitals(store: store, requester: requester)
+            outbox.send(reply, to: client)
+        }
     }
 
     // MARK: Store sync (requester)
