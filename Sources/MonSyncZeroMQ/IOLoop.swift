@@ -186,6 +186,8 @@ final class IOLoop {
         // old connection closes with it; a vanished host's is ended by the heartbeat timeout).
         routerMonitor = try monitor(socket, events: ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED
             | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        // The identity, or where a proxy in front of it forwards to (Ceph's public_bind_addr).
+        let address = configuration.bindAddress ?? self.address
         if address.scheme == "ipc" && unixSocketIsListening(at: address.location) {
             throw .bindFailed(address, reason: "address already in use (another process listens on \(address.location))")
         }

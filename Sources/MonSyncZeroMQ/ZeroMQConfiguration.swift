@@ -1,4 +1,5 @@
 #if ZeroMQ
+public import MonSyncCore
 /// ZeroMQ-specific settings of a ``ZeroMQTransport``, beside the shared `TransportOptions`.
 ///
 /// The defaults suit a monitor cluster on a LAN: a small linger so that shutdown
@@ -29,6 +30,12 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
     public var zeroCopyThreshold: Int
     /// CURVE authentication and encryption; `nil` runs in plaintext, admitting anyone who connects.
     public var security: ZeroMQSecurity?
+    /// Where the ROUTER listens when that is not the address peers dial (Ceph's `public_bind_addr`):
+    /// behind a NAT, a container's port mapping or a proxy, peers reach the transport at its
+    /// ``ZeroMQTransport/localAddress`` (its identity, the monmap's address), and something forwards
+    /// that to this one. `nil`: listen on the identity itself. Meant for a factory that makes one
+    /// transport (a node's); two transports cannot listen on one address.
+    public var bindAddress: TransportAddress?
 
     /// Creates a configuration; every parameter has a default suited to a LAN cluster.
     ///
@@ -41,6 +48,7 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
     ///   - eventQueueByteCapacity: see ``eventQueueByteCapacity``; 256 MiB by default.
     ///   - zeroCopyThreshold: see ``zeroCopyThreshold``; 1 KiB by default.
     ///   - security: see ``security``; plaintext by default.
+    ///   - bindAddress: see ``bindAddress``; the transport's own address by default.
     public init(
         linger: Duration = .milliseconds(200),
         reconnectInterval: Duration = .milliseconds(100),
@@ -49,7 +57,8 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
         heartbeatTimeout: Duration = .seconds(5),
         eventQueueByteCapacity: Int = 256 << 20,
         zeroCopyThreshold: Int = 1024,
-        security: ZeroMQSecurity? = nil
+        security: ZeroMQSecurity? = nil,
+        bindAddress: TransportAddress? = nil
     ) {
         self.linger = linger
         self.reconnectInterval = reconnectInterval
@@ -59,6 +68,7 @@ public struct ZeroMQConfiguration: Sendable, Hashable {
         self.eventQueueByteCapacity = eventQueueByteCapacity
         self.zeroCopyThreshold = zeroCopyThreshold
         self.security = security
+        self.bindAddress = bindAddress
     }
 }
 

@@ -66,11 +66,18 @@ public final class ZeroMQTransport: MessageTransport {
     ///   - configuration: ZeroMQ-specific settings.
     ///   - context: the context to share; ``ZeroMQContext/shared`` by default.
     ///   - logger: where dropped input, peer events and failures are logged.
-    /// - Throws: `TransportError.invalidAddress(_:reason:)` for an address this transport cannot listen on.
+    /// - Throws: `TransportError.invalidAddress(_:reason:)` for an address this transport cannot
+    ///   listen on, or a ``ZeroMQConfiguration/bindAddress`` of another scheme.
     public init(address: TransportAddress, options: TransportOptions = TransportOptions(),
                 configuration: ZeroMQConfiguration = ZeroMQConfiguration(), context: ZeroMQContext = .shared,
                 logger: Logger = Logger(label: "monsync.zeromq")) throws(TransportError) {
         try Self.validateListenAddress(address)
+        if let bind = configuration.bindAddress {
+            try Self.validatePeer(bind)
+            guard bind.scheme == address.scheme else {
+                throw .invalidAddress(bind.description, reason: "the bind address must have the scheme of \(address) (\(address.scheme)://)")
+            }
+        }
         localAddress = address
         limits = TransportLimits(maximumMessageSize: options.maximumMessageSize)
         self.configuration = configuration

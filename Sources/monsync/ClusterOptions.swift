@@ -110,17 +110,20 @@ enum Transports {
 
     /// The registry for a process of `cluster`, and the keyring its ZeroMQ transport admits
     /// (shared: what `SIGHUP` reloads into); no keyring without keys.
-    static func secured(logger: Logger, cluster: ClusterOptions, monmap: MonMap) throws -> (registry: TransportRegistry, keyring: KeyringReload?) {
+    /// `bindAddress` (a node's `--bind-address`) is where its ZeroMQ transport listens, if not on its monmap address.
+    static func secured(logger: Logger, cluster: ClusterOptions, monmap: MonMap,
+                        bindAddress: TransportAddress? = nil) throws -> (registry: TransportRegistry, keyring: KeyringReload?) {
         try cluster.security.checkPlaintextChosen(for: monmap.members.compactMap { try? TransportAddress($0.address) })
         var registry = TransportRegistry()
         registry.register(LoopbackTransportFactory())
         #if ZeroMQ
         let security = try cluster.security.security(monmap: monmap)
-        registry.register(ZeroMQTransportFactory(configuration: ZeroMQConfiguration(security: security), logger: logger))
+        registry.register(ZeroMQTransportFactory(configuration: ZeroMQConfiguration(security: security, bindAddress: bindAddress), logger: logger))
         let reload = security.map { KeyringReload(options: cluster.security, monmap: monmap, keyring: $0.keyring) }
         return (registry, reload)
         #else
         if cluster.security.isSecured { throw UserFacingError.invalidKeys(detail: "this monsync was built without ZeroMQ") }
+        if let bindAddress { throw UserFacingError.invalidAddress(bindAddress.description, reason: "a bind address needs ZeroMQ, and this monsync was built without it") }
         return (registry, nil)
         #endif
     }

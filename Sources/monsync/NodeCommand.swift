@@ -36,6 +36,10 @@ struct NodeCommand: AsyncParsableCommand {
                                valueName: "dir|memory"))
     var store: String
 
+    @Option(help: ArgumentHelp("Listen here instead of on this monitor's monmap address, which peers still dial and which stays its identity (Ceph's public_bind_addr): for a NAT, a container's port mapping or a proxy that forwards the monmap address to this one. Same scheme as the monmap address.",
+                               valueName: "url"))
+    var bindAddress: String?
+
     @Option(help: "How much to log (to standard error).")
     var logLevel: LogLevelOption = .info
 
@@ -120,7 +124,11 @@ struct NodeCommand: AsyncParsableCommand {
             guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
                 throw UserFacingError.notInMonmap(name: name, members: monmap.members.map(\.name))
             }
-            let (registry, keyringReload) = try Transports.secured(logger: logger, cluster: cluster, monmap: monmap)
+            var bind: TransportAddress?
+            if let bindAddress {
+                do throws(TransportError) { bind = try TransportAddress(bindAddress) } catch { throw UserFacingError.from(error) }
+            }
+            let (registry, keyringReload) = try Transports.secured(logger: logger, cluster: cluster, monmap: monmap, bindAddress: bind)
             let hangup = await HangupHandler(reload: keyringReload, logger: logger)
             let transport = try registry.makeTransport(listeningOn: address)
             // Said once the node listens (a node that cannot start prints only why).
