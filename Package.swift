@@ -50,6 +50,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Latency histograms of `monsync bench`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // `monsync`'s configuration file and MONSYNC_* environment variables (JSON files: the default trait).
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        // `FilePath`, which swift-configuration's file provider takes.
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
     targets: [
         // Hardware-accelerated CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
@@ -196,6 +200,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The git commit `monsync --version` prints, when the build passes one (Scripts/build-release).
+        .target(name: "CMonSyncBuildInfo"),
+
         // The `monsync` command.
         .executableTarget(
             name: "monsync",
@@ -212,6 +219,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                "CMonSyncBuildInfo",
             ],
             swiftSettings: strictSettings
         ),

@@ -37,6 +37,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "How much to log (to standard error).")
     var logLevel: LogLevelOption = .info
 
+    @Option(help: "How to write the log: text lines, or one JSON object per line.")
+    var logFormat: LogFormatOption = .text
+
     @Option(help: ArgumentHelp("Log the swift-metrics instruments every this many seconds (0: only once, at info level, when the node stops).",
                                valueName: "s"))
     var metricsInterval: Double = 0
@@ -67,7 +70,7 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        logLevel.bootstrap()
+        logLevel.bootstrap(format: logFormat)
         let metrics = NodeMetrics()
         MetricsSystem.bootstrap(metrics)
         let logger = Logger(label: "monsync.node")
@@ -113,7 +116,16 @@ struct NodeCommand: AsyncParsableCommand {
             let notice: @Sendable () -> Void = {
                 logger.notice("plaintext: anyone who can reach this port can read, write and sync the store; give --key and --keyring (docs/SECURITY.md)")
             }
-            let plaintextNotice = plaintext ? notice : nil
+            let systemd = SystemdNotifier()
+            let name = name
+            // Ready for systemd (Type=notify) once the monitor listens and runs: not once it is in a
+            // quorum, which needs the other monitors, themselves perhaps waiting to be started.
+            let started: @Sendable () -> Void = {
+                if plaintext { notice() }
+                if !systemd.notify(["READY=1", "STATUS=monitor \(name) listening on \(address)"]) {
+                    logger.warning("cannot tell systemd the node is ready", metadata: ["NOTIFY_SOCKET": "\(systemd.socketPath ?? "")"])
+                }
+            }
             let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
             opened.track(store)
             var configuration = monitorOptions.configuration
@@ -135,7 +147,8 @@ struct NodeCommand: AsyncParsableCommand {
             do {
                 // The services shut down in reverse order: the deadline first (it arms a timer), then the node.
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                    services: [MonitorNode(monitor: monitor, onStarted: plaintextNotice), ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger)],
+                    services: [MonitorNode(monitor: monitor, onStarted: started),
+                               ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger, systemd: systemd)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()
             } catch let error as MonitorError {
@@ -157,10 +170,13 @@ struct NodeCommand: AsyncParsableCommand {
 struct ShutdownDeadline: Service {
     let limit: Duration
     let logger: Logger
+    /// Told the moment the stop begins (`STOPPING=1`), so systemd does not take the wait for a hang.
+    let systemd: SystemdNotifier
 
     func run() async throws {
         // Cancelled (the node failed): nothing to bound.
         do { try await gracefulShutdown() } catch { return }
+        systemd.notify(["STOPPING=1", "STATUS=stopping"])
         let (limit, logger) = (limit, logger)
         // A thread of its own, so the deadline holds even if every task of the pool is blocked.
         Thread.detachNewThread {
