@@ -9,6 +9,8 @@ enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case unknownKey(key: String, path: String, suggestion: String?)
     /// A value has the wrong shape for its setting: a list for a single value, a string for a flag, ….
     case wrongType(key: String, source: SettingSource, expected: String)
+    /// An option of one invocation (`--tid`, `--config` itself) was set in the file, for `reason`.
+    case commandLineOnly(key: String, source: SettingSource, reason: String)
     /// The command refused a value that came from `source`, for `reason` (the command's own words).
     case invalidValue(key: String, source: SettingSource, value: String, reason: String)
     /// ArgumentParser's description of the commands could not be read (a bug of monsync itself).
@@ -25,6 +27,8 @@ enum ConfigurationError: Error, Equatable, CustomStringConvertible {
                 + (suggestion.map { "; did you mean \($0)?" } ?? "; the settings are the long flags without their dashes (docs/CLI.md, \"Configuration\")")
         case let .wrongType(key, source, expected):
             "the setting \(key) from \(source) must be \(expected)"
+        case let .commandLineOnly(key, source, reason):
+            "\(key) is set in \(source), but only the command line gives it: \(reason)"
         case let .invalidValue(key, source, value, reason):
             "the setting \(key) = \(value.debugDescription) from \(source) is invalid: \(reason)"
         case let .internalFailure(detail):

@@ -60,8 +60,8 @@ enum ConfigurationFile {
             let name = key.split(separator: ".").last.map(String.init) ?? key
             guard let option = options.first(where: { $0.key == name }) else { throw unknown(key) }
             let source = SettingSource.file(path: path, key: key)
-            if option.key == OptionCatalog.Option.configKey {
-                throw .wrongType(key: key, source: source, expected: "given on the command line or in MONSYNC_CONFIG, not in the file it names")
+            if let reason = OptionCatalog.Option.commandLineOnly[option.key] {
+                throw .commandLineOnly(key: key, source: source, reason: reason)
             }
             let kind = JSONKind(value)
             if option.isFlag {

@@ -15,7 +15,8 @@ import Configuration
 /// A value found is added to the arguments as `--key=value` (a flag set to true as `--key`), so
 /// ArgumentParser converts and validates it exactly as if it had been typed; when it refuses one,
 /// ``attribute(_:)`` names the setting and where it came from. Nothing is read per flag: the
-/// options come from ``OptionCatalog``.
+/// options come from ``OptionCatalog`` (all but the few of one invocation, such as `--tid`:
+/// ``OptionCatalog/Option/commandLineOnly``).
 struct ConfiguredArguments: Sendable {
     /// One option filled in from the environment or the file.
     struct Filled: Sendable, Equatable {
@@ -92,7 +93,7 @@ struct ConfiguredArguments: Sendable {
         let recorder = LookupRecorder()
         let reader = ConfigReader(providers: providers, accessReporter: recorder)
         var found: [(filled: Filled, layer: Int)] = []
-        for option in command.options where option.key != configOption.key && !given.contains(option.key) {
+        for option in command.options where option.isSetting && !given.contains(option.key) {
             guard let (values, providerIndex) = try lookUp(option, in: reader, recorder: recorder, sources: sources) else { continue }
             // Layers: 0 the command line, 1 the environment, 2 the file.
             found.append((Filled(option: option, values: values, source: sources[providerIndex](option.key)), providerIndex / 2 + 1))

@@ -30,6 +30,17 @@ struct OptionCatalog: Sendable {
         /// The key of `--config` itself: it names the file, so only the command line and `MONSYNC_CONFIG` set it.
         static let configKey = "config"
 
+        /// The options that are no setting, because they belong to one invocation, with why.
+        static let commandLineOnly: [String: String] = [
+            configKey: "it names the file itself; MONSYNC_CONFIG may name it too",
+            "client-id": "it names one write to resend; as a setting, every later write would be taken for that one and not applied",
+            "tid": "it names one write to resend; as a setting, every later write would be taken for that one and not applied",
+            "value-file": "it holds the value of one write",
+        ]
+
+        /// Whether the environment and the file may set this option (all but ``commandLineOnly``).
+        var isSetting: Bool { Self.commandLineOnly[key] == nil }
+
         /// The setting's key: the long name without its dashes (`lease-renew-interval`).
         var key: String
         /// Every spelling on the command line (`--lease-renew-interval`).

@@ -21,7 +21,9 @@ final class RunningProcess: @unchecked Sendable {
     let errURL: URL
     let arguments: [String]
 
-    init(_ arguments: [String]) throws {
+    /// Starts `monsync arguments`, with `environment` added to this process's, reading `standardInput`
+    /// (nothing when `nil`).
+    init(_ arguments: [String], environment: [String: String] = [:], standardInput: URL? = nil) throws {
         let stem = "monsync-cli-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let directory = FileManager.default.temporaryDirectory
         outURL = directory.appendingPathComponent(stem + ".out")
@@ -34,7 +36,10 @@ final class RunningProcess: @unchecked Sendable {
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = try standardInput.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         try process.run()
     }
 
@@ -70,10 +75,12 @@ final class RunningProcess: @unchecked Sendable {
     var stderrSoFar: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
 }
 
-/// Runs `monsync arguments` to completion (at most `timeout`).
-func monsync(_ arguments: [String], timeout: Duration = .seconds(30)) async throws -> ProcessResult {
+/// Runs `monsync arguments` to completion (at most `timeout`), with `environment` added to this
+/// process's and `standardInput` (nothing when `nil`) as its input.
+func monsync(_ arguments: [String], timeout: Duration = .seconds(30), environment: [String: String] = [:],
+             standardInput: URL? = nil) async throws -> ProcessResult {
     try #require(FileManager.default.isExecutableFile(atPath: monsyncPath), "build the package first (swift build): \(monsyncPath) is missing")
-    return try await RunningProcess(arguments).wait(timeout: timeout)
+    return try await RunningProcess(arguments, environment: environment, standardInput: standardInput).wait(timeout: timeout)
 }
 
 /// A fresh, empty temporary directory, removed by `body`'s end.
