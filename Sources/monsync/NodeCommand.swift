@@ -109,12 +109,13 @@ struct NodeCommand: AsyncParsableCommand {
             guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
                 throw UserFacingError.notInMonmap(name: name, members: monmap.members.map(\.name))
             }
-            let registry = try Transports.registry(logger: logger, cluster: cluster, monmap: monmap)
+            let (registry, keyringReload) = try Transports.secured(logger: logger, cluster: cluster, monmap: monmap)
+            let hangup = await HangupHandler(reload: keyringReload, logger: logger)
             let transport = try registry.makeTransport(listeningOn: address)
             // Said once the node listens (a node that cannot start prints only why).
             let plaintext = !cluster.security.isSecured && ["tcp", "ipc"].contains(address.scheme)
             let notice: @Sendable () -> Void = {
-                logger.notice("plaintext: anyone who can reach this port can read, write and sync the store; give --key and --keyring (docs/SECURITY.md)")
+                logger.notice("insecure plaintext (--insecure-plaintext): anyone who can reach this port can read, write and sync the store; give --key and --keyring instead (docs/SECURITY.md)")
             }
             let systemd = SystemdNotifier()
             let name = name
@@ -147,7 +148,7 @@ struct NodeCommand: AsyncParsableCommand {
             do {
                 // The services shut down in reverse order: the deadline first (it arms a timer), then the node.
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                    services: [MonitorNode(monitor: monitor, onStarted: started),
+                    services: [MonitorNode(monitor: monitor, onStarted: started), hangup,
                                ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger, systemd: systemd)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()

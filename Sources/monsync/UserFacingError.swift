@@ -61,6 +61,8 @@ enum UserFacingError: Error, CustomStringConvertible {
     case noMonitors
     /// `--key` / `--keyring` cannot be used.
     case invalidKeys(detail: String)
+    /// ZeroMQ over a network (tcp://, ipc://) without keys, and without `--insecure-plaintext`.
+    case plaintextNotChosen(addresses: [String])
     /// The monitor failed while running.
     case monitorFailed(String)
     /// `bench` ran, but not one of its requests succeeded.
@@ -117,6 +119,8 @@ enum UserFacingError: Error, CustomStringConvertible {
             "cannot use the configuration file \(path) (\(detail)); write a JSON object of settings, or one name=URL line per monitor"
         case let .invalidKeys(detail):
             "cannot use the keys: \(detail) (see docs/SECURITY.md)"
+        case let .plaintextNotChosen(addresses):
+            "no keys given for \(addresses.joined(separator: ", ")): pass --key and --keyring (monsync keygen; docs/SECURITY.md), or --insecure-plaintext to run without authentication or encryption (anyone who can reach the port can then read, write and sync the store)"
         case .noMonitors:
             "no monitors given; pass --monmap a=tcp://HOST:PORT,…, --mon tcp://HOST:PORT or --config FILE"
         case let .monitorFailed(detail):
@@ -135,7 +139,8 @@ enum UserFacingError: Error, CustomStringConvertible {
         case .outcomeUnknown: .outcomeUnknown
         case .refused: .refused
         case .listIncomplete: .incomplete
-        case .invalidRequest, .valueTooLarge, .unreadableValue, .invalidMonmap, .invalidConfig, .invalidKeys, .noMonitors, .unsupportedScheme, .invalidAddress, .inProcessOnly,
+        case .invalidRequest, .valueTooLarge, .unreadableValue, .invalidMonmap, .invalidConfig, .invalidKeys, .plaintextNotChosen, .noMonitors,
+             .unsupportedScheme, .invalidAddress, .inProcessOnly,
              .notInMonmap:
             .usage
         case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed:

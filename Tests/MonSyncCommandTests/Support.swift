@@ -22,8 +22,11 @@ final class RunningProcess: @unchecked Sendable {
     let arguments: [String]
 
     /// Starts `monsync arguments`, with `environment` added to this process's, reading `standardInput`
-    /// (nothing when `nil`).
-    init(_ arguments: [String], environment: [String: String] = [:], standardInput: URL? = nil) throws {
+    /// (nothing when `nil`). With `plaintext` (the default), a command that talks ZeroMQ and was
+    /// given no `--key` gets `--insecure-plaintext`: most process tests are about something other
+    /// than keys, and plaintext must be chosen explicitly. Tests of that choice pass `plaintext: false`.
+    init(_ arguments: [String], plaintext: Bool = true, environment: [String: String] = [:], standardInput: URL? = nil) throws {
+        let arguments = plaintext ? Self.choosingPlaintext(arguments) : arguments
         let stem = "monsync-cli-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let directory = FileManager.default.temporaryDirectory
         outURL = directory.appendingPathComponent(stem + ".out")
@@ -41,6 +44,23 @@ final class RunningProcess: @unchecked Sendable {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
         try process.run()
+    }
+
+    /// Whether the binary under test knows `--insecure-plaintext`: an older build given by
+    /// `MONSYNC_TEST_BINARY` (to see a regression test fail there) ran plaintext without it.
+    static let binaryChoosesPlaintext: Bool = {
+        guard let binary = FileManager.default.contents(atPath: monsyncPath) else { return true }
+        return binary.range(of: Data("insecure-plaintext".utf8)) != nil
+    }()
+
+    /// The commands that take `--insecure-plaintext` (a command path's first word, or its two).
+    static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench"]
+
+    /// `arguments` with `--insecure-plaintext` if their command talks to monitors and they give no keys.
+    static func choosingPlaintext(_ arguments: [String]) -> [String] {
+        guard binaryChoosesPlaintext, let command = arguments.first, networkCommands.contains(command),
+              !arguments.contains("--key"), !arguments.contains("--insecure-plaintext") else { return arguments }
+        return arguments + ["--insecure-plaintext"]
     }
 
     deinit {
@@ -76,11 +96,11 @@ final class RunningProcess: @unchecked Sendable {
 }
 
 /// Runs `monsync arguments` to completion (at most `timeout`), with `environment` added to this
-/// process's and `standardInput` (nothing when `nil`) as its input.
-func monsync(_ arguments: [String], timeout: Duration = .seconds(30), environment: [String: String] = [:],
+/// process's and `standardInput` (nothing when `nil`) as its input; `plaintext` as for ``RunningProcess``.
+func monsync(_ arguments: [String], plaintext: Bool = true, timeout: Duration = .seconds(30), environment: [String: String] = [:],
              standardInput: URL? = nil) async throws -> ProcessResult {
     try #require(FileManager.default.isExecutableFile(atPath: monsyncPath), "build the package first (swift build): \(monsyncPath) is missing")
-    return try await RunningProcess(arguments, environment: environment, standardInput: standardInput).wait(timeout: timeout)
+    return try await RunningProcess(arguments, plaintext: plaintext, environment: environment, standardInput: standardInput).wait(timeout: timeout)
 }
 
 /// A fresh, empty temporary directory, removed by `body`'s end.

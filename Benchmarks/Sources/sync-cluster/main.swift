@@ -235,7 +235,9 @@ final class Cluster {
         process.executableURL = URL(fileURLWithPath: monsync)
         process.arguments = ["node", "--name", name, "--monmap", monmap, "--store", store(name),
                              "--log-level", "info", "--sync-window", "\(window)"]
-        if let keys { process.arguments! += ["--key", keys.secretKey(name), "--keyring", keys.keyring] }
+        if let keys { process.arguments! += ["--key", keys.secretKey(name), "--keyring", keys.keyring] } else {
+            process.arguments! += ["--insecure-plaintext"]  // the plaintext side of the CURVE comparison
+        }
         guard FileManager.default.createFile(atPath: log(name), contents: nil), let handle = FileHandle(forWritingAtPath: log(name)) else {
             throw Failure("cannot create \(log(name))")
         }
