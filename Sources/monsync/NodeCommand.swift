@@ -17,10 +17,15 @@ struct NodeCommand: AsyncParsableCommand {
         The transport is chosen by the scheme of this monitor's address in the monmap \
         (tcp://, ipc://, inproc:// over ZeroMQ; loopback:// in-process only). Timer defaults are Ceph's.
 
+        Every option may also come from MONSYNC_NODE_<KEY> or MONSYNC_<KEY> (MONSYNC_LEASE=4), or \
+        from the JSON file --config names (docs/CLI.md, "Configuration"). Run by systemd with \
+        Type=notify, the node sends READY=1 once it listens and STOPPING=1 when it stops \
+        (Examples/systemd).
+
         Example (and the same for b and c):
-          monsync node --name a --store /var/lib/monsync/a --config monmap.conf
-        where monmap.conf holds the lines a=tcp://127.0.0.1:7001, b=tcp://127.0.0.1:7002, \
-        c=tcp://127.0.0.1:7003.
+          monsync node --name a --store /var/lib/monsync/a --config monsync.json
+        where monsync.json holds {"monmap": ["a=tcp://10.0.0.1:7001", "b=tcp://10.0.0.2:7001", \
+        "c=tcp://10.0.0.3:7001"], "keyring": "keyring", "key": "a.key"}.
         """
     )
 
