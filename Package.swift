@@ -50,8 +50,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Latency histograms of `monsync bench`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
-        // `monsync`'s configuration file and MONSYNC_* environment variables (JSON files: the default trait).
-        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        // `monsync`'s configuration file (JSON, and YAML through Yams) and MONSYNC_* environment variables.
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
+        // The YAML configuration file's keys, checked before swift-configuration reads its values.
+        .package(url: "https://github.com/jpsim/Yams.git", "5.4.0"..<"7.0.0"),
         // `FilePath`, which swift-configuration's file provider takes.
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
@@ -222,6 +224,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Yams", package: "Yams"),
                 "CMonSyncBuildInfo",
             ],
             swiftSettings: strictSettings

@@ -19,7 +19,7 @@ struct ClusterOptions: ParsableArguments {
         "The URL of one monitor (repeat it for several); an alternative to --monmap for clients.", valueName: "url"))
     var monitors: [String] = []
 
-    @Option(help: ArgumentHelp("A configuration file: a JSON object of settings, which may hold the monmap (docs/CLI.md, \"Configuration\"); or, as before, one name=URL line per monitor (# starts a comment).",
+    @Option(help: ArgumentHelp("A configuration file: settings as a JSON object (or YAML, named .yaml), which may hold the monmap (docs/CLI.md, \"Configuration\"); or, as before, one name=URL line per monitor (# starts a comment).",
                                valueName: "file"))
     var config: String?
 
@@ -46,14 +46,14 @@ struct ClusterOptions: ParsableArguments {
         do { return try MonMap(named: pairs) } catch { throw UserFacingError.invalidMonmap("\(error)") }
     }
 
-    /// The `name=URL` lines of a legacy monmap file; none for a JSON file of settings (its monmap,
+    /// The `name=URL` lines of a legacy monmap file; none for a file of settings (its monmap,
     /// if it has one, arrived as `--monmap` through ``ConfiguredArguments``).
     static func readConfig(_ path: String) throws -> [(name: String, address: String)] {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw UserFacingError.invalidConfig(path: path, detail: "cannot read it: \(error.localizedDescription)")
         }
-        if ConfigurationFile.isJSON(path: path, contents: data) { return [] }
+        if ConfigurationFile.Format.of(path: path, contents: data) != .monmapLines { return [] }
         let text = String(decoding: data, as: UTF8.self)
         var pairs: [(name: String, address: String)] = []
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

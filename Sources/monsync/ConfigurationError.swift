@@ -3,7 +3,7 @@
 enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     /// The file cannot be read.
     case unreadableFile(path: String, reason: String)
-    /// The file is not a JSON object (nor a legacy list of `name=URL` lines).
+    /// The file is not a JSON object or a YAML mapping (nor a legacy list of `name=URL` lines).
     case malformedFile(path: String, reason: String)
     /// A key of the file is no setting of any command that reads the file (a typo, most often).
     case unknownKey(key: String, path: String, suggestion: String?)
@@ -21,7 +21,7 @@ enum ConfigurationError: Error, Equatable, CustomStringConvertible {
         case let .unreadableFile(path, reason):
             "cannot read the configuration file \(path) (\(reason))"
         case let .malformedFile(path, reason):
-            "the configuration file \(path) is not valid JSON (\(reason)); write one JSON object of settings (docs/CLI.md, \"Configuration\")"
+            "the configuration file \(path) cannot be read as settings (\(reason)); write one JSON object, or a YAML mapping in a .yaml file, of settings (docs/CLI.md, \"Configuration\")"
         case let .unknownKey(key, path, suggestion):
             "the configuration file \(path) sets \(key), which is no setting of monsync"
                 + (suggestion.map { "; did you mean \($0)?" } ?? "; the settings are the long flags without their dashes (docs/CLI.md, \"Configuration\")")

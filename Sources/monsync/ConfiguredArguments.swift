@@ -83,7 +83,7 @@ struct ConfiguredArguments: Sendable {
         if let configPath {
             switch try await ConfigurationFile.load(path: configPath, catalog: catalog) {
             case let .settings(path, provider):
-                providers += [KeyMappingProvider(upstream: provider) { AbsoluteConfigKey([section] + $0.components) }, provider]
+                providers += Self.sectionFirst(provider, section: section)
                 sources += [{ .file(path: path, key: "\(section).\($0)") }, { .file(path: path, key: $0) }]
             case .monmapLines:
                 legacyMonmapLayer = configLayer
@@ -133,6 +133,11 @@ struct ConfiguredArguments: Sendable {
         (["MONSYNC"] + (section.map { [$0] } ?? []) + [key])
             .map { String($0.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }) }
             .joined(separator: "_")
+    }
+
+    /// `provider` asked for `section.key`, then for `key`: a command's own settings before the shared ones.
+    private static func sectionFirst(_ provider: some ConfigProvider, section: String) -> [any ConfigProvider] {
+        [KeyMappingProvider(upstream: provider) { AbsoluteConfigKey([section] + $0.components) }, provider]
     }
 
     /// Whether `message` names `flag` itself, not a longer flag it begins (`--lease` in `--lease-renew-interval`).

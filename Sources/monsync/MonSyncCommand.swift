@@ -9,7 +9,7 @@ struct MonSyncCommand: AsyncParsableCommand {
         abstract: "Ceph-style monitor store synchronization over pluggable transports.",
         discussion: """
         The node and client commands also take every option from MONSYNC_* environment variables \
-        and from the JSON file --config (or MONSYNC_CONFIG) names; the command line wins, then the \
+        and from the file (JSON, or YAML named .yaml) --config or MONSYNC_CONFIG names; the command line wins, then the \
         environment, then the file (docs/CLI.md, "Configuration").
         """,
         version: MonSyncVersion.description,

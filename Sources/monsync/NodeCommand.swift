@@ -18,7 +18,7 @@ struct NodeCommand: AsyncParsableCommand {
         (tcp://, ipc://, inproc:// over ZeroMQ; loopback:// in-process only). Timer defaults are Ceph's.
 
         Every option may also come from MONSYNC_NODE_<KEY> or MONSYNC_<KEY> (MONSYNC_LEASE=4), or \
-        from the JSON file --config names (docs/CLI.md, "Configuration"). Run by systemd with \
+        from the file --config names (JSON, or YAML named .yaml; docs/CLI.md, "Configuration"). Run by systemd with \
         Type=notify, the node sends READY=1 once it listens and STOPPING=1 when it stops \
         (Examples/systemd).
 

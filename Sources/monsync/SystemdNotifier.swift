@@ -42,7 +42,8 @@ struct SystemdNotifier: Sendable {
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in
             buffer.copyBytes(from: path)
         }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + path.count + (isAbstract ? 0 : 1))
+        // The path follows the family: its offset is the family's size (sockaddr_un has no padding between).
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count + (isAbstract ? 0 : 1))
         let message = Array(assignments.joined(separator: "\n").utf8)
         let sent = message.withUnsafeBytes { bytes in
             withUnsafePointer(to: &address) { pointer in

@@ -63,7 +63,7 @@ struct ConfigurationProcessTests {
             }
             try Data(#"{"timeout": 1,"#.utf8).write(to: file)
             let malformed = try await monsync(["status", "--config", file.path])
-            #expect(malformed.status == 64 && malformed.stderr.contains("is not valid JSON"), "\(malformed)")
+            #expect(malformed.status == 64 && malformed.stderr.contains("cannot be read as settings"), "\(malformed)")
             let missing = try await monsync(["node", "--name", "a", "--store", "memory"], environment: ["MONSYNC_CONFIG": directory.appendingPathComponent("none.json").path])
             #expect(missing.status == 64 && missing.stderr.contains("cannot read the configuration file"), "\(missing)")
             let badVariable = try await monsync(["get", "k", "--monmap", "a=tcp://127.0.0.1:1"], environment: ["MONSYNC_GET_ATTEMPT_TIMEOUT": "soon"])

@@ -21,11 +21,11 @@ struct ConfigurationTests {
         }
     }
 
-    /// `body` with a file holding `json`.
-    func withFile<T>(_ json: String, _ body: (String) async throws -> T) async throws -> T {
+    /// `body` with a file named `name` holding `text`.
+    func withFile<T>(_ text: String, named name: String = "monsync.json", _ body: (String) async throws -> T) async throws -> T {
         try await withTemporaryDirectory { directory in
-            let path = directory.appendingPathComponent("monsync.json").path
-            try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+            let path = directory.appendingPathComponent(name).path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             return try await body(path)
         }
     }
@@ -58,10 +58,13 @@ struct ConfigurationTests {
             let json = option.isFlag ? "true" : "\"7\""
             for fileKey in ["\(command.section).\(option.key)", option.key] {
                 let nested = fileKey.contains(".") ? #"{"\#(command.section)": {"\#(option.key)": \#(json)}}"# : #"{"\#(option.key)": \#(json)}"#
-                try await withFile(nested) { path async throws in
-                    let configured = try await ConfiguredArguments.complete(command.path + ["--config", path], environment: [:], catalog: catalog)
-                    #expect(Array(configured.arguments.dropFirst(command.path.count)) == expected + ["--config", path], "\(name): \(fileKey)")
-                    #expect(configured.filled.map(\.source) == [.file(path: path, key: fileKey)], "\(name): \(fileKey)")
+                let yaml = fileKey.contains(".") ? "# one setting\n\(command.section):\n  \(option.key): \(value)\n" : "\(option.key): \(value)\n"
+                for (text, file) in [(nested, "monsync.json"), (yaml, "monsync.yaml")] {
+                    try await withFile(text, named: file) { path async throws in
+                        let configured = try await ConfiguredArguments.complete(command.path + ["--config", path], environment: [:], catalog: catalog)
+                        #expect(Array(configured.arguments.dropFirst(command.path.count)) == expected + ["--config", path], "\(name): \(file) \(fileKey)")
+                        #expect(configured.filled.map(\.source) == [.file(path: path, key: fileKey)], "\(name): \(file) \(fileKey)")
+                    }
                 }
             }
         }
@@ -128,6 +131,47 @@ struct ConfigurationTests {
             #expect(node.syncOptions.syncWindow == 16 && node.syncOptions.syncChunkTimeout == 12)
             #expect(node.logFormat == .json)
             #expect(node.logLevel == .notice, "the node section over the top level")
+        }
+    }
+
+    @Test("a YAML file (named .yaml or .yml) holds the same settings, with comments")
+    func yaml() async throws {
+        let yaml = """
+        # The cluster's monitors, ranks in order.
+        monmap:
+          - a=tcp://127.0.0.1:7001
+          - b=tcp://127.0.0.1:7002
+        insecure-plaintext: true
+        node:
+          store: /var/lib/monsync/a   # per host
+          lease: 4
+          lease-renew-interval: 1.5
+          log-format: json
+        status:
+          json: true
+        """
+        try await withFile(yaml, named: "monsync.yml") { path async throws in
+            let node = try await ConfiguredArguments.complete(["node", "--name", "a", "--config", path], environment: [:], catalog: catalog)
+            let parsed = try #require(try MonSyncCommand.parseAsRoot(node.arguments) as? NodeCommand)
+            #expect(parsed.cluster.monmap == "a=tcp://127.0.0.1:7001,b=tcp://127.0.0.1:7002" && parsed.cluster.security.insecurePlaintext)
+            #expect(parsed.store == "/var/lib/monsync/a" && parsed.monitorOptions.lease == 4 && parsed.monitorOptions.leaseRenewInterval == 1.5)
+            #expect(parsed.logFormat == .json)
+            #expect(try parsed.cluster.resolve(allowAnonymous: false).members.map(\.name) == ["a", "b"], "not read as name=URL lines")
+            let status = try await ConfiguredArguments.complete(["status", "--config", path], environment: [:], catalog: catalog)
+            #expect(try #require(try MonSyncCommand.parseAsRoot(status.arguments) as? StatusCommand).options.json)
+        }
+        for (text, expected) in [("node:\n  lease-renew-intervall: 1\n", "did you mean node.lease-renew-interval?"),
+                                 ("json: maybe\n", "must be true or false"),
+                                 ("monmap: [a, b\n", "cannot be read as settings"),
+                                 ("- a\n- b\n", "the top level is not a mapping")] {
+            try await withFile(text, named: "monsync.yaml") { path async throws in
+                do {
+                    _ = try await ConfiguredArguments.complete(["status", "--config", path], environment: [:], catalog: catalog)
+                    Issue.record("accepted: \(text)")
+                } catch {
+                    #expect("\(error)".contains(expected), "\(text): \(error)")
+                }
+            }
         }
     }
 
@@ -246,7 +290,7 @@ struct ConfigurationTests {
         return ""
     }
 
-    @Test("the full example of docs/CLI.md configures a node and the clients")
+    @Test("the examples of docs/CLI.md (JSON, YAML) configure a node and the clients")
     func documentedExample() async throws {
         let documentation = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/CLI.md"), encoding: .utf8)
         let section = try #require(documentation.components(separatedBy: "## Configuration").dropFirst().first)
@@ -260,6 +304,13 @@ struct ConfigurationTests {
             let client = try #require(try MonSyncCommand.parseAsRoot(get.arguments) as? GetCommand)
             #expect(client.options.cluster.security.key == "/etc/monsync/viewer.key" && client.options.timeout == 5)
             #expect(try client.options.cluster.resolve(allowAnonymous: true).members.map(\.name) == ["a", "b", "c"])
+        }
+        let yaml = try #require(section.components(separatedBy: "```yaml\n").dropFirst().first?.components(separatedBy: "```").first)
+        try await withFile(yaml, named: "monsync.yaml") { path async throws in
+            let node = try await ConfiguredArguments.complete(["node", "--name", "a", "--config", path], environment: [:], catalog: catalog)
+            let parsed = try #require(try MonSyncCommand.parseAsRoot(node.arguments) as? NodeCommand)
+            #expect(parsed.store == "/var/lib/monsync/store" && parsed.monitorOptions.lease == 5)
+            #expect(try parsed.cluster.resolve(allowAnonymous: false).members.map(\.name) == ["a", "b", "c"])
         }
     }
 
