@@ -33,7 +33,7 @@ struct ConfigurationTests {
     @Test("the node, every client command and bench read settings; demo, store and keygen do not")
     func whoReadsSettings() {
         let paths = Set(catalog.leafCommands.filter(\.isConfigurable).map { $0.path.joined(separator: " ") })
-        #expect(paths.isSuperset(of: ["node", "put", "get", "delete", "list", "status", "bench put", "bench get", "bench mixed"]), "\(paths)")
+        #expect(paths.isSuperset(of: ["node", "put", "get", "delete", "list", "status", "health", "bench put", "bench get", "bench mixed"]), "\(paths)")
         #expect(paths.isDisjoint(with: ["demo", "store load", "store dump", "store digest", "keygen"]), "\(paths)")
         // The timers are settings too.
         let node = catalog.leafCommands.first { $0.path == ["node"] }

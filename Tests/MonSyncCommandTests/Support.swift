@@ -119,3 +119,12 @@ func makeMonmap(_ names: [String]) -> String {
 /// Timers short enough for a test cluster to form a quorum in about a second, and to stop within 3 s.
 let fastTimers = ["--probe-timeout", "0.5", "--election-timeout", "1", "--lease", "2", "--lease-renew-interval", "1",
                   "--lease-ack-timeout", "4", "--accept-timeout", "4", "--shutdown-timeout", "3", "--log-level", "warning"]
+
+/// The monitor rows of `monsync status --json`: the `monitors` of its object, or the whole array a
+/// build before the cluster summary printed (so `MONSYNC_TEST_BINARY` may name an older build);
+/// `nil` when the output is neither.
+func statusMonitors(_ stdout: String) throws -> [[String: Any]]? {
+    let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
+    if let status = object as? [String: Any] { return status["monitors"] as? [[String: Any]] }
+    return object as? [[String: Any]]
+}
