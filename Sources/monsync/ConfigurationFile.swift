@@ -111,7 +111,7 @@ enum ConfigurationFile {
 
     /// Refuses a key that is no setting and a value of the wrong shape, before anything is read.
     private static func check(_ top: [String: Shape], path: String, catalog: OptionCatalog) throws(ConfigurationError) {
-        let commands = catalog.leafCommands.filter(\.isConfigurable)
+        let commands = try catalog.leafCommands.filter(\.isConfigurable)
         let sections = Dictionary(grouping: commands, by: \.section).mapValues { $0.flatMap(\.options) }
         let everywhere = commands.flatMap(\.options)
         let known = Set(everywhere.map(\.key)).union(sections.flatMap { section, options in options.map { "\(section).\($0.key)" } })

@@ -38,7 +38,12 @@ struct ConfiguredArguments: Sendable {
     /// `arguments` (without the program name) completed from `environment` and the configuration file.
     static func complete(_ arguments: [String], environment: [String: String],
                          catalog: OptionCatalog) async throws(ConfigurationError) -> ConfiguredArguments {
-        guard let (command, nameCount) = catalog.command(invokedBy: arguments), command.isConfigurable,
+        // Nothing to fill without a file or a variable: spare every other command line the catalog.
+        let namesFile = arguments.contains { $0 == "--config" || $0.hasPrefix("--config=") }
+        guard namesFile || environment.keys.contains(where: { $0.hasPrefix("MONSYNC_") }) else {
+            return ConfiguredArguments(arguments: arguments, filled: [])
+        }
+        guard let (command, nameCount) = try catalog.command(invokedBy: arguments), command.isConfigurable,
               let configOption = command.options.first(where: { $0.key == OptionCatalog.Option.configKey })
         else { return ConfiguredArguments(arguments: arguments, filled: []) }
 

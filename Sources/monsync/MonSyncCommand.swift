@@ -34,7 +34,8 @@ struct MonSyncCommand: AsyncParsableCommand {
         do {
             command = try await asyncParseAsRoot(configured.arguments)
         } catch {
-            if let setting = configured.attribute(Self.message(for: error)) {
+            // Only a filled-in option can be to blame (and the message costs a help screen's work).
+            if !configured.filled.isEmpty, let setting = configured.attribute(Self.message(for: error)) {
                 FileHandle.standardError.write(Data("Error: \(setting)\n".utf8))
                 Self.exit(withError: ExitCode(ClientExitCode.usage.rawValue))
             }

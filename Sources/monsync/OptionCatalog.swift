@@ -6,13 +6,15 @@ import Foundation
 ///
 /// The configuration file and the `MONSYNC_*` variables are derived from this catalog, not listed
 /// by hand: an option added to a command gets its setting with no other change.
-struct OptionCatalog: Sendable {
-    /// One (sub)command: its path from the root (`["bench", "put"]`) and its options, option groups included.
+///
+/// The tree of commands comes from their `CommandConfiguration`s, which costs nothing; a command's
+/// options are described when first asked for, once (about 20 ms a command in a debug build: a
+/// command line reads its own command's alone, and only a configuration file's check reads all).
+final class OptionCatalog {
+    /// One command that runs: its path from the root (`["bench", "put"]`) and its options, option groups included.
     struct Command: Sendable {
         var path: [String]
         var options: [Option]
-        var subcommands: [Command]
-        var defaultSubcommand: String?
 
         /// The section of the configuration file and of the `MONSYNC_<SECTION>_*` variables that
         /// holds settings for this command alone: its first name (`node`, `put`, `bench`).
@@ -38,9 +40,6 @@ struct OptionCatalog: Sendable {
             "value-file": "it holds the value of one write",
         ]
 
-        /// Whether the environment and the file may set this option (all but ``commandLineOnly``).
-        var isSetting: Bool { Self.commandLineOnly[key] == nil }
-
         /// The setting's key: the long name without its dashes (`lease-renew-interval`).
         var key: String
         /// Every spelling on the command line (`--lease-renew-interval`).
@@ -53,65 +52,75 @@ struct OptionCatalog: Sendable {
         var defaultValue: String?
         var abstract: String?
 
+        /// Whether the environment and the file may set this option (all but ``commandLineOnly``).
+        var isSetting: Bool { Self.commandLineOnly[key] == nil }
+
         /// The long spelling used when the value comes from elsewhere (`--lease-renew-interval`).
         var flag: String { "--" + key }
     }
 
-    /// The root command (`monsync`).
-    var root: Command
+    /// A command of the tree, by type, before its options are read.
+    private struct Node {
+        var path: [String]
+        var type: any ParsableCommand.Type
+        var children: [Node]
+        var defaultChild: String?
+
+        init(_ type: any ParsableCommand.Type, path: [String]) {
+            self.path = path
+            self.type = type
+            let configuration = type.configuration
+            children = configuration.subcommands.map { Node($0, path: path + [$0._commandName]) }
+            defaultChild = configuration.defaultSubcommand?._commandName
+        }
+
+        var leaves: [Node] { children.isEmpty ? [self] : children.flatMap(\.leaves) }
+    }
+
+    private let root: Node
+    /// The commands described so far, by path.
+    private var described: [[String]: Command] = [:]
 
     /// The catalog of `MonSyncCommand`.
-    static func monsync() throws(ConfigurationError) -> OptionCatalog {
-        try OptionCatalog(dumpedHelp: MonSyncCommand._dumpHelp())
-    }
+    static func monsync() -> OptionCatalog { OptionCatalog(root: MonSyncCommand.self) }
 
-    /// The catalog described by `json`, ArgumentParser's ToolInfo (serialization version 0).
-    init(dumpedHelp json: String) throws(ConfigurationError) {
-        do {
-            let info = try JSONDecoder().decode(ToolInfo.self, from: Data(json.utf8))
-            root = Self.command(info.command, path: [])
-        } catch {
-            throw .internalFailure("cannot read the commands' own description: \(error)")
-        }
-    }
+    /// The catalog of the commands under `root`.
+    init(root: any ParsableCommand.Type) { self.root = Node(root, path: []) }
 
-    /// Every command that runs (has no subcommands), depth first.
+    /// Every command that runs (has no subcommands), depth first, with its options.
     var leafCommands: [Command] {
-        func leaves(_ command: Command) -> [Command] {
-            command.subcommands.isEmpty ? [command] : command.subcommands.flatMap(leaves)
-        }
-        return leaves(root)
+        get throws(ConfigurationError) { try root.leaves.map(describe) }
     }
 
     /// The command `arguments` (without the program name) invoke and how many of them name it
     /// (`["bench", "put", "--clients", "4"]` → bench put, 2); `nil` when they name none that runs.
-    func command(invokedBy arguments: [String]) -> (command: Command, nameCount: Int)? {
-        var command = root
+    func command(invokedBy arguments: [String]) throws(ConfigurationError) -> (command: Command, nameCount: Int)? {
+        var node = root
         var count = 0
-        while !command.subcommands.isEmpty {
-            if count < arguments.count, let next = command.subcommands.first(where: { $0.path.last == arguments[count] }) {
-                command = next
+        while !node.children.isEmpty {
+            if count < arguments.count, let next = node.children.first(where: { $0.path.last == arguments[count] }) {
+                node = next
                 count += 1
-            } else if let fallback = command.defaultSubcommand,
-                      let next = command.subcommands.first(where: { $0.path.last == fallback }) {
-                command = next
+            } else if let fallback = node.defaultChild, let next = node.children.first(where: { $0.path.last == fallback }) {
+                node = next
             } else {
                 return nil
             }
         }
-        return (command, count)
+        return (try describe(node), count)
     }
 
-    private static func command(_ info: ToolInfo.Command, path: [String]) -> Command {
-        let path = info.superCommands == nil ? path : path + [info.commandName]
-        let options = (info.arguments ?? []).compactMap { argument -> Option? in
+    /// The command `node` with its options, from ArgumentParser's description of that command alone.
+    private func describe(_ node: Node) throws(ConfigurationError) -> Command {
+        if let command = described[node.path] { return command }
+        let info: ToolInfo
+        do { info = try JSONDecoder().decode(ToolInfo.self, from: Data(node.type._dumpHelp().utf8)) } catch {
+            throw .internalFailure("cannot read the description of monsync \(node.path.joined(separator: " ")): \(error)")
+        }
+        let options = (info.command.arguments ?? []).compactMap { argument -> Option? in
             guard argument.kind != "positional", argument.shouldDisplay ?? true else { return nil }
             let names = (argument.names ?? []).map { name in
-                switch name.kind {
-                case "short": "-" + name.name
-                case "longWithSingleDash": "-" + name.name
-                default: "--" + name.name
-                }
+                name.kind == "long" ? "--" + name.name : "-" + name.name
             }
             // The long name is the key; an option with none could not be set from elsewhere.
             guard let long = argument.names?.first(where: { $0.kind == "long" })?.name,
@@ -119,18 +128,14 @@ struct OptionCatalog: Sendable {
             return Option(key: long, names: names, isFlag: argument.kind == "flag", isRepeating: argument.isRepeating,
                           valueName: argument.valueName, defaultValue: argument.defaultValue, abstract: argument.abstract)
         }
-        return Command(path: path, options: options,
-                       subcommands: (info.subcommands ?? []).map { command($0, path: path) },
-                       defaultSubcommand: info.defaultSubcommand)
+        let command = Command(path: node.path, options: options)
+        described[node.path] = command
+        return command
     }
 
     /// The part of ArgumentParser's ToolInfo (`ArgumentParserToolInfo`, not a product of the package) read here.
     private struct ToolInfo: Decodable {
         struct Command: Decodable {
-            var superCommands: [String]?
-            var commandName: String
-            var defaultSubcommand: String?
-            var subcommands: [Command]?
             var arguments: [Argument]?
         }
 

@@ -10,13 +10,12 @@ import Testing
 /// name the key and where it came from. ConfigurationProcessTests runs the same through the binary.
 @Suite("Configuration: MONSYNC_* variables and the --config file")
 struct ConfigurationTests {
-    let catalog: OptionCatalog
+    let catalog = OptionCatalog.monsync()
+    /// The commands that read settings, and every one of their options that is a setting.
+    let configurable: [(command: OptionCatalog.Command, option: OptionCatalog.Option)]
 
-    init() throws { catalog = try OptionCatalog.monsync() }
-
-    /// The commands that read settings, and every one of their options but `--config`.
-    var configurable: [(command: OptionCatalog.Command, option: OptionCatalog.Option)] {
-        catalog.leafCommands.filter(\.isConfigurable).flatMap { command in
+    init() throws {
+        configurable = try catalog.leafCommands.filter(\.isConfigurable).flatMap { command in
             command.options.filter(\.isSetting).map { (command, $0) }
         }
     }
@@ -31,12 +30,12 @@ struct ConfigurationTests {
     }
 
     @Test("the node, every client command and bench read settings; demo, store and keygen do not")
-    func whoReadsSettings() {
-        let paths = Set(catalog.leafCommands.filter(\.isConfigurable).map { $0.path.joined(separator: " ") })
+    func whoReadsSettings() throws {
+        let paths = Set(try catalog.leafCommands.filter(\.isConfigurable).map { $0.path.joined(separator: " ") })
         #expect(paths.isSuperset(of: ["node", "put", "get", "delete", "list", "status", "health", "bench put", "bench get", "bench mixed"]), "\(paths)")
         #expect(paths.isDisjoint(with: ["demo", "store load", "store dump", "store digest", "keygen"]), "\(paths)")
         // The timers are settings too.
-        let node = catalog.leafCommands.first { $0.path == ["node"] }
+        let node = try catalog.leafCommands.first { $0.path == ["node"] }
         for key in ["lease", "election-timeout", "sync-window", "sync-chunk-timeout", "log-format", "key", "keyring", "store", "name"] {
             #expect(node?.options.contains { $0.key == key } == true, "node has no setting \(key)")
         }
