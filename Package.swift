@@ -57,6 +57,12 @@ let package = Package(
         // Prometheus text exposition of the swift-metrics instruments.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        // `monsync`'s configuration file (JSON, and YAML through Yams) and MONSYNC_* environment variables.
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
+        // The YAML configuration file's keys, checked before swift-configuration reads its values.
+        .package(url: "https://github.com/jpsim/Yams.git", "5.4.0"..<"7.0.0"),
+        // `FilePath`, which swift-configuration's file provider takes.
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
     targets: [
         // Hardware-accelerated CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
@@ -203,6 +209,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The git commit `monsync --version` prints, when the build passes one (Scripts/build-release).
+        .target(name: "CMonSyncBuildInfo"),
+
         // Cluster health in Ceph's vocabulary (HEALTH_OK/WARN/ERR, named checks): a pure evaluation
         // of what the monitors report, shared by `monsync health`, `status` and a node's `/health`.
         .target(
@@ -248,6 +257,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Yams", package: "Yams"),
+                "CMonSyncBuildInfo",
             ],
             swiftSettings: strictSettings
         ),

@@ -116,7 +116,7 @@ struct BenchRunner {
     }
 
     func run() async throws {
-        options.client.logLevel.bootstrap()
+        options.client.logLevel.bootstrap(format: options.client.logFormat)
         let logger = Logger(label: "monsync.bench")
         try await UserFacingError.reporting {
             let monmap = try options.client.cluster.resolve(allowAnonymous: true)

@@ -24,6 +24,9 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "How much to log (to standard error).")
     var logLevel: LogLevelOption = .error
 
+    @Option(help: "How to write the log: text lines, or one JSON object per line.")
+    var logFormat: LogFormatOption = .text
+
     func validate() throws {
         guard timeout > 0 && timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds (got \(timeout)).") }
         guard attemptTimeout > 0 && attemptTimeout <= 3600 else {
@@ -36,7 +39,7 @@ struct ClientOptions: ParsableArguments {
     ///
     /// - Parameter clientID: the client id to write as (random when `nil`).
     func withClient<T>(clientID: UInt64? = nil, _ body: (MonitorClient, MonMap) async throws -> T) async throws -> T {
-        logLevel.bootstrap()
+        logLevel.bootstrap(format: logFormat)
         let logger = Logger(label: "monsync.client")
         do {
             return try await UserFacingError.reporting {
@@ -50,11 +53,16 @@ struct ClientOptions: ParsableArguments {
                 return try result.get()
             }
         } catch let error as UserFacingError {
-            let code = error.clientExitCode
-            let label = code == .incomplete ? "Note" : "Error"
-            FileHandle.standardError.write(Data("\(label): \(error)\n".utf8))
-            throw code.exitCode
+            throw Self.report(error)
         }
+    }
+
+    /// Prints `error` as one sentence on standard error; the exit status that goes with it.
+    static func report(_ error: UserFacingError) -> ExitCode {
+        let code = error.clientExitCode
+        let label = code == .incomplete ? "Note" : "Error"
+        FileHandle.standardError.write(Data("\(label): \(error)\n".utf8))
+        return code.exitCode
     }
 
     /// Prints `value` as pretty, key-sorted JSON.
@@ -78,24 +86,37 @@ struct PutCommand: AsyncParsableCommand {
         Exits 0 when committed; 4 when the outcome is unknown (resend with the --client-id and --tid the \
         message gives: applied at most once); 2 when nothing was applied for want of a quorum; see docs/CLI.md.
 
-        Example:
-          monsync put color blue --config monmap.conf
+        The value is the VALUE argument's UTF-8 bytes, or the bytes of a file (--value-file PATH) or \
+        of standard input (--value-file -), read as they are: any bytes, up to 16 MiB.
+
+        Examples:
+          monsync put color blue --config monsync.json
+          monsync put backup.tar --value-file backup.tar --config monsync.json
+          head -c 1024 /dev/urandom | monsync put noise --value-file - --mon tcp://127.0.0.1:7001
         """)
 
     @Argument(help: "The key (1 to 1024 bytes).") var key: String
-    @Argument(help: "The value (stored as its UTF-8 bytes; at most 16 MiB).") var value: String
+    @Argument(help: "The value (stored as its UTF-8 bytes; at most 16 MiB); or give --value-file.") var value: String?
+    @Option(help: ArgumentHelp("Read the value from this file, byte for byte, instead of VALUE ('-': standard input); at most 16 MiB.",
+                               valueName: "path"))
+    var valueFile: String?
     @OptionGroup var options: ClientOptions
     @OptionGroup(title: "Resending a write") var write: WriteOptions
 
     func validate() throws {
-        try ClientOptions.check(MMonCommand(op: .put, clientID: 1, tid: 1, key: key, value: Array(value.utf8)))
+        _ = try ValueInput(argument: value, file: valueFile)
+        try ClientOptions.check(MMonCommand(op: .put, clientID: 1, tid: 1, key: key, value: Array((value ?? "").utf8)))
     }
 
     func run() async throws {
+        // Read before any monitor is contacted: a value that cannot be sent costs no connection.
+        let bytes: [UInt8]
+        let input = try ValueInput(argument: value, file: valueFile)
+        do throws(UserFacingError) { bytes = try input.read() } catch { throw ClientOptions.report(error) }
         try await options.withClient(clientID: write.clientID) { client, monmap in
             let version: UInt64
             let tid = write.tid ?? client.nextTid()
-            do throws(MonitorClientError) { version = try await client.put(key, Array(value.utf8), tid: tid, timeout: options.timeout.seconds) } catch {
+            do throws(MonitorClientError) { version = try await client.put(key, bytes, tid: tid, timeout: options.timeout.seconds) } catch {
                 throw UserFacingError.from(error, monmap: monmap, timeout: options.timeout.seconds,
                                            write: ("put \(UserFacingError.quoted(key))", client.clientID))
             }
@@ -194,7 +215,7 @@ struct ListCommand: AsyncParsableCommand {
 
         Example:
           monsync list --prefix user. --mon tcp://127.0.0.1:7001
-          monsync list --limit 1000 --after user.0999 --config monmap.conf
+          monsync list --limit 1000 --after user.0999 --config monsync.json
         """)
 
     @Option(help: "Only keys that start with this.") var prefix: String = ""

@@ -19,7 +19,7 @@ struct ClusterOptions: ParsableArguments {
         "The URL of one monitor (repeat it for several); an alternative to --monmap for clients.", valueName: "url"))
     var monitors: [String] = []
 
-    @Option(help: ArgumentHelp("A file with one name=URL line per monitor (# starts a comment); an alternative to --monmap.",
+    @Option(help: ArgumentHelp("A configuration file: settings as a JSON object (or YAML, named .yaml), which may hold the monmap (docs/CLI.md, \"Configuration\"); or, as before, one name=URL line per monitor (# starts a comment).",
                                valueName: "file"))
     var config: String?
 
@@ -46,12 +46,15 @@ struct ClusterOptions: ParsableArguments {
         do { return try MonMap(named: pairs) } catch { throw UserFacingError.invalidMonmap("\(error)") }
     }
 
-    /// The `name=URL` lines of a configuration file.
+    /// The `name=URL` lines of a legacy monmap file; none for a file of settings (its monmap,
+    /// if it has one, arrived as `--monmap` through ``ConfiguredArguments``).
     static func readConfig(_ path: String) throws -> [(name: String, address: String)] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw UserFacingError.invalidConfig(path: path, detail: "cannot read it: \(error.localizedDescription)")
         }
+        if ConfigurationFile.Format.of(path: path, contents: data) != .monmapLines { return [] }
+        let text = String(decoding: data, as: UTF8.self)
         var pairs: [(name: String, address: String)] = []
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -75,15 +78,8 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
 
     var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
 
-    /// Sends every logger to standard error at `level`.
-    func bootstrap() {
-        let level = level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-    }
+    /// Sends every logger to standard error at this level, in `format`.
+    func bootstrap(format: LogFormatOption) { format.bootstrap(level: level) }
 }
 
 /// The transports `monsync` knows, by URL scheme.

@@ -19,10 +19,15 @@ struct NodeCommand: AsyncParsableCommand {
         The transport is chosen by the scheme of this monitor's address in the monmap \
         (tcp://, ipc://, inproc:// over ZeroMQ; loopback:// in-process only). Timer defaults are Ceph's.
 
+        Every option may also come from MONSYNC_NODE_<KEY> or MONSYNC_<KEY> (MONSYNC_LEASE=4), or \
+        from the file --config names (JSON, or YAML named .yaml; docs/CLI.md, "Configuration"). Run by systemd with \
+        Type=notify, the node sends READY=1 once it listens and STOPPING=1 when it stops \
+        (Examples/systemd).
+
         Example (and the same for b and c):
-          monsync node --name a --store /var/lib/monsync/a --config monmap.conf
-        where monmap.conf holds the lines a=tcp://127.0.0.1:7001, b=tcp://127.0.0.1:7002, \
-        c=tcp://127.0.0.1:7003.
+          monsync node --name a --store /var/lib/monsync/a --config monsync.json
+        where monsync.json holds {"monmap": ["a=tcp://10.0.0.1:7001", "b=tcp://10.0.0.2:7001", \
+        "c=tcp://10.0.0.3:7001"], "keyring": "keyring", "key": "a.key"}.
         """
     )
 
@@ -42,6 +47,9 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(help: "How much to log (to standard error).")
     var logLevel: LogLevelOption = .info
+
+    @Option(help: "How to write the log: text lines, or one JSON object per line.")
+    var logFormat: LogFormatOption = .text
 
     @Option(help: ArgumentHelp("Log the metrics every this many seconds (0: only once, at info level, when the node stops).",
                                valueName: "s"))
@@ -85,7 +93,7 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        logLevel.bootstrap()
+        logLevel.bootstrap(format: logFormat)
         let logger = Logger(label: "monsync.node")
         let metrics = PrometheusMetricsBackend(logger: logger)
         MetricsSystem.bootstrap(metrics)
@@ -136,7 +144,16 @@ struct NodeCommand: AsyncParsableCommand {
             let notice: @Sendable () -> Void = {
                 logger.notice("insecure plaintext (--insecure-plaintext): anyone who can reach this port can read, write and sync the store; give --key and --keyring instead (docs/SECURITY.md)")
             }
-            let plaintextNotice = plaintext ? notice : nil
+            let systemd = SystemdNotifier()
+            let name = name
+            // Ready for systemd (Type=notify) once the monitor listens and runs: not once it is in a
+            // quorum, which needs the other monitors, themselves perhaps waiting to be started.
+            let started: @Sendable () -> Void = {
+                if plaintext { notice() }
+                if !systemd.notify(["READY=1", "STATUS=monitor \(name) listening on \(address)"]) {
+                    logger.warning("cannot tell systemd the node is ready", metadata: ["NOTIFY_SOCKET": "\(systemd.socketPath ?? "")"])
+                }
+            }
             let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
             opened.track(store)
             var configuration = monitorOptions.configuration
@@ -174,9 +191,9 @@ struct NodeCommand: AsyncParsableCommand {
             do {
                 // The services shut down in reverse order: the deadline first (it arms a timer), then
                 // the admin endpoint (a scrape during the stop still answers), then the node.
-                var services: [any Service] = [MonitorNode(monitor: monitor, onStarted: plaintextNotice), hangup]
+                var services: [any Service] = [MonitorNode(monitor: monitor, onStarted: started), hangup]
                 if let admin { services.append(admin) }
-                services.append(ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger))
+                services.append(ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger, systemd: systemd))
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()
@@ -211,10 +228,13 @@ extension NodeCommand {
 struct ShutdownDeadline: Service {
     let limit: Duration
     let logger: Logger
+    /// Told the moment the stop begins (`STOPPING=1`), so systemd does not take the wait for a hang.
+    let systemd: SystemdNotifier
 
     func run() async throws {
         // Cancelled (the node failed): nothing to bound.
         do { try await gracefulShutdown() } catch { return }
+        systemd.notify(["STOPPING=1", "STATUS=stopping"])
         let (limit, logger) = (limit, logger)
         // A thread of its own, so the deadline holds even if every task of the pool is blocked.
         Thread.detachNewThread {

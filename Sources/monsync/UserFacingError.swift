@@ -35,6 +35,10 @@ enum UserFacingError: Error, CustomStringConvertible {
     case refused(String)
     /// A request no monitor would serve (an empty key, a key or value over the limits); nothing was sent.
     case invalidRequest(String)
+    /// `put`: the value from a file or standard input is over the limit (the monitors' TOO_LARGE); nothing was sent.
+    case valueTooLarge(source: String, size: Int?, limit: Int)
+    /// `put --value-file`: the file cannot be read; nothing was sent.
+    case unreadableValue(source: String, reason: String)
     /// `list --limit`: stopped after `count` keys, more follow after `last`.
     case listIncomplete(count: Int, last: String)
     /// `get` of a key that has no value.
@@ -93,6 +97,10 @@ enum UserFacingError: Error, CustomStringConvertible {
             "the monitors refused the command: \(message)"
         case let .invalidRequest(message):
             "invalid request: \(message); nothing was sent"
+        case let .valueTooLarge(source, size, limit):
+            "too_large: the value from \(source) is \(size.map { "\($0) bytes" } ?? "more than \(limit) bytes"), over the limit of \(limit) bytes; nothing was sent"
+        case let .unreadableValue(source, reason):
+            "cannot read the value from \(source) (\(reason)); nothing was sent"
         case let .listIncomplete(count, last):
             "stopped after \(count) keys (--limit); more follow: continue with --after \(Self.quoted(last))"
         case let .keyNotFound(key):
@@ -110,7 +118,7 @@ enum UserFacingError: Error, CustomStringConvertible {
         case let .invalidMonmap(detail):
             "the monmap is invalid (\(detail)); write it as name=URL,name=URL, e.g. a=tcp://127.0.0.1:7001"
         case let .invalidConfig(path, detail):
-            "cannot use the configuration file \(path) (\(detail)); write one name=URL line per monitor"
+            "cannot use the configuration file \(path) (\(detail)); write a JSON object of settings, or one name=URL line per monitor"
         case let .invalidKeys(detail):
             "cannot use the keys: \(detail) (see docs/SECURITY.md)"
         case let .plaintextNotChosen(addresses):
@@ -135,7 +143,8 @@ enum UserFacingError: Error, CustomStringConvertible {
         case .outcomeUnknown: .outcomeUnknown
         case .refused: .refused
         case .listIncomplete: .incomplete
-        case .invalidRequest, .invalidMonmap, .invalidConfig, .invalidKeys, .plaintextNotChosen, .noMonitors, .unsupportedScheme, .invalidAddress, .inProcessOnly,
+        case .invalidRequest, .valueTooLarge, .unreadableValue, .invalidMonmap, .invalidConfig, .invalidKeys, .plaintextNotChosen, .noMonitors,
+             .unsupportedScheme, .invalidAddress, .inProcessOnly,
              .notInMonmap:
             .usage
         case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed,

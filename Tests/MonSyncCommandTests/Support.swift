@@ -21,11 +21,11 @@ final class RunningProcess: @unchecked Sendable {
     let errURL: URL
     let arguments: [String]
 
-    /// Starts `monsync arguments`. With `plaintext` (the default), a command that talks ZeroMQ
-    /// and was given no `--key` gets `--insecure-plaintext`: most process tests are about
-    /// something other than keys, and plaintext must be chosen explicitly. Tests of that choice
-    /// pass `plaintext: false`.
-    init(_ arguments: [String], plaintext: Bool = true) throws {
+    /// Starts `monsync arguments`, with `environment` added to this process's, reading `standardInput`
+    /// (nothing when `nil`). With `plaintext` (the default), a command that talks ZeroMQ and was
+    /// given no `--key` gets `--insecure-plaintext`: most process tests are about something other
+    /// than keys, and plaintext must be chosen explicitly. Tests of that choice pass `plaintext: false`.
+    init(_ arguments: [String], plaintext: Bool = true, environment: [String: String] = [:], standardInput: URL? = nil) throws {
         let arguments = plaintext ? Self.choosingPlaintext(arguments) : arguments
         let stem = "monsync-cli-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let directory = FileManager.default.temporaryDirectory
@@ -39,7 +39,10 @@ final class RunningProcess: @unchecked Sendable {
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = try standardInput.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         try process.run()
     }
 
@@ -92,10 +95,12 @@ final class RunningProcess: @unchecked Sendable {
     var stderrSoFar: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
 }
 
-/// Runs `monsync arguments` to completion (at most `timeout`).
-func monsync(_ arguments: [String], plaintext: Bool = true, timeout: Duration = .seconds(30)) async throws -> ProcessResult {
+/// Runs `monsync arguments` to completion (at most `timeout`), with `environment` added to this
+/// process's and `standardInput` (nothing when `nil`) as its input; `plaintext` as for ``RunningProcess``.
+func monsync(_ arguments: [String], plaintext: Bool = true, timeout: Duration = .seconds(30), environment: [String: String] = [:],
+             standardInput: URL? = nil) async throws -> ProcessResult {
     try #require(FileManager.default.isExecutableFile(atPath: monsyncPath), "build the package first (swift build): \(monsyncPath) is missing")
-    return try await RunningProcess(arguments, plaintext: plaintext).wait(timeout: timeout)
+    return try await RunningProcess(arguments, plaintext: plaintext, environment: environment, standardInput: standardInput).wait(timeout: timeout)
 }
 
 /// A fresh, empty temporary directory, removed by `body`'s end.
