@@ -65,7 +65,7 @@ public final class LoopbackNetwork: Sendable {
     }
 
     /// Cuts every link between `side` and `other`, both ways. Sends across fail with
-    /// ``TransportError/peerUnreachable(_:)`` and connected endpoints see each other go down.
+    /// `TransportError.peerUnreachable(_:)` and connected endpoints see each other go down.
     public func partition(_ side: Set<TransportAddress>, from other: Set<TransportAddress>) {
         let notices = state.withLock { state -> [(LoopbackTransport, TransportEvent, TransportAddress)] in
             var notices: [(LoopbackTransport, TransportEvent, TransportAddress)] = []

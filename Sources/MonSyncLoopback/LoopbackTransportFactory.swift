@@ -1,6 +1,6 @@
 public import MonSyncCore
 
-/// Registers the loopback transport for `loopback://` addresses in a ``TransportRegistry``.
+/// Registers the loopback transport for `loopback://` addresses in a `TransportRegistry`.
 public struct LoopbackTransportFactory: TransportFactory {
     public let schemes: Set<String> = ["loopback"]
     /// The network every transport made by this factory joins.

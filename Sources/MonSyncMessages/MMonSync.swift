@@ -10,7 +10,7 @@ public import MonSyncCore
 /// `quorum` (a list of entities). PROTOCOL.md gives the bytes.
 ///
 /// Decoding validates every field: an unknown op, an unknown flag bit or a flag
-/// that the op does not allow is a ``DecodeError``, never a crash.
+/// that the op does not allow is a `DecodeError`, never a crash.
 public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
     public static let messageType = MessageType.mmonSync
     public static let headVersion: UInt8 = 2

@@ -8,7 +8,7 @@ public import MonSyncMessages
 ///
 /// It does not trim; it tells the monitor's Paxos how far trimming may go (``trimFloor``) and,
 /// when the log has grown too long to keep waiting, which syncs a trim would break
-/// (``abortSyncs(neededBelow:)``). The monitor owns the one threshold, its
+/// (``abortSyncs(neededBelow:lastCommitted:)``). The monitor owns the one threshold, its
 /// `trimDisabledMaxVersions`, and passes it in.
 ///
 /// - START (from a member, or forwarded once by a member with REPLY_TO naming one): the leader

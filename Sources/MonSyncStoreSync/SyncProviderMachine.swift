@@ -22,7 +22,7 @@ public struct SyncSend: Sendable, CustomStringConvertible {
 ///
 /// One session per requester sync (keyed by the requester's address and session id), over a
 /// store snapshot taken when the session starts. Every chunk carries its CRC32C and the snapshot's
-/// Paxos version; the last one carries ``MMonSync/Flags/last``. Acknowledgements are cumulative.
+/// Paxos version; the last one carries `MMonSync.Flags.last`. Acknowledgements are cumulative.
 /// A session that hears nothing for ``SyncConfiguration/providerTimeout`` is dropped and its
 /// snapshot released (the owner fires ``expire(now:)`` at ``nextDeadline``).
 ///
@@ -104,9 +104,12 @@ public struct SyncProviderMachine: Sendable {
     /// START_CHUNKS: start (or restart) a session and send the first window of chunks.
     ///
     /// - Parameters:
+    ///   - message: the START_CHUNKS, naming the session, the requester's version and its resume key.
+    ///   - sender: the requester's address, where the chunks go.
     ///   - isMember: whether `sender` is a monmap member (only members may sync).
     ///   - canServe: whether this monitor holds a committed member's store and is not syncing itself.
     ///   - targets: the prefixes to copy.
+    ///   - now: the monitor's time; the session's deadline counts from it.
     public mutating func handleStartChunks(_ message: MMonSync, from sender: TransportAddress, isMember: Bool,
                                            canServe: Bool, targets: [String], now: Duration) -> [SyncSend] {
         guard isMember else {

@@ -30,7 +30,7 @@ public enum SyncRequesterAction: Sendable, CustomStringConvertible {
     /// Raise the stored `last_committed` floor to `floor` (never lower it), then open the staging
     /// area for `targets` (the durable in-sync marker).
     case beginStaging(targets: [String], floor: UInt64)
-    /// Stage a verified chunk (``MonitorStore/stage(encoded:)``).
+    /// Stage a verified chunk (`MonitorStore.stage(encoded:)`).
     case stage(EncodedTransaction)
     /// Swap the staged copy in atomically, applying `rollForward` with it.
     case commitStaging(StoreTransaction)

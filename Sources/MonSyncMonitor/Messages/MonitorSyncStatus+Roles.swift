@@ -26,7 +26,7 @@ extension MonitorSyncStatus {
 }
 
 extension SyncProgress {
-    /// The progress as `status` carries it (``MonitorSyncStatus/Requester``); counters saturate.
+    /// The progress as `status` carries it (`MonitorSyncStatus.Requester`); counters saturate.
     public var statusSection: MonitorSyncStatus.Requester {
         let phase: MonitorSyncStatus.Phase = switch self.phase {
         case .idle: .idle

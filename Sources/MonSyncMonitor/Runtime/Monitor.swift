@@ -13,7 +13,7 @@ import Synchronization
 /// message from its ``dispatcher``, a timer firing, a call from a service — and executes the
 /// actions the machine returns, in order: persists are written to the store (durably, before
 /// anything after them), sends go to per-destination queues that never make the monitor wait,
-/// timers sleep on the injected ``Timebase``. Nothing suspends between an input and its actions,
+/// timers sleep on the injected `Timebase`. Nothing suspends between an input and its actions,
 /// so no handler interleaves with another's decision.
 ///
 /// When probing finds the monitor oblivious, the monitor runs a store sync as requester
@@ -81,7 +81,7 @@ public actor Monitor {
     ///   - runsStoreSync: whether an oblivious monitor syncs its store itself (the default); without,
     ///     it stays out of the quorum and probes again now and then.
     ///   - timebase: the clock of every timer.
-    ///   - services: extra services to register beside Paxos and the key-value service.
+    ///   - extraServices: extra services to register beside Paxos and the key-value service.
     ///   - seed: the seed of the machine's election back-off; `nil` draws one at random.
     ///   - logger: the base logger.
     /// - Throws: ``MonitorError`` if the name is not in the map, the transport listens elsewhere,
@@ -197,7 +197,7 @@ public actor Monitor {
     /// The monitor's state, rank, quorum, leader and Paxos bounds.
     public var status: MonitorStatus { machine.status }
 
-    /// ``status`` with the store sync's section (``MonitorStatus/sync``): what a status command answers.
+    /// ``status`` with the store sync's section (`MonitorStatus.sync`): what a status command answers.
     public func statusWithSync() -> MonitorStatus {
         var current = status
         let sync = MonitorSyncStatus(requester: requester.progress, leader: machine.syncLeader, provider: machine.syncProvider)
