@@ -6,6 +6,7 @@ public struct LoopbackTransportFactory: TransportFactory {
     /// The network every transport made by this factory joins.
     public let network: LoopbackNetwork
 
+    /// A factory whose transports join `network` (the process-wide ``LoopbackNetwork/shared`` one by default).
     public init(network: LoopbackNetwork = .shared) { self.network = network }
 
     public func makeTransport(listeningOn address: TransportAddress, options: TransportOptions) throws(TransportError) -> any MessageTransport {

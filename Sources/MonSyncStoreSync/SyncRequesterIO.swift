@@ -53,6 +53,7 @@ public enum SyncRequesterAction: Sendable, CustomStringConvertible {
     }
 }
 
+/// Which role an op is for.
 extension MMonSync.Op {
     /// Whether the requester's side handles this op (START_REPLY, HEARTBEAT_REPLY, CHUNK,
     /// FINISH_REPLY); the leader and the provider handle the others (ABORT goes to whichever

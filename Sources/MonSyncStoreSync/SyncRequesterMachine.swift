@@ -68,6 +68,7 @@ public struct SyncRequesterMachine: Sendable {
         var version: UInt64?
     }
 
+    /// The timers and limits the requester follows.
     public let configuration: SyncConfiguration
     /// The prefixes copied.
     public let targets: [String]

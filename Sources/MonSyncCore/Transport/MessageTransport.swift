@@ -3,6 +3,7 @@ public struct TransportLimits: Sendable, Hashable {
     /// The largest message ``MessageTransport/send(_:to:)`` accepts, in bytes.
     public var maximumMessageSize: Int
 
+    /// Limits with `maximumMessageSize` bytes as the largest message.
     public init(maximumMessageSize: Int) { self.maximumMessageSize = maximumMessageSize }
 }
 

@@ -25,6 +25,7 @@ extension MonitorSyncStatus {
     }
 }
 
+/// The requester's progress as a STATUS reply carries it.
 extension SyncProgress {
     /// The progress as `status` carries it (`MonitorSyncStatus.Requester`); counters saturate.
     public var statusSection: MonitorSyncStatus.Requester {

@@ -17,7 +17,7 @@ import Synchronization
 /// so no handler interleaves with another's decision.
 ///
 /// When probing finds the monitor oblivious, the monitor runs a store sync as requester
-/// (``SyncRequesterMachine``, on a task the monitor owns: ``stop()`` ends it), then rejoins.
+/// (`SyncRequesterMachine`, on a task the monitor owns: ``stop()`` ends it), then rejoins.
 ///
 /// ```swift
 /// let monitor = try Monitor(monmap: monmap, name: "a", transport: transport, store: store)
