@@ -348,6 +348,25 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The documentation's code: every Swift block of README.md and of the DocC catalogs is
+        // compiled here, and a test fails when a block's text differs from its compiled copy.
+        .testTarget(
+            name: "MonSyncDocumentationTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncMessages",
+                "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncStoreSync",
+                "MonSyncMonitor",
+                "MonSyncZeroMQ",
+                "MonSyncTransportConformance",
+                "MonSyncSimulation",
+                "MonSyncTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "MonSyncMonitorTests",
             dependencies: [
