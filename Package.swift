@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "MonSyncSimulation", targets: ["MonSyncSimulation"]),
         .library(name: "MonSyncTransportConformance", targets: ["MonSyncTransportConformance"]),
         .library(name: "MonSyncZeroMQ", targets: ["MonSyncZeroMQ"]),
+        .library(name: "MonSyncHealth", targets: ["MonSyncHealth"]),
+        .library(name: "MonSyncAdmin", targets: ["MonSyncAdmin"]),
         .executable(name: "monsync-zmq-peer", targets: ["monsync-zmq-peer"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "monsync-simulate", targets: ["monsync-simulate"]),
@@ -52,6 +54,11 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         // `swift package generate-documentation` (Scripts/docs): a command plugin only, linked into no target.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
+        // The admin endpoint of `monsync node` (`/metrics`, `/health`): a small HTTP/1.1 server on
+        // plain SwiftNIO (no web framework: it builds in a fraction of Hummingbird's time), and the
+        // Prometheus text exposition of the swift-metrics instruments.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
     ],
     targets: [
         // Hardware-accelerated CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
@@ -198,6 +205,32 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Cluster health in Ceph's vocabulary (HEALTH_OK/WARN/ERR, named checks): a pure evaluation
+        // of what the monitors report, shared by `monsync health`, `status` and a node's `/health`.
+        .target(
+            name: "MonSyncHealth",
+            dependencies: ["MonSyncCore", "MonSyncMessages"],
+            swiftSettings: strictSettings
+        ),
+
+        // A node's admin endpoint: the HTTP server of `/metrics` and `/health`, and the Prometheus
+        // back-end of the swift-metrics instruments with their catalogue (names, help, buckets).
+        .target(
+            name: "MonSyncAdmin",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncHealth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // The `monsync` command.
         .executableTarget(
             name: "monsync",
@@ -209,10 +242,13 @@ let package = Package(
                 "MonSyncMonitor",
                 "MonSyncStoreSync",
                 "MonSyncZeroMQ",
+                "MonSyncHealth",
+                "MonSyncAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings
@@ -365,6 +401,12 @@ let package = Package(
                 "MonSyncTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncHealthTests",
+            dependencies: ["MonSyncCore", "MonSyncMessages", "MonSyncHealth", "MonSyncAdmin",
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -73,6 +73,29 @@ public final class CurveKeyring: Sendable, Hashable {
         }
     }
 
+    /// Replaces every admitted key and every address binding at once (a keyring file reloaded):
+    /// a handshake sees either the old keyring or the new one, never a mix.
+    ///
+    /// Connections already authenticated with a key that is no longer admitted stay open until
+    /// they close, as with ``revoke(_:)``.
+    /// - Throws: `TransportError.invalidCredential(_:)` as ``init(peers:addressKeys:)`` does; the
+    ///   keyring is then unchanged.
+    public func replace(peers: [PeerIdentity], addressKeys: [TransportAddress: String]) throws(TransportError) {
+        var replacement = Keys()
+        for peer in peers {
+            try CurveKeyPair.validate(peer.credential)
+            replacement.peers[peer.credential] = peer
+        }
+        for (address, key) in addressKeys {
+            guard replacement.peers[key] != nil else { throw .invalidCredential("the key for \(address) is not admitted") }
+            replacement.addressKeys[address] = key
+        }
+        keys.withLock { $0 = replacement }
+    }
+
+    /// The identities admitted, in no particular order.
+    public var admitted: [PeerIdentity] { keys.withLock { Array($0.peers.values) } }
+
     /// The identity `key` proves, if admitted.
     public func peer(forKey key: String) -> PeerIdentity? { keys.withLock { $0.peers[key] } }
 

@@ -101,16 +101,28 @@ enum Transports {
 
     /// The registry for a process of `cluster`: ZeroMQ with CURVE when `cluster` gives keys
     /// (each monitor of `monmap` bound to its key), plaintext otherwise.
+    ///
+    /// - Throws: ``UserFacingError/plaintextNotChosen(addresses:)`` when `monmap` has tcp:// or
+    ///   ipc:// monitors and `cluster` gives neither keys nor `--insecure-plaintext`.
     static func registry(logger: Logger, cluster: ClusterOptions, monmap: MonMap) throws -> TransportRegistry {
+        try secured(logger: logger, cluster: cluster, monmap: monmap).registry
+    }
+
+    /// The registry for a process of `cluster`, and the keyring its ZeroMQ transport admits
+    /// (shared: what `SIGHUP` reloads into); no keyring without keys.
+    static func secured(logger: Logger, cluster: ClusterOptions, monmap: MonMap) throws -> (registry: TransportRegistry, keyring: KeyringReload?) {
+        try cluster.security.checkPlaintextChosen(for: monmap.members.compactMap { try? TransportAddress($0.address) })
         var registry = TransportRegistry()
         registry.register(LoopbackTransportFactory())
         #if ZeroMQ
         let security = try cluster.security.security(monmap: monmap)
         registry.register(ZeroMQTransportFactory(configuration: ZeroMQConfiguration(security: security), logger: logger))
+        let reload = security.map { KeyringReload(options: cluster.security, monmap: monmap, keyring: $0.keyring) }
+        return (registry, reload)
         #else
         if cluster.security.isSecured { throw UserFacingError.invalidKeys(detail: "this monsync was built without ZeroMQ") }
+        return (registry, nil)
         #endif
-        return registry
     }
 }
 

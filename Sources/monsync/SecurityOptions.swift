@@ -20,8 +20,27 @@ struct SecurityOptions: ParsableArguments {
                                valueName: "file"))
     var keyring: String?
 
+    @Flag(help: ArgumentHelp("Run ZeroMQ over tcp:// or ipc:// without keys: no authentication, no encryption. Without keys, this flag is required."))
+    var insecurePlaintext = false
+
     /// Whether keys were given.
     var isSecured: Bool { key != nil || keyring != nil }
+
+    /// Checks that plaintext over a network was chosen explicitly: ZeroMQ links to or from
+    /// `addresses` that leave the process (tcp://, ipc://) need keys or `--insecure-plaintext`.
+    /// In-process addresses (loopback://, inproc://) need neither.
+    func checkPlaintextChosen(for addresses: [TransportAddress]) throws {
+        if isSecured && insecurePlaintext {
+            throw UserFacingError.invalidKeys(detail: "--insecure-plaintext contradicts --key and --keyring: give one or the other")
+        }
+        let networked = addresses.filter { Self.networkSchemes.contains($0.scheme) }
+        if !isSecured && !insecurePlaintext && !networked.isEmpty {
+            throw UserFacingError.plaintextNotChosen(addresses: networked.map(\.description))
+        }
+    }
+
+    /// The schemes whose links leave the process.
+    static let networkSchemes: Set<String> = ["tcp", "ipc"]
 
     #if ZeroMQ
     /// The ZeroMQ security the options describe, with each monitor of `monmap` bound to its key;
@@ -35,16 +54,14 @@ struct SecurityOptions: ParsableArguments {
         do { keyPair = try CurveKeyPair(secretKey: try Self.readKey(key)) } catch let error as UserFacingError { throw error } catch {
             throw UserFacingError.invalidKeys(detail: "\(key): \(error)")
         }
-        let ring = try Self.readKeyring(keyring)
-        for member in monmap.members where !MonMap.isAnonymous(member) {
-            guard let entry = ring.entries.first(where: { $0.name == member.name && $0.role == .monitor }) else {
-                throw UserFacingError.invalidKeys(detail: "\(keyring) names no monitor key for \(member.name)")
-            }
-            do { try ring.keyring.bind(try TransportAddress(member.address), to: entry.credential) } catch {
-                throw UserFacingError.invalidKeys(detail: "\(keyring): \(error)")
-            }
+        let entries = try Self.readKeyringEntries(keyring)
+        let ring: CurveKeyring
+        do { ring = try CurveKeyring(peers: entries, addressKeys: try Self.addressKeys(entries, monmap: monmap, keyringPath: keyring)) } catch let error as UserFacingError {
+            throw error
+        } catch {
+            throw UserFacingError.invalidKeys(detail: "\(keyring): \(error)")
         }
-        return ZeroMQSecurity(keyPair: keyPair, keyring: ring.keyring)
+        return ZeroMQSecurity(keyPair: keyPair, keyring: ring)
     }
 
     /// The first line of a key file (Z85 text), checked.
@@ -58,24 +75,42 @@ struct SecurityOptions: ParsableArguments {
         return key
     }
 
-    /// The keyring file: `NAME ROLE PUBLIC-KEY` per line; lines starting with `#` are comments.
-    static func readKeyring(_ path: String) throws -> (keyring: CurveKeyring, entries: [PeerIdentity]) {
+    /// The key each monitor of `monmap` must present at its address: its `monitor` line in the keyring.
+    static func addressKeys(_ entries: [PeerIdentity], monmap: MonMap, keyringPath: String) throws -> [TransportAddress: String] {
+        var keys: [TransportAddress: String] = [:]
+        for member in monmap.members where !MonMap.isAnonymous(member) {
+            guard let entry = entries.first(where: { $0.name == member.name && $0.role == .monitor }) else {
+                throw UserFacingError.invalidKeys(detail: "\(keyringPath) names no monitor key for \(member.name)")
+            }
+            keys[try TransportAddress(member.address)] = entry.credential
+        }
+        return keys
+    }
+
+    /// Reads the keyring file again and swaps it into `keyring` whole (SIGHUP): keys added are
+    /// admitted from the next handshake, keys removed are refused from then on. A file that cannot
+    /// be used (unreadable, malformed, a monitor without its key) changes nothing.
+    ///
+    /// - Returns: how many keys the keyring now admits.
+    func reloadKeyring(into keyring: CurveKeyring, monmap: MonMap) throws -> Int {
+        guard let path = self.keyring else { return 0 }
+        let entries = try Self.readKeyringEntries(path)
+        do { try keyring.replace(peers: entries, addressKeys: try Self.addressKeys(entries, monmap: monmap, keyringPath: path)) } catch let error as UserFacingError {
+            throw error
+        } catch {
+            throw UserFacingError.invalidKeys(detail: "\(path): \(error)")
+        }
+        return entries.count
+    }
+
+    /// The identities the keyring file at `path` admits.
+    static func readKeyringEntries(_ path: String) throws -> [PeerIdentity] {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw UserFacingError.invalidKeys(detail: "cannot read \(path): \(error.localizedDescription)")
         }
-        var entries: [PeerIdentity] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = line.split(whereSeparator: \.isWhitespace)
-            // A comment is a whole line: `#` is one of Z85's characters, so it may occur in a key.
-            if fields.isEmpty || fields[0].hasPrefix("#") { continue }
-            guard fields.count == 3, let role = PeerIdentity.Role(fields[1]) else {
-                throw UserFacingError.invalidKeys(detail: "\(path) line \(number + 1) is not `NAME ROLE PUBLIC-KEY` with ROLE monitor, write or read")
-            }
-            entries.append(PeerIdentity(name: String(fields[0]), role: role, credential: String(fields[2])))
-        }
-        do { return (try CurveKeyring(peers: entries), entries) } catch {
-            throw UserFacingError.invalidKeys(detail: "\(path): \(error)")
+        do { return try KeyringFile.parse(text) } catch {
+            throw UserFacingError.invalidKeys(detail: "\(path) \(error)")
         }
     }
     #endif

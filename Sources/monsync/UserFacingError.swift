@@ -57,10 +57,14 @@ enum UserFacingError: Error, CustomStringConvertible {
     case noMonitors
     /// `--key` / `--keyring` cannot be used.
     case invalidKeys(detail: String)
+    /// ZeroMQ over a network (tcp://, ipc://) without keys, and without `--insecure-plaintext`.
+    case plaintextNotChosen(addresses: [String])
     /// The monitor failed while running.
     case monitorFailed(String)
     /// `bench` ran, but not one of its requests succeeded.
     case benchFailed(requests: Int, detail: String, seconds: Double)
+    /// The node's admin endpoint (`--admin-address`) could not listen.
+    case adminEndpointFailed(String)
 
     var description: String {
         switch self {
@@ -109,10 +113,14 @@ enum UserFacingError: Error, CustomStringConvertible {
             "cannot use the configuration file \(path) (\(detail)); write one name=URL line per monitor"
         case let .invalidKeys(detail):
             "cannot use the keys: \(detail) (see docs/SECURITY.md)"
+        case let .plaintextNotChosen(addresses):
+            "no keys given for \(addresses.joined(separator: ", ")): pass --key and --keyring (monsync keygen; docs/SECURITY.md), or --insecure-plaintext to run without authentication or encryption (anyone who can reach the port can then read, write and sync the store)"
         case .noMonitors:
             "no monitors given; pass --monmap a=tcp://HOST:PORT,…, --mon tcp://HOST:PORT or --config FILE"
         case let .monitorFailed(detail):
             "the monitor stopped with an error (\(detail)); see the log above"
+        case let .adminEndpointFailed(detail):
+            "\(detail); pick another --admin-address, or stop what listens there"
         case let .benchFailed(requests, detail, seconds):
             "no request succeeded in \(BenchSummary.format(seconds, decimals: 1)) s (\(requests) failed\(detail.isEmpty ? "" : ": \(detail)")); check the cluster with monsync status"
         }
@@ -127,10 +135,11 @@ enum UserFacingError: Error, CustomStringConvertible {
         case .outcomeUnknown: .outcomeUnknown
         case .refused: .refused
         case .listIncomplete: .incomplete
-        case .invalidRequest, .invalidMonmap, .invalidConfig, .invalidKeys, .noMonitors, .unsupportedScheme, .invalidAddress, .inProcessOnly,
+        case .invalidRequest, .invalidMonmap, .invalidConfig, .invalidKeys, .plaintextNotChosen, .noMonitors, .unsupportedScheme, .invalidAddress, .inProcessOnly,
              .notInMonmap:
             .usage
-        case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed:
+        case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed,
+             .adminEndpointFailed:
             .software
         }
     }

@@ -5,9 +5,11 @@ import MonSyncCore
 import MonSyncMessages
 import MonSyncMonitor
 import MonSyncStore
+import MonSyncZeroMQ
 
 /// `monsync demo --transport zmq`: the same three-node sync, as three `monsync node` processes over
-/// ZeroMQ on 127.0.0.1 with RocksDB stores.
+/// ZeroMQ on 127.0.0.1 with RocksDB stores, every link authenticated and encrypted (CURVE keys made
+/// for the run: one per monitor and one `write` key for the demo's client).
 ///
 /// a's and b's stores are loaded offline (the same way as the in-process demo), the processes start,
 /// a client in this process writes while c — started empty — syncs, and the three stores are compared
@@ -21,14 +23,15 @@ struct ZeroMQProcessDemo {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("monsync-demo-zmq-\(getpid())").path
         try? FileManager.default.removeItem(atPath: work)
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let names = ThreeNodeSyncDemo.names
         let ports = names.map { _ in ClientEndpoint.freeTCPPort(on: "127.0.0.1") }
         let monmapText = zip(names, ports).map { "\($0)=tcp://127.0.0.1:\($1)" }.joined(separator: ",")
         let monmap = try MonMap(parsing: monmapText)
         let directories = names.map { "\(work)/\($0)" }
 
-        say("MonSync demo: three monsync node processes over ZeroMQ on 127.0.0.1, RocksDB stores in \(work)")
+        say("MonSync demo: three monsync node processes over ZeroMQ on 127.0.0.1 with CURVE keys, RocksDB stores in \(work)")
+        let keys = try DemoKeys(names: names, monmap: monmap, directory: work)
         let loaded = try {
             let stores: [any MonitorStore] = try [RocksDBStore(path: directories[0]), RocksDBStore(path: directories[1])]
             return try base.load(into: stores)
@@ -43,7 +46,8 @@ struct ZeroMQProcessDemo {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["node", "--name", names[index], "--monmap", monmapText, "--store", directories[index],
-                                 "--log-level", "warning", "--sync-window", "\(base.window)", "--sync-chunk-size", "\(base.chunkSize)"]
+                                 "--log-level", "warning", "--sync-window", "\(base.window)", "--sync-chunk-size", "\(base.chunkSize)",
+                                 "--key", keys.secretKeyPath(of: names[index]), "--keyring", keys.keyringPath]
             let path = "\(work)/\(names[index]).log"
             guard FileManager.default.createFile(atPath: path, contents: nil), let log = FileHandle(forWritingAtPath: path) else {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
@@ -59,7 +63,8 @@ struct ZeroMQProcessDemo {
 
         var logger = Logger(label: "monsync.demo.client")
         logger.logLevel = .critical
-        let registry = Transports.registry(logger: logger)
+        var registry = TransportRegistry()
+        registry.register(ZeroMQTransportFactory(configuration: ZeroMQConfiguration(security: keys.clientSecurity), logger: logger))
         let clientAddress = try ClientEndpoint.address(towards: monmap.address(of: 0)!)
         let client = MonitorClient(transport: try registry.makeTransport(listeningOn: clientAddress, options: TransportOptions(sendTimeout: .seconds(5))),
                                    monmap: monmap, retryInterval: .milliseconds(200), logger: logger)

@@ -23,13 +23,16 @@ struct DemoCommandTests {
     }
 
     #if ZeroMQ
-    @Test("--transport zmq runs the same sync as three processes over ZeroMQ")
+    /// The demo's nodes get no `--insecure-plaintext`: a node without keys would refuse to start,
+    /// so the sync completing shows every link ran with CURVE.
+    @Test("--transport zmq runs the same sync as three processes over ZeroMQ, with CURVE keys")
     func zeroMQDemo() async throws {
         let result = try await monsync(["demo", "--transport", "zmq", "--keys", "3000", "--value-size", "256",
                                         "--write-rate", "20"], timeout: .seconds(180))
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("OK: all three stores are identical"))
         #expect(result.stdout.contains("[c] stopped: exit 0"))
+        #expect(result.stdout.contains("over ZeroMQ on 127.0.0.1 with CURVE keys"))
     }
     #endif
 }

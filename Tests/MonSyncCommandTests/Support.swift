@@ -21,7 +21,12 @@ final class RunningProcess: @unchecked Sendable {
     let errURL: URL
     let arguments: [String]
 
-    init(_ arguments: [String]) throws {
+    /// Starts `monsync arguments`. With `plaintext` (the default), a command that talks ZeroMQ
+    /// and was given no `--key` gets `--insecure-plaintext`: most process tests are about
+    /// something other than keys, and plaintext must be chosen explicitly. Tests of that choice
+    /// pass `plaintext: false`.
+    init(_ arguments: [String], plaintext: Bool = true) throws {
+        let arguments = plaintext ? Self.choosingPlaintext(arguments) : arguments
         let stem = "monsync-cli-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let directory = FileManager.default.temporaryDirectory
         outURL = directory.appendingPathComponent(stem + ".out")
@@ -36,6 +41,23 @@ final class RunningProcess: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardInput = FileHandle.nullDevice
         try process.run()
+    }
+
+    /// Whether the binary under test knows `--insecure-plaintext`: an older build given by
+    /// `MONSYNC_TEST_BINARY` (to see a regression test fail there) ran plaintext without it.
+    static let binaryChoosesPlaintext: Bool = {
+        guard let binary = FileManager.default.contents(atPath: monsyncPath) else { return true }
+        return binary.range(of: Data("insecure-plaintext".utf8)) != nil
+    }()
+
+    /// The commands that take `--insecure-plaintext` (a command path's first word, or its two).
+    static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench"]
+
+    /// `arguments` with `--insecure-plaintext` if their command talks to monitors and they give no keys.
+    static func choosingPlaintext(_ arguments: [String]) -> [String] {
+        guard binaryChoosesPlaintext, let command = arguments.first, networkCommands.contains(command),
+              !arguments.contains("--key"), !arguments.contains("--insecure-plaintext") else { return arguments }
+        return arguments + ["--insecure-plaintext"]
     }
 
     deinit {
@@ -71,9 +93,9 @@ final class RunningProcess: @unchecked Sendable {
 }
 
 /// Runs `monsync arguments` to completion (at most `timeout`).
-func monsync(_ arguments: [String], timeout: Duration = .seconds(30)) async throws -> ProcessResult {
+func monsync(_ arguments: [String], plaintext: Bool = true, timeout: Duration = .seconds(30)) async throws -> ProcessResult {
     try #require(FileManager.default.isExecutableFile(atPath: monsyncPath), "build the package first (swift build): \(monsyncPath) is missing")
-    return try await RunningProcess(arguments).wait(timeout: timeout)
+    return try await RunningProcess(arguments, plaintext: plaintext).wait(timeout: timeout)
 }
 
 /// A fresh, empty temporary directory, removed by `body`'s end.
@@ -92,3 +114,12 @@ func makeMonmap(_ names: [String]) -> String {
 /// Timers short enough for a test cluster to form a quorum in about a second, and to stop within 3 s.
 let fastTimers = ["--probe-timeout", "0.5", "--election-timeout", "1", "--lease", "2", "--lease-renew-interval", "1",
                   "--lease-ack-timeout", "4", "--accept-timeout", "4", "--shutdown-timeout", "3", "--log-level", "warning"]
+
+/// The monitor rows of `monsync status --json`: the `monitors` of its object, or the whole array a
+/// build before the cluster summary printed (so `MONSYNC_TEST_BINARY` may name an older build);
+/// `nil` when the output is neither.
+func statusMonitors(_ stdout: String) throws -> [[String: Any]]? {
+    let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
+    if let status = object as? [String: Any] { return status["monitors"] as? [[String: Any]] }
+    return object as? [[String: Any]]
+}

@@ -235,7 +235,9 @@ final class Cluster {
         process.executableURL = URL(fileURLWithPath: monsync)
         process.arguments = ["node", "--name", name, "--monmap", monmap, "--store", store(name),
                              "--log-level", "info", "--sync-window", "\(window)"]
-        if let keys { process.arguments! += ["--key", keys.secretKey(name), "--keyring", keys.keyring] }
+        if let keys { process.arguments! += ["--key", keys.secretKey(name), "--keyring", keys.keyring] } else {
+            process.arguments! += ["--insecure-plaintext"]  // the plaintext side of the CURVE comparison
+        }
         guard FileManager.default.createFile(atPath: log(name), contents: nil), let handle = FileHandle(forWritingAtPath: log(name)) else {
             throw Failure("cannot create \(log(name))")
         }
@@ -282,7 +284,10 @@ final class Cluster {
         guard (try? process.run()) != nil else { return nil }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return try? JSONDecoder().decode([StatusRow].self, from: data)
+        // `status --json` is an object with the rows under `monitors`; monsync before the health
+        // work printed the rows alone.
+        struct Status: Decodable { var monitors: [StatusRow] }
+        return (try? JSONDecoder().decode(Status.self, from: data).monitors) ?? (try? JSONDecoder().decode([StatusRow].self, from: data))
     }
 
     /// Whether `members` answer as a quorum of exactly themselves at one last-committed version.
