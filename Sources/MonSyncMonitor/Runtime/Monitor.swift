@@ -206,7 +206,7 @@ public actor Monitor {
         return current
     }
 
-    /// ``statusWithSync()`` with the monitor's vitals (``MonitorStatus/vitals``: the store's disk
+    /// ``statusWithSync()`` with the monitor's vitals (`MonitorStatus.vitals`: the store's disk
     /// usage, the sync's idle time): what a status command answers. The vitals are measured off the
     /// actor: reading the store's directory must not hold up the monitor's messages.
     public nonisolated func statusWithVitals() async -> MonitorStatus {
