@@ -48,6 +48,8 @@ public protocol TransportFactory: Sendable {
 /// registry.register(ZeroMQTransportFactory())
 /// let transport = try registry.makeTransport(listeningOn: TransportAddress(config.address))
 /// ```
+///
+/// <doc:ChoosingATransport> compares the transports MonSync ships.
 public struct TransportRegistry: Sendable {
     private var factories: [String: any TransportFactory] = [:]
 

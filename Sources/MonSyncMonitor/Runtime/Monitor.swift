@@ -25,6 +25,9 @@ import Synchronization
 /// …
 /// await monitor.stop()
 /// ```
+///
+/// <doc:EmbeddingAMonitor> shows a monitor in a program of its own, and <doc:RunningAStoreSync>
+/// how to watch and tune its store sync.
 public actor Monitor {
     /// The cluster's membership.
     public nonisolated let monmap: MonMap
