@@ -52,6 +52,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Latency histograms of `monsync bench`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // `swift package generate-documentation` (Scripts/docs): a command plugin only, linked into no target.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
         // The admin endpoint of `monsync node` (`/metrics`, `/health`): a small HTTP/1.1 server on
         // plain SwiftNIO (no web framework: it builds in a fraction of Hummingbird's time), and the
         // Prometheus text exposition of the swift-metrics instruments.
@@ -392,6 +394,25 @@ let package = Package(
                 "MonSyncZeroMQ",
                 "MonSyncTestSupport",
                 .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The documentation's code: every Swift block of README.md and of the DocC catalogs is
+        // compiled here, and a test fails when a block's text differs from its compiled copy.
+        .testTarget(
+            name: "MonSyncDocumentationTests",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncMessages",
+                "MonSyncLoopback",
+                "MonSyncStore",
+                "MonSyncStoreSync",
+                "MonSyncMonitor",
+                "MonSyncZeroMQ",
+                "MonSyncTransportConformance",
+                "MonSyncSimulation",
+                "MonSyncTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -21,6 +21,15 @@ public struct LoopbackFaults: Sendable, Hashable {
     /// How long a message chosen for reordering waits for a successor before it is delivered anyway.
     public var reorderHold: Duration
 
+    /// Faults with these probabilities, each from 0 (never) to 1 (every message).
+    ///
+    /// - Parameters:
+    ///   - drop: the chance a message is lost.
+    ///   - duplicate: the chance a message is delivered twice.
+    ///   - reorder: the chance a message is held back so a later one overtakes it.
+    ///   - delay: the chance a message is delivered late.
+    ///   - delayRange: how late a delayed message is.
+    ///   - reorderHold: how long a held-back message waits for a successor.
     public init(drop: Double = 0, duplicate: Double = 0, reorder: Double = 0, delay: Double = 0,
                 delayRange: ClosedRange<Duration> = .milliseconds(1)...(.milliseconds(50)),
                 reorderHold: Duration = .milliseconds(20)) {

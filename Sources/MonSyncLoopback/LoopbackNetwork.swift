@@ -15,10 +15,15 @@ public import MonSyncCore
 public final class LoopbackNetwork: Sendable {
     /// Counts of what the network did to messages.
     public struct Statistics: Sendable, Hashable {
+        /// Messages endpoints sent into the network.
         public var sent = 0
+        /// Messages lost to the ``LoopbackFaults/drop`` fault.
         public var dropped = 0
+        /// Messages delivered twice by the ``LoopbackFaults/duplicate`` fault.
         public var duplicated = 0
+        /// Messages held back by the ``LoopbackFaults/reorder`` fault.
         public var reordered = 0
+        /// Messages delivered late by the ``LoopbackFaults/delay`` fault.
         public var delayed = 0
         /// Sends refused because a partition separated the endpoints.
         public var refusedByPartition = 0
@@ -65,7 +70,7 @@ public final class LoopbackNetwork: Sendable {
     }
 
     /// Cuts every link between `side` and `other`, both ways. Sends across fail with
-    /// ``TransportError/peerUnreachable(_:)`` and connected endpoints see each other go down.
+    /// `TransportError.peerUnreachable(_:)` and connected endpoints see each other go down.
     public func partition(_ side: Set<TransportAddress>, from other: Set<TransportAddress>) {
         let notices = state.withLock { state -> [(LoopbackTransport, TransportEvent, TransportAddress)] in
             var notices: [(LoopbackTransport, TransportEvent, TransportAddress)] = []

@@ -2,7 +2,7 @@ public import MonSyncCore
 
 /// An in-process transport endpoint: many of them in one process exchange frames through a ``LoopbackNetwork``.
 ///
-/// It keeps the whole ``MessageTransport`` contract: FIFO per sender and
+/// It keeps the whole `MessageTransport` contract: FIFO per sender and
 /// receiver, a bounded queue per sender with backpressure (a full queue makes
 /// `send` wait, up to the send timeout), a typed error for a send to an address
 /// nobody serves, peer up/down events, and a graceful shutdown. Messages cross

@@ -16,9 +16,13 @@ public struct MMonElection: WireMessage, Hashable, CustomStringConvertible {
 
     /// Ceph's values: `OP_PROPOSE` 1, `OP_ACK` 2, `OP_NAK` 3, `OP_VICTORY` 4.
     public enum Op: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+        /// The sender stands for leader in the election of this (odd) epoch.
         case propose = 1
+        /// The sender defers to the proposer: it would have it lead.
         case ack = 2
+        /// The sender refuses the proposer: not a member of its monmap, or another monmap epoch.
         case nak = 3
+        /// The sender won: it leads the quorum it names, in this (even) epoch.
         case victory = 4
         public var description: String {
             switch self {

@@ -22,12 +22,19 @@ public struct MMonPaxos: WireMessage, Hashable, CustomStringConvertible {
     /// Ceph's values: `OP_COLLECT` 1, `OP_LAST` 2, `OP_BEGIN` 3, `OP_ACCEPT` 4,
     /// `OP_COMMIT` 5, `OP_LEASE` 6, `OP_LEASE_ACK` 7.
     public enum Op: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+        /// A new leader's first round: it claims a proposal number and asks each peon what it has.
         case collect = 1
+        /// A peon's answer to COLLECT: its Paxos bounds and any value it accepted but did not see committed.
         case last = 2
+        /// The leader proposes the next version's value.
         case begin = 3
+        /// A peon accepted the proposed value (and persisted it).
         case accept = 4
+        /// The leader committed the value: every member applies it.
         case commit = 5
+        /// The leader extends the read lease, naming its bounds.
         case lease = 6
+        /// A peon acknowledges the lease; a lease a majority acked lets the leader serve reads.
         case leaseAck = 7
         public var description: String {
             switch self {

@@ -16,7 +16,9 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
 
     /// Probe or reply (Ceph's `OP_PROBE` = 1, `OP_REPLY` = 2).
     public enum Op: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+        /// A bootstrapping monitor asks what the peer knows.
         case probe = 1
+        /// The peer's answer: its quorum, leader and Paxos bounds.
         case reply = 2
         public var description: String { self == .probe ? "probe" : "reply" }
     }

@@ -10,7 +10,7 @@ public import MonSyncCore
 /// `quorum` (a list of entities). PROTOCOL.md gives the bytes.
 ///
 /// Decoding validates every field: an unknown op, an unknown flag bit or a flag
-/// that the op does not allow is a ``DecodeError``, never a crash.
+/// that the op does not allow is a `DecodeError`, never a crash.
 public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
     public static let messageType = MessageType.mmonSync
     public static let headVersion: UInt8 = 2
@@ -98,6 +98,7 @@ public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
 
     // MARK: version 1
 
+    /// What the message asks or answers; decides which of the other fields are meaningful (PROTOCOL.md §3).
     public var op: Op
     /// The op's flags. ``Flags/replyTo`` is kept in step with ``replyTo`` when encoding.
     public var flags: Flags
@@ -131,6 +132,9 @@ public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
     /// START_REPLY: the quorum members the requester may fail over to.
     public var quorum: [MonitorEntity]
 
+    /// A message of `op`; every field the op does not use keeps its zero default.
+    ///
+    /// ``Flags/replyTo`` follows ``replyTo`` when the message is encoded, so it needs no setting.
     public init(
         op: Op,
         flags: Flags = [],

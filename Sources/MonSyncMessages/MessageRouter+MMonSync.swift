@@ -1,5 +1,6 @@
 public import MonSyncCore
 
+/// Routes MMonSync by its op, the way the sync's roles register.
 extension MessageRouter {
     /// Registers `handler` for one MMonSync op.
     public mutating func register(

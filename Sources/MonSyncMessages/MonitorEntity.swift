@@ -16,6 +16,7 @@ public struct MonitorEntity: Hashable, Sendable, CustomStringConvertible {
     /// The URL of the monitor's transport endpoint.
     public var address: String
 
+    /// An entity; a ranked monitor's `rank` is its place in the monmap.
     public init(rank: Int32, name: String, address: String) {
         self.rank = rank
         self.name = name

@@ -1,5 +1,6 @@
 public import MonSyncCore
 
+/// The codec that knows every message of MonSync.
 extension MessageCodec {
     /// The monitor's message types, with their Ceph numbers where Ceph has one:
     /// ``MMonCommand`` 50, ``MMonCommandReply`` 51, ``MMonProbe`` 64,

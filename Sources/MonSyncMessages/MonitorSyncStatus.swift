@@ -29,7 +29,18 @@ public struct MonitorSyncStatus: Sendable, Hashable {
 
     /// Where a requester's sync stands.
     public enum Phase: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-        case idle = 0, requesting = 1, streaming = 2, swapping = 3, done = 4, failed = 5
+        /// No sync since the monitor started.
+        case idle = 0
+        /// Asking the leader for a grant.
+        case requesting = 1
+        /// Receiving and staging chunks from a provider.
+        case streaming = 2
+        /// The last chunk arrived: rolling forward and swapping the copy in.
+        case swapping = 3
+        /// The copy is live; the monitor rejoins through an election.
+        case done = 4
+        /// The sync gave up; the live data is untouched and the monitor probes again.
+        case failed = 5
 
         public var description: String {
             switch self {
@@ -45,29 +56,42 @@ public struct MonitorSyncStatus: Sendable, Hashable {
 
     /// The requester's current (or last) sync.
     public struct Requester: Sendable, Hashable {
+        /// Where the sync stands.
         public var phase: Phase
+        /// The sync's session id (0 before the first START).
         public var session: UInt64
         /// The provider streaming now (or last), as a transport address.
         public var provider: String
+        /// Bytes of store entries staged so far.
         public var bytes: UInt64
+        /// Keys staged so far.
         public var keys: UInt64
+        /// Chunks staged so far.
         public var chunks: UInt64
         /// The provider's estimate of the snapshot's size (0 when unknown).
         public var estimatedBytes: UInt64
+        /// Time since the sync began.
         public var elapsedMilliseconds: UInt64
         /// Bytes per second so far.
         public var rate: UInt64
         /// Estimated time left, when the provider gave a size.
         public var etaMilliseconds: UInt64?
+        /// How often the requester moved to another provider (a silent, refusing or older one).
         public var providerSwitches: UInt32
         /// RETRY answers received (from the leader or a busy provider).
         public var retries: UInt32
+        /// ABORT messages received.
         public var aborts: UInt32
+        /// Messages of another session, or repeated, that were dropped.
         public var staleMessages: UInt32
+        /// Chunks refused for a CRC mismatch or an undecodable transaction.
         public var corruptChunks: UInt32
+        /// Heartbeats the leader did not answer in time.
         public var heartbeatTimeouts: UInt32
+        /// FINISH messages the leader did not answer in time.
         public var finishReplyTimeouts: UInt32
 
+        /// A requester section; every counter defaults to zero.
         public init(phase: Phase, session: UInt64 = 0, provider: String = "", bytes: UInt64 = 0, keys: UInt64 = 0,
                     chunks: UInt64 = 0, estimatedBytes: UInt64 = 0, elapsedMilliseconds: UInt64 = 0, rate: UInt64 = 0,
                     etaMilliseconds: UInt64? = nil, providerSwitches: UInt32 = 0, retries: UInt32 = 0, aborts: UInt32 = 0,
@@ -108,6 +132,7 @@ public struct MonitorSyncStatus: Sendable, Hashable {
         /// Syncs aborted explicitly (`trim_required`).
         public var explicitAborts: UInt64
 
+        /// A leader section; every counter defaults to zero.
         public init(syncsRunning: UInt32 = 0, trimHeld: Bool = false, granted: UInt64 = 0, retryAnswers: UInt64 = 0,
                     trimTimeouts: UInt64 = 0, explicitAborts: UInt64 = 0) {
             self.syncsRunning = syncsRunning
@@ -130,11 +155,14 @@ public struct MonitorSyncStatus: Sendable, Hashable {
         public var served: UInt64
         /// Sessions whose last chunk was acknowledged.
         public var completed: UInt64
+        /// Chunks sent, over every session.
         public var chunksSent: UInt64
+        /// Bytes of chunks sent, over every session.
         public var bytesSent: UInt64
         /// START_CHUNKS refused (busy or cannot serve).
         public var refusals: UInt64
 
+        /// A provider section; every counter defaults to zero.
         public init(sessionsActive: UInt32 = 0, served: UInt64 = 0, completed: UInt64 = 0, chunksSent: UInt64 = 0,
                     bytesSent: UInt64 = 0, refusals: UInt64 = 0) {
             self.sessionsActive = sessionsActive
@@ -151,9 +179,12 @@ public struct MonitorSyncStatus: Sendable, Hashable {
 
     /// The requester's current or last sync; `nil` when this monitor has not synced since it started.
     public var requester: Requester?
+    /// The leader role's counters (all zero on a monitor that never led a sync).
     public var leader: Leader
+    /// The provider role's counters (all zero on a monitor that never served one).
     public var provider: Provider
 
+    /// A status section from the three roles' parts.
     public init(requester: Requester? = nil, leader: Leader = Leader(), provider: Provider = Provider()) {
         self.requester = requester
         self.leader = leader

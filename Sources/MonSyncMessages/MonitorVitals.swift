@@ -49,7 +49,7 @@ public struct MonitorVitals: Sendable, Hashable {
 
     /// Reads a section written by ``encode(into:)``; a newer version's extra fields are skipped.
     ///
-    /// - Throws: ``DecodeError`` for a truncated section, an incompatible version, or available
+    /// - Throws: `DecodeError` for a truncated section, an incompatible version, or available
     ///   space above the filesystem's size.
     public init(from decoder: inout WireDecoder) throws(DecodeError) {
         self = try decoder.decodeVersionedStruct("vitals", supportedVersion: Self.structVersion) {

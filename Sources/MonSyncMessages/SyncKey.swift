@@ -6,9 +6,12 @@ import MonSyncCore
 /// resumes a sync strictly after it. The empty key (both parts empty) means
 /// "from the beginning".
 public struct SyncKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The service's prefix (`paxos`, `kv`, …).
     public var prefix: String
+    /// The key within the prefix.
     public var key: String
 
+    /// The position of `key` under `prefix`.
     public init(prefix: String, key: String) {
         self.prefix = prefix
         self.key = key

@@ -6,7 +6,7 @@ import MonSyncMessages
 import MonSyncStore
 @_spi(Testing) import MonSyncStoreSync
 
-/// A deterministic simulation of one monitor cluster: the real ``MonitorMachine``s on a
+/// A deterministic simulation of one monitor cluster: the real `MonitorMachine`s on a
 /// simulated network and clock, with crashes, partitions, loss, duplication and reordering,
 /// clients writing and reading, and checkers run on what happened.
 ///

@@ -8,16 +8,23 @@ public struct SimulationCampaign: Sendable {
 
     /// The totals of a campaign.
     public struct Summary: Sendable {
+        /// Seeds run.
         public var seeds = 0
+        /// Events handled, over all seeds.
         public var steps = 0
+        /// Client operations invoked, over all seeds.
         public var operations = 0
+        /// Paxos versions committed, over all seeds.
         public var commits = 0
-        /// Store syncs completed and failed over all seeds; seeds with at least one completed sync.
+        /// Store syncs that swapped a copy in, over all seeds.
         public var syncsCompleted = 0
+        /// Store syncs that failed (and were retried), over all seeds.
         public var syncsFailed = 0
+        /// Seeds in which at least one store sync completed.
         public var seedsWithSync = 0
-        /// Writes acknowledged while monitors rejoined after the heal, and the simulated seconds it took.
+        /// Writes acknowledged while monitors rejoined after the heal, over all seeds.
         public var rejoinWrites = 0
+        /// Simulated seconds the monitors took to rejoin after the heal, over all seeds.
         public var rejoinSeconds = 0.0
         /// The failing runs (their violations, and their traces when recorded).
         public var failures: [SimulationResult] = []

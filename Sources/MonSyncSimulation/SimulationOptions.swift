@@ -14,15 +14,19 @@ public struct SimulationOptions: Sendable {
     public var keys: Int = 3
     /// A message's usual one-way delay, in milliseconds (drawn uniformly from 1 to this).
     public var maximumDelayMilliseconds: Int = 20
-    /// Per message: probabilities of loss, duplication and a long delay (up to 3 s) that reorders it.
+    /// Per message: the probability it is lost.
     public var dropRate = 0.02
+    /// Per message: the probability it is delivered twice.
     public var duplicateRate = 0.02
+    /// Per message: the probability of a long delay (up to 3 s) that reorders it.
     public var longDelayRate = 0.02
-    /// Per event: probabilities of a crash (a monitor stops; restarted later from what it persisted),
-    /// of a crash in the middle of executing one step's actions, of a partition, and of healing.
+    /// Per event: the probability of a crash (a monitor stops; restarted later from what it persisted).
     public var crashRate = 0.003
+    /// Per event: the probability of a crash in the middle of executing one step's actions.
     public var midStepCrashRate = 0.001
+    /// Per event: the probability of a partition.
     public var partitionRate = 0.004
+    /// Per event: the probability that partitions heal.
     public var healRate = 0.004
     /// Each monitor's clock runs at a rate drawn from 1 ± this (within the lease's skew bound).
     public var clockRateDrift = 0.02
@@ -96,10 +100,14 @@ public struct SimulationOptions: Sendable {
 
 /// A link whose every message takes `milliseconds` longer (order kept).
 public struct SlowLink: Sendable, Hashable {
+    /// The sending monitor's index.
     public var from: Int
+    /// The receiving monitor's index.
     public var to: Int
+    /// The extra delay of every message on the link.
     public var milliseconds: Int
 
+    /// A link from monitor `from` to monitor `to` that delays every message by `milliseconds` more.
     public init(from: Int, to: Int, milliseconds: Int) {
         self.from = from
         self.to = to

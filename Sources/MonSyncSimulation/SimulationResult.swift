@@ -4,17 +4,20 @@ public struct SimulationResult: Sendable {
     public var seed: UInt64
     /// Events handled.
     public var steps: Int
-    /// Client operations invoked, and those answered (the rest timed out: outcome unknown).
+    /// Client operations invoked.
     public var operations: Int
+    /// Client operations answered; the rest timed out, their outcome unknown.
     public var acknowledged: Int
     /// Paxos versions committed.
     public var commits: Int
-    /// Store syncs that swapped a copy in, and syncs that failed (and were retried after a probe).
+    /// Store syncs that swapped a copy in.
     public var syncsCompleted: Int
+    /// Store syncs that failed (and were retried after a probe).
     public var syncsFailed: Int
-    /// Writes acknowledged while every monitor rejoined after the heal (syncs included), and how
-    /// long that took in simulated nanoseconds: the write load a sync finishes under.
+    /// Writes acknowledged while every monitor rejoined after the heal (syncs included): the write
+    /// load a sync finishes under.
     public var rejoinWrites: Int
+    /// How long the monitors took to rejoin after the heal, in simulated nanoseconds.
     public var rejoinNanoseconds: UInt64
     /// Every checker failure, one sentence each; empty when the run is correct.
     public var violations: [String]

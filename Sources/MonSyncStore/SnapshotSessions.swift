@@ -5,7 +5,7 @@ public import MonSyncMessages
 ///
 /// A session pins a consistent snapshot of the sync targets for as long as a
 /// requester pulls chunks from it. Sessions end when released, or when idle
-/// longer than ``idleTimeout`` (measured on the injected ``Timebase``), so a
+/// longer than ``idleTimeout`` (measured on the injected `Timebase`), so a
 /// requester that vanished does not pin old data forever. The table is capped
 /// at ``maxSessions``.
 public final class SnapshotSessions: Sendable {
@@ -40,6 +40,7 @@ public final class SnapshotSessions: Sendable {
     /// Creates an empty table over `store`.
     ///
     /// - Parameters:
+    ///   - store: the store whose snapshots the sessions read.
     ///   - idleTimeout: idle time after which a session expires (Ceph's sync timeout, 30 s).
     ///   - maxSessions: the cap on concurrent sessions.
     ///   - firstID: the first session id handed out.

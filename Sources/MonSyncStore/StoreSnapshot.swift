@@ -202,6 +202,7 @@ extension StoreSnapshot {
         return .chunk(EncodedStoreChunk(bytes: bytes, keyCount: count, lastKey: last, isComplete: complete))
     }
 
+    /// Every entry of the snapshot, in key order: for tests and offline tools, as it holds the whole snapshot in memory.
     public func allEntries() throws(StoreError) -> [(SyncKey, [UInt8])] {
         var result: [(SyncKey, [UInt8])] = []
         _ = try scan(after: .beginning) { (entry: StoreEntryView) throws(StoreError) -> Bool in

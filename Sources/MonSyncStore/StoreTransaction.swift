@@ -53,8 +53,11 @@ public struct StoreTransaction: Sendable, Hashable {
     /// `OP_COMPACT`; MonSync leaves 3 unused and gives prefix erasure 4, so no
     /// code ever meant two things.
     public enum OperationType: UInt8, Sendable, CaseIterable {
+        /// Sets a key to a value.
         case put = 1
+        /// Removes a key.
         case erase = 2
+        /// Removes every key under a prefix.
         case erasePrefix = 4
     }
 

@@ -12,6 +12,7 @@ public struct StoreUsage: Sendable, Hashable {
     /// What is left on that filesystem for an unprivileged writer (`f_bavail`, as `df` shows it).
     public var filesystemAvailableBytes: UInt64
 
+    /// A footprint; the available bytes are capped at the filesystem's size, so a report never shows more room than there is.
     public init(storeBytes: UInt64, filesystemBytes: UInt64, filesystemAvailableBytes: UInt64) {
         self.storeBytes = storeBytes
         self.filesystemBytes = filesystemBytes

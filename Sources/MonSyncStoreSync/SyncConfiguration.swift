@@ -24,14 +24,23 @@ public import MonSyncStore
 /// | ``progressLogInterval`` | none | 5 s |
 /// | ``providerByteRate`` | none (TiKV: `snap-max-write-bytes-per-sec`) | 0: unlimited |
 public struct SyncConfiguration: Sendable, Hashable {
+    /// Leader: a granted requester silent this long (no HEARTBEAT) loses its trim hold.
     public var trimTimeout: Duration = .seconds(30)
+    /// Leader: trim resumes this long after the last sync ends, so the synced monitor can catch up through Paxos first.
     public var trimEnableDelay: Duration = .seconds(30)
+    /// Provider: a session without an acknowledgement for this long is dropped.
     public var providerTimeout: Duration = .seconds(30)
+    /// Requester: how long it waits for START_REPLY before trying again.
     public var startTimeout: Duration = .seconds(60)
+    /// Requester: the pause after a RETRY answer before the next START.
     public var startRetryBackoff: Duration = .seconds(30)
+    /// Requester: how often it tells the leader it is alive, which renews its grant.
     public var heartbeatInterval: Duration = .seconds(5)
+    /// Requester: how long it waits for HEARTBEAT_REPLY before it gives the sync up.
     public var heartbeatTimeout: Duration = .seconds(30)
+    /// Requester: how long it waits for the next chunk before it moves to another provider and resumes.
     public var chunkTimeout: Duration = .seconds(30)
+    /// Requester: how many times it moves to another provider before the sync fails.
     public var maxProviderSwitches: Int = 5
     /// How large one chunk may grow (a single larger entry still goes alone).
     public var chunkLimits: ChunkLimits = .default
@@ -54,5 +63,6 @@ public struct SyncConfiguration: Sendable, Hashable {
     /// the rate holds over any second to within one chunk.
     public var providerByteRate: Int = 0
 
+    /// Ceph v0.59's defaults (see the table above): set the properties to change them.
     public init() {}
 }

@@ -8,7 +8,7 @@ public import MonSyncMessages
 ///
 /// It does not trim; it tells the monitor's Paxos how far trimming may go (``trimFloor``) and,
 /// when the log has grown too long to keep waiting, which syncs a trim would break
-/// (``abortSyncs(neededBelow:)``). The monitor owns the one threshold, its
+/// (``abortSyncs(neededBelow:lastCommitted:)``). The monitor owns the one threshold, its
 /// `trimDisabledMaxVersions`, and passes it in.
 ///
 /// - START (from a member, or forwarded once by a member with REPLY_TO naming one): the leader
@@ -39,12 +39,16 @@ public struct SyncLeaderMachine: Sendable {
         public var quorum: [MonitorEntity]
         /// The monmap's members.
         public var members: [MonitorEntity]
+        /// The monitor's `first_committed`: the oldest version its log retains.
         public var firstCommitted: UInt64
+        /// The monitor's `last_committed`.
         public var lastCommitted: UInt64
         /// The monitor's `trimDisabledMaxVersions`: versions the log may grow by while a sync holds trim.
         public var trimDisabledMaxVersions: UInt64
+        /// The monitor's time, for deadlines.
         public var now: Duration
 
+        /// A context; the monitor builds one for each input.
         public init(me: MonitorEntity, isLeader: Bool, leader: MonitorEntity?, quorum: [MonitorEntity],
                     members: [MonitorEntity], firstCommitted: UInt64, lastCommitted: UInt64,
                     trimDisabledMaxVersions: UInt64, now: Duration) {
@@ -66,6 +70,7 @@ public struct SyncLeaderMachine: Sendable {
 
     /// One granted sync.
     public struct Grant: Sendable, Hashable {
+        /// The sync's session id, as the requester chose it.
         public var session: UInt64
         /// The lowest Paxos version this sync may still need.
         public var neededFrom: UInt64
@@ -75,18 +80,29 @@ public struct SyncLeaderMachine: Sendable {
 
     /// Counts for `status` and tests.
     public struct Statistics: Sendable, Hashable {
+        /// STARTs granted.
         public var accepted = 0
+        /// STARTs answered RETRY: the held log had passed the threshold.
         public var retried = 0
+        /// STARTs forwarded to the leader by this member, which did not lead.
         public var forwarded = 0
+        /// STARTs answered RETRY (`not_leader`): forwarded already, or no leader known.
         public var refusedNotLeader = 0
+        /// Messages from, or naming, a sender outside the monmap, dropped.
         public var refusedStrangers = 0
+        /// Grants re-established from a HEARTBEAT after leadership moved.
         public var reestablished = 0
+        /// FINISHes received: syncs that swapped their copy in.
         public var finished = 0
+        /// Grants dropped after ``SyncConfiguration/trimTimeout`` without a HEARTBEAT.
         public var timedOut = 0
+        /// Syncs aborted (`trim_required`) because a trim had to remove versions they needed.
         public var abortedForTrim = 0
+        /// Messages for a sync this leader does not know, or repeated ones, that were dropped.
         public var staleMessages = 0
     }
 
+    /// The timers and limits the leader follows.
     public let configuration: SyncConfiguration
     var logger: Logger
     /// The granted syncs, by requester (a member: at most one entry per monmap member).
@@ -98,8 +114,14 @@ public struct SyncLeaderMachine: Sendable {
     var lingerUntil: Duration?
     /// Sessions aborted for trim: a late heartbeat of theirs must not re-establish a grant.
     var abortedSessions: Deque<UInt64> = []
+    /// What the leader did so far.
     public private(set) var statistics = Statistics()
 
+    /// A leader with no grant.
+    ///
+    /// - Parameters:
+    ///   - configuration: its timers (``SyncConfiguration/trimTimeout``, ``SyncConfiguration/trimEnableDelay``).
+    ///   - logger: the base logger.
     public init(configuration: SyncConfiguration, logger: Logger = Logger(label: "monsync.sync.leader")) {
         self.configuration = configuration
         self.logger = logger

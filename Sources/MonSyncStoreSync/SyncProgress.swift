@@ -1,27 +1,53 @@
 /// Where a sync stands, for logs and `status`: volume, rate, ETA and the counters of what went wrong.
 public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
+    /// Where the sync stands.
     public var phase: Phase = .idle
+    /// The sync's session id (0 before the sync starts).
     public var session: UInt64 = 0
+    /// The provider streaming now (or last), as a transport address; empty before the first grant.
     public var provider: String = ""
+    /// Bytes of store entries staged so far.
     public var bytes: UInt64 = 0
+    /// Keys staged so far.
     public var keys: UInt64 = 0
+    /// Chunks staged so far.
     public var chunks: UInt64 = 0
     /// The provider's estimate of the snapshot's size (0 when unknown).
     public var estimatedBytes: UInt64 = 0
     /// Time since the sync started.
     public var elapsed: Duration = .zero
+    /// How often the requester moved to another provider (silent, refusing, or with an older snapshot).
     public var providerSwitches = 0
+    /// RETRY answers received (from the leader, or a busy provider).
     public var retries = 0
+    /// ABORT messages received.
     public var aborts = 0
+    /// Messages of another session, or repeated ones, that were dropped.
     public var staleMessages = 0
+    /// Chunks refused for a CRC mismatch or an undecodable transaction.
     public var corruptChunks = 0
+    /// Heartbeats the leader did not answer in time.
     public var heartbeatTimeouts = 0
+    /// FINISH messages the leader did not answer in time.
     public var finishReplyTimeouts = 0
 
+    /// The steps of a sync, in order; it ends in ``done`` or ``failed``.
     public enum Phase: String, Sendable, Hashable {
-        case idle, requesting, streaming, swapping, done, failed
+        /// No sync has started.
+        case idle
+        /// Asking the leader for a grant (START, until START_REPLY).
+        case requesting
+        /// Receiving chunks from a provider and staging them.
+        case streaming
+        /// The last chunk arrived: rolling forward and swapping the copy in atomically.
+        case swapping
+        /// The copy is live; the monitor rejoins through an election and Paxos recovery.
+        case done
+        /// The sync gave up; the live data is untouched and the staging area discarded.
+        case failed
     }
 
+    /// No sync yet: ``Phase-swift.enum/idle``, every counter zero.
     public init() {}
 
     /// Bytes per second so far.

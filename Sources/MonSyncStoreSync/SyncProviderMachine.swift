@@ -6,9 +6,12 @@ public import MonSyncStore
 
 /// A message a sync role wants sent: queued without waiting, dropped and counted if its destination does not drain.
 public struct SyncSend: Sendable, CustomStringConvertible {
+    /// The message to send.
     public var message: MMonSync
+    /// Where it goes.
     public var destination: TransportAddress
 
+    /// A send of `message` to `destination`.
     public init(_ message: MMonSync, to destination: TransportAddress) {
         self.message = message
         self.destination = destination
@@ -22,7 +25,7 @@ public struct SyncSend: Sendable, CustomStringConvertible {
 ///
 /// One session per requester sync (keyed by the requester's address and session id), over a
 /// store snapshot taken when the session starts. Every chunk carries its CRC32C and the snapshot's
-/// Paxos version; the last one carries ``MMonSync/Flags/last``. Acknowledgements are cumulative.
+/// Paxos version; the last one carries `MMonSync.Flags.last`. Acknowledgements are cumulative.
 /// A session that hears nothing for ``SyncConfiguration/providerTimeout`` is dropped and its
 /// snapshot released (the owner fires ``expire(now:)`` at ``nextDeadline``).
 ///
@@ -64,20 +67,31 @@ public struct SyncProviderMachine: Sendable {
 
     /// Counts for `status` and tests.
     public struct Statistics: Sendable, Hashable {
+        /// Sessions opened by a START_CHUNKS.
         public var sessionsStarted = 0
+        /// Sessions whose last chunk was acknowledged.
         public var sessionsCompleted = 0
+        /// Sessions dropped after ``SyncConfiguration/providerTimeout`` without an acknowledgement.
         public var sessionsExpired = 0
+        /// Sessions ended by the requester's ABORT, or because the snapshot could not be read.
         public var sessionsAborted = 0
+        /// START_CHUNKS answered RETRY: ``SyncConfiguration/maxProviderSessions`` sessions were running.
         public var refusedBusy = 0
+        /// START_CHUNKS refused because this monitor could not serve (syncing itself, or nothing committed).
         public var refusedCannotServe = 0
+        /// START_CHUNKS from a sender outside the monmap, dropped.
         public var refusedStrangers = 0
+        /// Chunks sent, over every session.
         public var chunksSent = 0
+        /// Bytes of chunks sent, over every session.
         public var bytesSent = 0
+        /// Messages for a session that had ended, or repeated ones, that were dropped.
         public var staleMessages = 0
         /// Times the byte-rate limit paused the provider (``SyncConfiguration/providerByteRate``).
         public var rateLimitPauses = 0
     }
 
+    /// The timers and limits the provider follows.
     public let configuration: SyncConfiguration
     let store: any MonitorStore
     var logger: Logger
@@ -88,6 +102,7 @@ public struct SyncProviderMachine: Sendable {
     var endedStreams: [SessionKey: UInt64] = [:]
     var endedOrder: Deque<SessionKey> = []
     static let endedStreamMemory = 256
+    /// What the provider did so far.
     public private(set) var statistics = Statistics()
     /// The byte budget under ``SyncConfiguration/providerByteRate``: what may be sent now (negative:
     /// owed), as of `budgetTime`; and whether a session stopped for want of it.
@@ -95,6 +110,12 @@ public struct SyncProviderMachine: Sendable {
     var budgetTime: Duration?
     var pausedForBudget = false
 
+    /// A provider with no session, serving snapshots of `store`.
+    ///
+    /// - Parameters:
+    ///   - store: the store whose snapshots it streams.
+    ///   - configuration: its timers and limits (``SyncConfiguration/providerTimeout``, ``SyncConfiguration/maxProviderSessions``, ``SyncConfiguration/chunkLimits``, ``SyncConfiguration/maxWindow``).
+    ///   - logger: the base logger.
     public init(store: any MonitorStore, configuration: SyncConfiguration,
                 logger: Logger = Logger(label: "monsync.sync.provider")) {
         self.store = store
@@ -118,9 +139,12 @@ public struct SyncProviderMachine: Sendable {
     /// START_CHUNKS: start (or restart) a session and send the first window of chunks.
     ///
     /// - Parameters:
+    ///   - message: the START_CHUNKS, naming the session, the requester's version and its resume key.
+    ///   - sender: the requester's address, where the chunks go.
     ///   - isMember: whether `sender` is a monmap member (only members may sync).
     ///   - canServe: whether this monitor holds a committed member's store and is not syncing itself.
     ///   - targets: the prefixes to copy.
+    ///   - now: the monitor's time; the session's deadline counts from it.
     public mutating func handleStartChunks(_ message: MMonSync, from sender: TransportAddress, isMember: Bool,
                                            canServe: Bool, targets: [String], now: Duration) -> [SyncSend] {
         guard isMember else {

@@ -30,7 +30,7 @@ public enum SyncRequesterAction: Sendable, CustomStringConvertible {
     /// Raise the stored `last_committed` floor to `floor` (never lower it), then open the staging
     /// area for `targets` (the durable in-sync marker).
     case beginStaging(targets: [String], floor: UInt64)
-    /// Stage a verified chunk (``MonitorStore/stage(encoded:)``).
+    /// Stage a verified chunk (`MonitorStore.stage(encoded:)`).
     case stage(EncodedTransaction)
     /// Swap the staged copy in atomically, applying `rollForward` with it.
     case commitStaging(StoreTransaction)
@@ -53,6 +53,7 @@ public enum SyncRequesterAction: Sendable, CustomStringConvertible {
     }
 }
 
+/// Which role an op is for.
 extension MMonSync.Op {
     /// Whether the requester's side handles this op (START_REPLY, HEARTBEAT_REPLY, CHUNK,
     /// FINISH_REPLY); the leader and the provider handle the others (ABORT goes to whichever

@@ -68,6 +68,7 @@ public struct SyncRequesterMachine: Sendable {
         var version: UInt64?
     }
 
+    /// The timers and limits the requester follows.
     public let configuration: SyncConfiguration
     /// The prefixes copied.
     public let targets: [String]
@@ -106,16 +107,21 @@ public struct SyncRequesterMachine: Sendable {
     var now: Duration = .zero
     var actions: [SyncRequesterAction] = []
 
+    /// A requester that has not started: ``SyncRequesterInput/begin`` starts the sync.
+    ///
     /// - Parameters:
+    ///   - configuration: the sync's timers and limits.
+    ///   - targets: the prefixes to copy (the monitor's sync targets).
     ///   - leader: the leader the probe found.
     ///   - candidates: the peers the probe found ahead of this monitor, best first. Without a
     ///     leader there is no quorum, so nothing is committed or trimmed meanwhile: the copy is
     ///     streamed from them, then from the other members, without a grant (the only way back to
     ///     a majority when this monitor is needed for one). Without a leader and without
     ///     candidates the sync fails at once.
-    ///   - members: the monmap's other members; messages from anyone else are dropped and counted.
+    ///   - memberEntities: the monmap's other members; messages from anyone else are dropped and counted.
     ///   - session: this sync's id, never 0.
     ///   - floor: the lowest snapshot version acceptable (see ``floor``).
+    ///   - logger: the base logger.
     public init(configuration: SyncConfiguration, targets: [String], leader: MonitorEntity?,
                 candidates: [MonitorEntity] = [], members memberEntities: [MonitorEntity], session: UInt64, floor: UInt64,
                 logger: Logger = Logger(label: "monsync.sync.requester")) {

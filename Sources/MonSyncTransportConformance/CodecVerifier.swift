@@ -1,7 +1,7 @@
 public import MonSyncCore
 public import MonSyncMessages
 
-/// Checks that ``FrameStreamDecoder`` cuts a byte stream into the same frames however the stream is split,
+/// Checks that `FrameStreamDecoder` cuts a byte stream into the same frames however the stream is split,
 /// in the manner of swift-nio's `ByteToMessageDecoderVerifier`.
 ///
 /// A stream transport receives bytes in whatever pieces the kernel hands it: one
@@ -85,7 +85,7 @@ public struct CodecVerifier: Sendable {
     /// `codec`, the frames are cut back out of one stream under every split, and each frame decodes
     /// to a message that encodes to the very same bytes.
     ///
-    /// Use it for a new ``WireMessage`` type: register it with the codec and pass a few instances.
+    /// Use it for a new `WireMessage` type: register it with the codec and pass a few instances.
     ///
     /// - Throws: ``Failure`` for the first split or message that goes wrong.
     public func verifyRoundTrip(_ messages: [any WireMessage], codec: MessageCodec = MessageCodec.monitor()) throws(Failure) {

@@ -1,5 +1,5 @@
 import MonSyncMessages
-/// The checks of the transport conformance kit, one per point of the ``MessageTransport`` contract
+/// The checks of the transport conformance kit, one per point of the `MessageTransport` contract
 /// (and NNG's transport tests: exchange, huge message, connection refused, duplicate listen, close during use).
 ///
 /// Run each with ``TransportConformance/run(_:)``; the raw value is a stable name for reports.
@@ -15,18 +15,18 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     /// A message of ``TransportConformance/Configuration/hugeMessageSize`` bytes (64 MiB by default)
     /// arrives intact, and the transport still works after it.
     case hugeMessage
-    /// A message one byte over ``TransportLimits/maximumMessageSize`` is refused with
-    /// ``TransportError/messageTooLarge(size:limit:)`` and nothing of it reaches the peer.
+    /// A message one byte over `TransportLimits.maximumMessageSize` is refused with
+    /// `TransportError.messageTooLarge(size:limit:)` and nothing of it reaches the peer.
     case messageTooLarge
-    /// A receiver that does not consume makes `send` throw ``TransportError/sendTimedOut(_:after:)``
+    /// A receiver that does not consume makes `send` throw `TransportError.sendTimedOut(_:after:)`
     /// after the send timeout, having accepted a bounded number of messages; once the receiver
     /// consumes, exactly the accepted messages arrive, in order, and sending works again.
     case backpressure
-    /// Send timeouts run on ``TransportOptions/clock``: a send blocked on a full receiver does not
-    /// time out while a manual clock stands still, and throws ``TransportError/sendTimedOut(_:after:)``
+    /// Send timeouts run on `TransportOptions.clock`: a send blocked on a full receiver does not
+    /// time out while a manual clock stands still, and throws `TransportError.sendTimedOut(_:after:)`
     /// promptly once the clock is advanced past the send timeout.
     case sendTimeoutFollowsClock
-    /// A send to an address nobody serves throws ``TransportError/peerUnreachable(_:)``
+    /// A send to an address nobody serves throws `TransportError.peerUnreachable(_:)`
     /// within the send timeout, and the transport still works afterwards.
     case unknownPeer
     /// When a connected peer shuts down, `peerDown` is reported, and sends to it fail within the send timeout.
@@ -39,14 +39,14 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     case peerRestart
     /// `shutdown()` returns promptly while one send waits on a full receiver, another on an
     /// unknown peer, and the consumer waits for events; the waiting send fails with
-    /// ``TransportError/notRunning``, the events finish, and a second `shutdown()` returns too.
+    /// `TransportError.notRunning`, the events finish, and a second `shutdown()` returns too.
     case shutdownWhileBusy
-    /// A second `start()` throws ``TransportError/alreadyStarted``; `start()` after `shutdown()` throws.
+    /// A second `start()` throws `TransportError.alreadyStarted`; `start()` after `shutdown()` throws.
     case doubleStart
-    /// Starting a second transport on an address in use throws ``TransportError/bindFailed(_:reason:)``,
+    /// Starting a second transport on an address in use throws `TransportError.bindFailed(_:reason:)`,
     /// and the first one keeps working.
     case duplicateAddress
-    /// `send` and `connect` before `start()` and after `shutdown()` throw ``TransportError/notRunning``,
+    /// `send` and `connect` before `start()` and after `shutdown()` throw `TransportError.notRunning`,
     /// and the events of a shut-down transport finish.
     case sendAfterShutdown
     /// Well-framed but hostile messages (unknown type, garbage payload, future version, invalid
@@ -54,7 +54,7 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     /// `DispatchStatistics`, and a following valid `MMonSync` from the same peer is still handled.
     case hostileBytes
     /// Secured transports only (``TransportConformance/Authentication``): a message between two
-    /// admitted peers, and the reply, each carry the sender's authenticated ``InboundMessage/peer``.
+    /// admitted peers, and the reply, each carry the sender's authenticated `InboundMessage.peer`.
     case admittedPeerIsAuthenticated
     /// Secured transports only: a peer whose credential is not admitted can neither get a message
     /// through to an admitted peer nor be sent one, and the admitted peer keeps serving the others.

@@ -1,6 +1,6 @@
 public import MonSyncCore
 
-/// The transport conformance kit: one set of checks that every ``MessageTransport`` runs, the
+/// The transport conformance kit: one set of checks that every `MessageTransport` runs, the
 /// built-in ones and yours alike.
 ///
 /// Build it from three things: a name for reports, a function that makes a fresh
@@ -31,19 +31,19 @@ public struct TransportConformance: Sendable {
     public struct Configuration: Sendable {
         /// The size in bytes of the message the ``ConformanceCheck/hugeMessage`` check sends: 64 MiB by default.
         ///
-        /// Lower it for a transport whose ``TransportLimits/maximumMessageSize`` is smaller;
-        /// the transports the kit makes are given a ``TransportOptions/maximumMessageSize``
+        /// Lower it for a transport whose `TransportLimits.maximumMessageSize` is smaller;
+        /// the transports the kit makes are given a `TransportOptions.maximumMessageSize`
         /// of at least this.
         public var hugeMessageSize: Int
         /// How many messages each of the two senders sends in ``ConformanceCheck/perPairOrdering``.
         public var orderedMessageCount: Int
         /// The longest the kit waits for anything that must happen (a message to arrive, a peer event);
-        /// also the ``TransportOptions/sendTimeout`` of the transports whose sends must succeed.
+        /// also the `TransportOptions.sendTimeout` of the transports whose sends must succeed.
         public var timeout: Duration
-        /// The ``TransportOptions/sendTimeout`` of the transports whose sends are expected to fail or
+        /// The `TransportOptions.sendTimeout` of the transports whose sends are expected to fail or
         /// time out (unknown and departed peers, backpressure): short, so those checks are quick.
         public var sendTimeout: Duration
-        /// The ``TransportOptions/queueCapacity`` given to the transports.
+        /// The `TransportOptions.queueCapacity` given to the transports.
         public var queueCapacity: Int
         /// How soon what the contract calls prompt must happen: `shutdown()` returning, an error
         /// for a send that cannot succeed, a send that was promised to end (beyond its send timeout).
@@ -107,7 +107,7 @@ public struct TransportConformance: Sendable {
         self.makeTransport = makeTransport
     }
 
-    /// Creates the kit from a ``TransportFactory``, as a registry would use it.
+    /// Creates the kit from a `TransportFactory`, as a registry would use it.
     public init(name: String, configuration: Configuration = Configuration(),
                 factory: any TransportFactory, makeAddress: @escaping @Sendable (String) throws -> TransportAddress) {
         self.init(name: name, configuration: configuration, makeAddress: makeAddress) { address, options in

@@ -6,8 +6,8 @@ public import MonSyncCore
 ///
 /// With it, the transport's ROUTER is a CURVE server that admits only the keyring's keys (a ZAP
 /// handler refuses every other key during the handshake), every connection is encrypted, and each
-/// inbound message carries the ``PeerIdentity`` of the key its connection authenticated
-/// (``InboundMessage/peer``). A message whose claimed sender address has a key in the keyring
+/// inbound message carries the `PeerIdentity` of the key its connection authenticated
+/// (`InboundMessage.peer`). A message whose claimed sender address has a key in the keyring
 /// (a monitor's) but came with another key is dropped: nobody can speak as a monitor without its
 /// secret key. Each outbound DEALER authenticates the peer it connects to by the peer's public key:
 /// the keyring's for its address (a monitor), or the key learned from the authenticated messages
@@ -39,7 +39,7 @@ public final class CurveKeyring: Sendable, Hashable {
     /// An empty keyring (it admits nobody).
     public init() {}
 
-    /// A keyring admitting `peers` (each with its Z85 public key as ``PeerIdentity/credential``),
+    /// A keyring admitting `peers` (each with its Z85 public key as `PeerIdentity.credential`),
     /// `addressKeys` naming the key expected at each address known in advance.
     ///
     /// - Throws: `TransportError.invalidCredential(_:)` for a key that is not Z85, or an address

@@ -3,7 +3,7 @@ public import Logging
 public import MonSyncCore
 import Synchronization
 
-/// A ``MessageTransport`` over ZeroMQ: one ROUTER listens on the node's address, one DEALER reaches each peer.
+/// A `MessageTransport` over ZeroMQ: one ROUTER listens on the node's address, one DEALER reaches each peer.
 ///
 /// ## Identity
 /// Every message a DEALER sends is `[own address, body]`; the peer's ROUTER adds the id of the

@@ -37,7 +37,9 @@ struct ClientOptions: ParsableArguments {
     /// Starts a client on a fresh reply address, runs `body`, and shuts the client down. A failure is
     /// printed as one sentence on standard error and the process exits with its ``ClientExitCode``.
     ///
-    /// - Parameter clientID: the client id to write as (random when `nil`).
+    /// - Parameters:
+    ///   - clientID: the client id to write as (random when `nil`).
+    ///   - body: the command's work, given the started client and the monmap it asks.
     func withClient<T>(clientID: UInt64? = nil, _ body: (MonitorClient, MonMap) async throws -> T) async throws -> T {
         logLevel.bootstrap(format: logFormat)
         let logger = Logger(label: "monsync.client")

@@ -17,8 +17,13 @@ enum ClientEndpoint {
     /// Every client command makes one; `bench` makes one per simulated client and keeps it for the whole run.
     ///
     /// - Parameters:
-    ///   - clientID: the client id to write as (random when `nil`).
+    ///   - monmap: the monitors the client asks; the reply address is chosen to reach them.
+    ///   - registry: the transports the client may use, by scheme (the monmap's decides).
+    ///   - options: the client transport's options.
+    ///   - logger: the client's logger.
+    ///   - retryInterval: the pause between hunts that came back without a definite answer.
     ///   - attemptTimeout: how long one attempt waits before the client hunts every monitor.
+    ///   - clientID: the client id to write as (random when `nil`).
     static func startClient(monmap: MonMap, registry: TransportRegistry, options: TransportOptions, logger: Logger,
                             retryInterval: Duration = .milliseconds(200), attemptTimeout: Duration = .seconds(1),
                             clientID: UInt64? = nil) async throws -> ClientConnection {
@@ -112,7 +117,7 @@ enum ClientEndpoint {
     }
 }
 
-/// A started ``MonitorClient`` and the address it receives its replies on.
+/// A started `MonitorClient` and the address it receives its replies on.
 struct ClientConnection: Sendable {
     let client: MonitorClient
     let address: TransportAddress

@@ -29,7 +29,7 @@ struct ClusterOptions: ParsableArguments {
     /// The monmap the options describe.
     ///
     /// - Parameter allowAnonymous: whether bare `--mon` URLs are accepted (clients). The client does not
-    ///   know their names or ranks, so each is named by its own URL (``MonMap/isAnonymous(_:)``);
+    ///   know their names or ranks, so each is named by its own URL (`MonMap.isAnonymous(_:)`);
     ///   `status` reports the names and ranks the monitors give.
     func resolve(allowAnonymous: Bool) throws -> MonMap {
         var pairs: [(name: String, address: String)] = []

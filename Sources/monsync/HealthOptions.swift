@@ -2,7 +2,7 @@ import ArgumentParser
 import MonSyncHealth
 
 /// `--store-nearly-full-percent`, `--store-full-percent`, `--sync-stall-timeout`: when measured
-/// quantities raise a health check (``HealthThresholds``); `health`, `status` and `node` take them.
+/// quantities raise a health check (`HealthThresholds`); `health`, `status` and `node` take them.
 struct HealthOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Free space (percent of the store's filesystem) under which STORE_NEARLY_FULL is raised (Ceph's mon_data_avail_warn).",
                                valueName: "percent"))

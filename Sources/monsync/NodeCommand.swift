@@ -284,7 +284,7 @@ enum ProcessExit {
     }
 }
 
-/// `--lease`, `--election-timeout`, … : every timer and Paxos setting of ``MonitorConfiguration``.
+/// `--lease`, `--election-timeout`, … : every timer and Paxos setting of `MonitorConfiguration`.
 struct MonitorTimerOptions: ParsableArguments {
     private static let defaults = MonitorConfiguration.default
 
@@ -352,7 +352,7 @@ struct MonitorTimerOptions: ParsableArguments {
     }
 }
 
-/// `--sync-window`, `--sync-chunk-size`, `--sync-*-timeout`, … : the settings of ``SyncConfiguration``.
+/// `--sync-window`, `--sync-chunk-size`, `--sync-*-timeout`, … : the settings of `SyncConfiguration`.
 struct SyncOptions: ParsableArguments {
     private static let defaults = SyncConfiguration()
 

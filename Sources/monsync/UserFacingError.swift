@@ -213,8 +213,12 @@ enum UserFacingError: Error, CustomStringConvertible {
 
     /// The sentence for a client helper that gave up.
     ///
-    /// - Parameter write: for `put` and `delete`, what the write was (`put color`) and the identity that
-    ///   resends it safely.
+    /// - Parameters:
+    ///   - error: what the client threw.
+    ///   - monmap: the monitors asked, named in the sentence.
+    ///   - timeout: how long the command waited, named in the sentence.
+    ///   - write: for `put` and `delete`, what the write was (`put color`) and the identity that
+    ///     resends it safely.
     static func from(_ error: MonitorClientError, monmap: MonMap, timeout: Duration,
                      write: (what: String, clientID: UInt64)? = nil) -> UserFacingError {
         let monitors = monmap.described

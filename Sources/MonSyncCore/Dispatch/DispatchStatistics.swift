@@ -30,6 +30,7 @@ public final class DispatchStatistics: Sendable {
     private let state = LockedState(Snapshot(received: 0, handled: 0, malformed: [:], unroutable: 0,
                                        handlerFailures: 0, sent: 0, sendFailures: 0, peerEvents: 0))
 
+    /// Counters that all start at zero; a ``Dispatcher`` makes its own, so pass one only to share it.
     public init() {}
 
     /// The current counts.

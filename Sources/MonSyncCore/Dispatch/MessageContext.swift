@@ -8,6 +8,9 @@ public struct MessageContext: Sendable {
     /// transport authenticates nobody.
     public let peer: PeerIdentity?
 
+    /// A context for a message from `sender`, delivered by `dispatcher`.
+    ///
+    /// The ``Dispatcher`` makes one per message; build your own only to call a handler directly, in a test.
     public init(sender: TransportAddress, dispatcher: Dispatcher, peer: PeerIdentity? = nil) {
         self.sender = sender
         self.dispatcher = dispatcher

@@ -1,9 +1,11 @@
 /// The key a handler is registered under: a message type and, optionally, a sub-route (a message's op, as MMonSync's).
 public struct MessageRoute: Hashable, Sendable, CustomStringConvertible {
+    /// The type of message the route serves.
     public var messageType: MessageType
     /// `nil` registers for every message of the type that has no more specific handler.
     public var routingKey: UInt32?
 
+    /// A route for messages of `messageType`, and of its op `routingKey` when one is given.
     public init(messageType: MessageType, routingKey: UInt32? = nil) {
         self.messageType = messageType
         self.routingKey = routingKey
@@ -16,7 +18,9 @@ public struct MessageRoute: Hashable, Sendable, CustomStringConvertible {
 
 /// A change in a peer's reachability, as handlers see it.
 public enum PeerEvent: Sendable, Hashable {
+    /// The transport can reach the peer at this address (it connected, or reconnected after a loss).
     case up(TransportAddress)
+    /// The transport lost the peer at this address; it is reported after the last message that peer delivered.
     case down(TransportAddress)
 }
 
@@ -40,6 +44,7 @@ public struct MessageRouter: Sendable {
     private var handlers: [MessageRoute: Handler] = [:]
     private(set) var peerEventHandlers: [PeerEventHandler] = []
 
+    /// An empty table: register the handlers before handing it to a ``Dispatcher``.
     public init() {}
 
     /// Registers `handler` for messages of type `M` whose ``WireMessage/routingKey`` is `routingKey`

@@ -3,6 +3,7 @@ public struct TransportLimits: Sendable, Hashable {
     /// The largest message ``MessageTransport/send(_:to:)`` accepts, in bytes.
     public var maximumMessageSize: Int
 
+    /// Limits with `maximumMessageSize` bytes as the largest message.
     public init(maximumMessageSize: Int) { self.maximumMessageSize = maximumMessageSize }
 }
 
@@ -36,6 +37,8 @@ public struct TransportLimits: Sendable, Hashable {
 ///   in order for a single consumer. A peer that restarts is reconnected to
 ///   without help, and reported up again.
 /// - **Threads.** No method blocks the caller's thread; all waiting is `async`.
+///
+/// <doc:WritingATransport> gives the reason for each point and shows how to run the checks.
 public protocol MessageTransport: AnyObject, Sendable {
     /// The address this endpoint listens on, and its identity towards peers.
     var localAddress: TransportAddress { get }

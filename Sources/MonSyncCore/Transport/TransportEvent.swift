@@ -20,6 +20,7 @@ public struct InboundMessage: Sendable {
     /// Who the transport authenticated the sender as; `nil` when it authenticates nobody.
     public var peer: PeerIdentity?
 
+    /// A message of `bytes` from `sender`, with the identity the transport authenticated, if any.
     public init(sender: TransportAddress, bytes: [UInt8], peer: PeerIdentity? = nil) {
         self.sender = sender
         self.bytes = bytes

@@ -9,6 +9,14 @@ public struct TransportOptions: Sendable {
     /// The clock for every timeout; a test clock makes them deterministic.
     public var clock: any Clock<Duration>
 
+    /// Options with MonSync's defaults: 64 MiB frames, a 10 s send timeout, 1000 messages queued per
+    /// peer, and the continuous clock.
+    ///
+    /// - Parameters:
+    ///   - maximumMessageSize: the largest message a transport accepts, in bytes.
+    ///   - sendTimeout: the longest a send waits for room in a queue or for its peer.
+    ///   - queueCapacity: messages queued towards one peer before a send waits.
+    ///   - clock: the clock of every timeout; a test passes a clock it drives.
     public init(
         maximumMessageSize: Int = Frame.defaultMaximumPayloadSize + Frame.overhead,
         sendTimeout: Duration = .seconds(10),
@@ -40,9 +48,12 @@ public protocol TransportFactory: Sendable {
 /// registry.register(ZeroMQTransportFactory())
 /// let transport = try registry.makeTransport(listeningOn: TransportAddress(config.address))
 /// ```
+///
+/// <doc:ChoosingATransport> compares the transports MonSync ships.
 public struct TransportRegistry: Sendable {
     private var factories: [String: any TransportFactory] = [:]
 
+    /// An empty registry: register a factory for each transport the program offers.
     public init() {}
 
     /// Registers `factory` for each of its schemes, replacing earlier registrations of them.

@@ -32,11 +32,16 @@ public enum Frame {
 
     /// The fixed-size header of a frame.
     public struct Header: Sendable, Hashable {
+        /// What the payload is: the codec finds the message type registered under it.
         public var type: MessageType
+        /// The encoding version of the payload.
         public var version: UInt8
+        /// The oldest decoder version that can read the payload; a newer one is refused as unsupported.
         public var compatVersion: UInt8
+        /// The payload's length in bytes, checked against the limit before anything is buffered.
         public var payloadLength: Int
 
+        /// A header for a payload of `payloadLength` bytes of message type `type`.
         public init(type: MessageType, version: UInt8, compatVersion: UInt8, payloadLength: Int) {
             self.type = type
             self.version = version

@@ -13,6 +13,7 @@ public struct FrameStreamDecoder: Sendable {
     private var readIndex = 0
     private var failure: DecodeError?
 
+    /// A decoder that refuses, before buffering it, any frame whose payload is larger than `maximumPayloadSize`.
     public init(maximumPayloadSize: Int = Frame.defaultMaximumPayloadSize) {
         self.maximumPayloadSize = maximumPayloadSize
     }

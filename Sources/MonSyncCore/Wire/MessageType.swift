@@ -5,6 +5,7 @@
 public struct MessageType: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
     public var rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// The message type numbered `rawValue` on the wire.
     public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
     /// `MMonSync`, Ceph's `MSG_MON_SYNC`.

@@ -48,12 +48,19 @@ public struct WireDecoder: Sendable {
         return T(littleEndian: value)
     }
 
+    /// Reads one byte.
+    ///
+    /// - Throws: ``DecodeError/truncated(needed:offset:)`` when no byte is left.
     public mutating func decodeUInt8() throws(DecodeError) -> UInt8 {
         try need(1)
         defer { position += 1 }
         return input[position]
     }
 
+    /// Reads a one-byte boolean, which must be 0 or 1.
+    ///
+    /// - Parameter field: the field's name, for the error.
+    /// - Throws: ``DecodeError/invalidField(name:value:)`` for any other byte, or a truncation error.
     public mutating func decodeBool(field: String) throws(DecodeError) -> Bool {
         switch try decodeUInt8() {
         case 0: return false
@@ -62,10 +69,15 @@ public struct WireDecoder: Sendable {
         }
     }
 
+    /// Reads a little-endian `u16`.
     public mutating func decodeUInt16() throws(DecodeError) -> UInt16 { try readLittleEndian(UInt16.self) }
+    /// Reads a little-endian `u32`.
     public mutating func decodeUInt32() throws(DecodeError) -> UInt32 { try readLittleEndian(UInt32.self) }
+    /// Reads a little-endian `u64`.
     public mutating func decodeUInt64() throws(DecodeError) -> UInt64 { try readLittleEndian(UInt64.self) }
+    /// Reads a little-endian, two's-complement `s32`.
     public mutating func decodeInt32() throws(DecodeError) -> Int32 { Int32(bitPattern: try decodeUInt32()) }
+    /// Reads a little-endian, two's-complement `s64`.
     public mutating func decodeInt64() throws(DecodeError) -> Int64 { Int64(bitPattern: try decodeUInt64()) }
 
     /// Reads a `u32` length and checks it against the remaining bytes before anything is allocated.

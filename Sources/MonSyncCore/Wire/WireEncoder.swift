@@ -17,12 +17,19 @@ public struct WireEncoder: Sendable {
     /// The number of bytes written so far.
     @inlinable public var count: Int { bytes.count }
 
+    /// Appends one byte.
     public mutating func encode(_ value: UInt8) { bytes.append(value) }
+    /// Appends a boolean as one byte, 1 or 0.
     public mutating func encode(_ value: Bool) { bytes.append(value ? 1 : 0) }
+    /// Appends a little-endian `u16`.
     public mutating func encode(_ value: UInt16) { appendLittleEndian(value) }
+    /// Appends a little-endian `u32`.
     public mutating func encode(_ value: UInt32) { appendLittleEndian(value) }
+    /// Appends a little-endian `u64`.
     public mutating func encode(_ value: UInt64) { appendLittleEndian(value) }
+    /// Appends a little-endian, two's-complement `s32`.
     public mutating func encode(_ value: Int32) { appendLittleEndian(UInt32(bitPattern: value)) }
+    /// Appends a little-endian, two's-complement `s64`.
     public mutating func encode(_ value: Int64) { appendLittleEndian(UInt64(bitPattern: value)) }
 
     /// A string: `u32` byte length, then its UTF-8 bytes (no terminator).

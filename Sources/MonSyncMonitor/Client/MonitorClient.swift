@@ -2,7 +2,7 @@ public import Logging
 public import MonSyncCore
 public import MonSyncMessages
 
-/// A client of the monitors: sends ``MMonCommand``s and waits for their replies, with timeouts.
+/// A client of the monitors: sends `MMonCommand`s and waits for their replies, with timeouts.
 ///
 /// ``execute(_:at:timeout:)`` makes one attempt at one monitor. ``submit(_:timeout:attemptTimeout:)``
 /// and the helpers built on it (``put(_:_:tid:timeout:)``, ``delete(_:tid:timeout:)``,
@@ -12,7 +12,7 @@ public import MonSyncMessages
 /// straight to the named leader, and the client remembers the monitor that answered for its next
 /// calls (``preferredMonitor``). So one monitor that is down or partitioned costs a fresh client
 /// nothing and a warm one one attempt timeout. A write keeps its tid across every attempt and
-/// copy, so the monitors apply it at most once (``CommandHunt`` says why parallel copies are safe).
+/// copy, so the monitors apply it at most once (the tid is why parallel copies are safe: the leader applies it once).
 ///
 /// Requests no monitor would serve (an empty key, a key or value over the limits) are refused
 /// here, before anything is sent (``MonitorClientError/invalidRequest(_:)``).
@@ -47,11 +47,15 @@ public final class MonitorClient: Sendable {
     /// Creates a client on `transport` (not yet started).
     ///
     /// - Parameters:
+    ///   - transport: the client's own endpoint, not yet started; ``start()`` starts it. Its address
+    ///     must differ from every monitor's: the monitors reply to it.
+    ///   - monmap: the monitors to ask.
     ///   - clientID: a number no other client uses (random by default). Reuse one, with the same
     ///     tid, only to resend a write whose outcome is unknown.
     ///   - timebase: the clock of every timeout and pause.
     ///   - retryInterval: the pause between hunts that all came back without a definite answer.
     ///   - attemptTimeout: how long one attempt waits before the client hunts every monitor.
+    ///   - logger: where the client logs failed sends and hunts.
     public init(transport: any MessageTransport, monmap: MonMap, clientID: UInt64 = UInt64.random(in: 1...UInt64.max),
                 timebase: Timebase = .continuous, retryInterval: Duration = .milliseconds(500),
                 attemptTimeout: Duration = .seconds(1), logger: Logger = Logger(label: "monsync.client")) {
@@ -128,7 +132,10 @@ public final class MonitorClient: Sendable {
 
     /// Runs `command` until a definite answer or `timeout`, hunting the monitors as described above.
     ///
-    /// - Parameter attemptTimeout: how long one attempt waits; ``attemptTimeout`` when `nil`.
+    /// - Parameters:
+    ///   - command: the command; its `clientID` and `tid` make a resent write apply at most once.
+    ///   - timeout: how long the whole call may take, every attempt and pause included.
+    ///   - attemptTimeout: how long one attempt waits; ``attemptTimeout`` when `nil`.
     /// - Returns: a reply with a definite result (OK, NOT_FOUND, INVALID, FAILED, TOO_LARGE).
     /// - Throws: ``MonitorClientError/invalidRequest(_:)`` at once for a request no monitor would
     ///   serve; ``MonitorClientError/outcomeUnknown(tid:lastReply:)`` when a write got no definite
@@ -193,8 +200,14 @@ public final class MonitorClient: Sendable {
 
     /// Sets `key` to `value`; returns the Paxos version it was committed in (0 if it was already applied).
     ///
-    /// - Parameter tid: the write's tid; a fresh one when `nil`. Pass the tid of an earlier write of
-    ///   this client (same ``clientID``) whose outcome is unknown to resend it: it is applied at most once.
+    /// - Parameters:
+    ///   - key: the key, at most 1 KiB of UTF-8, not empty.
+    ///   - value: the value, at most 16 MiB.
+    ///   - tid: the write's tid; a fresh one when `nil`. Pass the tid of an earlier write of
+    ///     this client (same ``clientID``) whose outcome is unknown to resend it: it is applied at most once.
+    ///   - timeout: how long the call may take; see ``submit(_:timeout:attemptTimeout:)``.
+    /// - Throws: what ``submit(_:timeout:attemptTimeout:)`` throws, or ``MonitorClientError/refused(_:)``
+    ///   when the answer is definite but not OK.
     @discardableResult
     public func put<C: Collection<UInt8>>(_ key: String, _ value: C, tid: UInt64? = nil,
                                           timeout: Duration = .seconds(60)) async throws(MonitorClientError) -> UInt64 {
@@ -205,7 +218,11 @@ public final class MonitorClient: Sendable {
 
     /// Removes `key`; returns the Paxos version of the removal.
     ///
-    /// - Parameter tid: as for ``put(_:_:tid:timeout:)``.
+    /// - Parameters:
+    ///   - key: the key to remove; removing a key that does not exist succeeds.
+    ///   - tid: as for ``put(_:_:tid:timeout:)``.
+    ///   - timeout: how long the call may take; see ``submit(_:timeout:attemptTimeout:)``.
+    /// - Throws: as ``put(_:_:tid:timeout:)`` does.
     @discardableResult
     public func delete(_ key: String, tid: UInt64? = nil, timeout: Duration = .seconds(60)) async throws(MonitorClientError) -> UInt64 {
         let reply = try await submit(MMonCommand(op: .delete, clientID: clientID, tid: tid ?? nextTid(), key: key), timeout: timeout)

@@ -24,7 +24,7 @@ public enum MonitorAction: Sendable {
     /// roles has something to report) to `reply.status` and sends it to `client`.
     case answerStatus(MMonCommandReply, to: TransportAddress)
     /// Probing found this monitor oblivious: only a full store sync can bring it up to date. The
-    /// shell runs the requester (``SyncRequesterMachine``) and feeds ``MonitorInput/syncFinished``.
+    /// shell runs the requester (`SyncRequesterMachine`) and feeds ``MonitorInput/syncFinished``.
     case needsFullSync(SyncRequirement)
     /// An MMonSync for this monitor's sync requester (an ABORT that named no provider session and
     /// no grant here); dropped and counted when no sync runs.

@@ -6,7 +6,7 @@ public import MonSyncStore
 public enum MonitorInput: Sendable {
     /// The monitor starts (or restarts after a crash): probe the peers.
     case start
-    /// A decoded message (``MMonProbe``, ``MMonElection``, ``MMonPaxos`` or ``MMonCommand``) and
+    /// A decoded message (`MMonProbe`, `MMonElection`, `MMonPaxos` or `MMonCommand`) and
     /// the transport address it came from. Other message types are counted as stale.
     case message(any WireMessage, from: TransportAddress)
     /// A timer armed by ``MonitorAction/arm(_:at:generation:)`` fired; a generation that is no

@@ -433,7 +433,8 @@ extension MonitorMachine {
     /// past the old leader's lease, inside a lease a majority acked.
     var isReadable: Bool { isReadable(at: now) }
 
-    /// ``isReadable`` at the monitor's time `time`.
+    /// Whether this monitor may answer reads from its own store at the monitor's time `time`:
+    /// only the leader, recovered, past the old leader's lease, inside a lease a majority acked.
     public func isReadable(at time: Duration) -> Bool {
         if mutations.contains(.peonReadsUnderLease), state == .peon, paxos.phase == .active {
             return lease.peonLeaseUntil.map { time < $0 } ?? false

@@ -15,7 +15,7 @@ public import MonSyncStoreSync
 /// (`MonSyncSimulation`) runs hundreds of thousands of seeded histories through it.
 ///
 /// It reads the store (the committed log, the key-value data, applied tids) through a
-/// read-only view that also sees the writes of the current step (``StepStore``).
+/// read-only view that also sees the writes of the current step.
 ///
 /// ```swift
 /// var machine = try MonitorMachine(monmap: monmap, rank: 0, store: store, now: clock.now)
@@ -97,8 +97,15 @@ public struct MonitorMachine: Sendable {
     /// A machine for the monitor of `rank`, with the persistent state `store` holds.
     ///
     /// - Parameters:
+    ///   - monmap: the cluster's membership.
+    ///   - rank: this monitor's rank in `monmap`.
+    ///   - store: the monitor's store; the machine reads it, and persists only through actions.
+    ///   - configuration: timers and Paxos settings.
+    ///   - syncConfiguration: the store sync's timers and limits, for the leader and provider roles.
+    ///   - extraServices: services to register beside Paxos and the key-value service.
     ///   - seed: the generator of the election back-off; give each monitor its own.
     ///   - now: the monitor's clock at creation.
+    ///   - logger: the base logger.
     /// - Throws: ``MonitorError`` if `rank` is not in the map, a service cannot be registered,
     ///   or the store cannot be read.
     public init(monmap: MonMap, rank: Int32, store: any MonitorStore,

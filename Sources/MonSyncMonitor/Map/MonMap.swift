@@ -6,7 +6,7 @@ public import MonSyncMessages
 /// Ranks are `0..<count` in the order the members were given; names and
 /// addresses are unique. A monitor learns the map from its configuration; the
 /// encoded form (a version-1 struct: `epoch` u32, then a list of
-/// ``MonitorEntity``) is what a store keeps under the protected prefix and
+/// `MonitorEntity`) is what a store keeps under the protected prefix and
 /// what a future `MMonJoin` would carry.
 public struct MonMap: Sendable, Hashable, CustomStringConvertible {
     /// The largest map this implementation accepts (a bound for decoding).

@@ -25,8 +25,9 @@ extension MonitorSyncStatus {
     }
 }
 
+/// The requester's progress as a STATUS reply carries it.
 extension SyncProgress {
-    /// The progress as `status` carries it (``MonitorSyncStatus/Requester``); counters saturate.
+    /// The progress as `status` carries it (`MonitorSyncStatus.Requester`); counters saturate.
     public var statusSection: MonitorSyncStatus.Requester {
         let phase: MonitorSyncStatus.Phase = switch self.phase {
         case .idle: .idle

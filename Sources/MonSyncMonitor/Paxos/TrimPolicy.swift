@@ -43,7 +43,10 @@ public struct TrimPolicy: Sendable, Hashable {
 
     /// The new `first_committed` of the trim to propose now, or `nil` when none is due.
     ///
-    /// - Parameter heldSince: the `last_committed` when trim was first held, or `nil` when not held.
+    /// - Parameters:
+    ///   - firstCommitted: the log's `first_committed`.
+    ///   - lastCommitted: the log's `last_committed`.
+    ///   - heldSince: the `last_committed` when trim was first held, or `nil` when not held.
     public func trimTarget(firstCommitted: UInt64, lastCommitted: UInt64, heldSince: UInt64?) -> UInt64? {
         guard isDue(firstCommitted: firstCommitted, lastCommitted: lastCommitted) else { return nil }
         if let heldSince, lastCommitted < heldSince + trimDisabledMaxVersions { return nil }

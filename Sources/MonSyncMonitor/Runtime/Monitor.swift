@@ -13,11 +13,11 @@ import Synchronization
 /// message from its ``dispatcher``, a timer firing, a call from a service — and executes the
 /// actions the machine returns, in order: persists are written to the store (durably, before
 /// anything after them), sends go to per-destination queues that never make the monitor wait,
-/// timers sleep on the injected ``Timebase``. Nothing suspends between an input and its actions,
+/// timers sleep on the injected `Timebase`. Nothing suspends between an input and its actions,
 /// so no handler interleaves with another's decision.
 ///
 /// When probing finds the monitor oblivious, the monitor runs a store sync as requester
-/// (``SyncRequesterMachine``, on a task the monitor owns: ``stop()`` ends it), then rejoins.
+/// (`SyncRequesterMachine`, on a task the monitor owns: ``stop()`` ends it), then rejoins.
 ///
 /// ```swift
 /// let monitor = try Monitor(monmap: monmap, name: "a", transport: transport, store: store)
@@ -25,6 +25,9 @@ import Synchronization
 /// …
 /// await monitor.stop()
 /// ```
+///
+/// <doc:EmbeddingAMonitor> shows a monitor in a program of its own, and <doc:RunningAStoreSync>
+/// how to watch and tune its store sync.
 public actor Monitor {
     /// The cluster's membership.
     public nonisolated let monmap: MonMap
@@ -81,7 +84,7 @@ public actor Monitor {
     ///   - runsStoreSync: whether an oblivious monitor syncs its store itself (the default); without,
     ///     it stays out of the quorum and probes again now and then.
     ///   - timebase: the clock of every timer.
-    ///   - services: extra services to register beside Paxos and the key-value service.
+    ///   - extraServices: extra services to register beside Paxos and the key-value service.
     ///   - seed: the seed of the machine's election back-off; `nil` draws one at random.
     ///   - logger: the base logger.
     /// - Throws: ``MonitorError`` if the name is not in the map, the transport listens elsewhere,
@@ -198,7 +201,7 @@ public actor Monitor {
     /// The monitor's state, rank, quorum, leader and Paxos bounds.
     public var status: MonitorStatus { machine.status }
 
-    /// ``status`` with the store sync's section (``MonitorStatus/sync``).
+    /// ``status`` with the store sync's section (`MonitorStatus.sync`).
     public func statusWithSync() -> MonitorStatus {
         var current = status
         let sync = MonitorSyncStatus(requester: requester.progress, leader: machine.syncLeader, provider: machine.syncProvider)
@@ -206,7 +209,7 @@ public actor Monitor {
         return current
     }
 
-    /// ``statusWithSync()`` with the monitor's vitals (``MonitorStatus/vitals``: the store's disk
+    /// ``statusWithSync()`` with the monitor's vitals (`MonitorStatus.vitals`: the store's disk
     /// usage, the sync's idle time): what a status command answers. The vitals are measured off the
     /// actor: reading the store's directory must not hold up the monitor's messages.
     public nonisolated func statusWithVitals() async -> MonitorStatus {

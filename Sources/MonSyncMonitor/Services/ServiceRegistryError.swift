@@ -1,8 +1,12 @@
 /// Why a service could not be registered.
 public enum ServiceRegistryError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The service owns no store prefix: a service must own at least one.
     case noPrefixes(service: String)
+    /// The prefix is empty or contains a NUL byte, so the store cannot hold it.
     case invalidPrefix(String, service: String)
+    /// The prefix is reserved (`mon_sync`, `monitor`): the store and the monitor keep their own state there.
     case reservedPrefix(String, service: String)
+    /// Another registered service (`owner`) owns the prefix already.
     case prefixTaken(String, owner: String, service: String)
 
     public var description: String {

@@ -43,7 +43,9 @@ public struct KVOperation: Sendable, Hashable {
     /// The client that issued the operation; only shown in reports (a client's own operations
     /// are ordered by their times, like everyone else's).
     public var client: Int
+    /// The key the operation reads or writes.
     public var key: String
+    /// What the operation does.
     public var kind: Kind
     /// When the client sent the request.
     public var invoked: UInt64
@@ -51,8 +53,10 @@ public struct KVOperation: Sendable, Hashable {
     /// earlier than `invoked` is read as `invoked`; a known outcome without a time is treated as
     /// "answered at some unknown time", i.e. it must be linearised but has no deadline.
     public var completed: UInt64?
+    /// What the client was told.
     public var outcome: Outcome
 
+    /// An operation of a history; see the properties for each argument.
     public init(
         id: Int,
         client: Int,
@@ -120,6 +124,7 @@ public struct LinearizabilityChecker: Sendable {
     /// milliseconds, far more than a history of a few hundred operations usually needs.
     public let stepBudget: Int
 
+    /// A checker that spends at most `stepBudget` search steps on one key.
     public init(stepBudget: Int = 2_000_000) {
         // The memo table indexes its entries with Int32; it never holds more entries than steps.
         self.stepBudget = max(1, min(stepBudget, Int(Int32.max)))

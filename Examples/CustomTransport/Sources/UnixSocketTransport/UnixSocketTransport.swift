@@ -3,21 +3,21 @@ import Glibc
 #endif
 public import MonSyncCore
 
-/// A ``MessageTransport`` over Unix-domain stream sockets, for processes on one machine:
+/// A `MessageTransport` over Unix-domain stream sockets, for processes on one machine:
 /// `unix:///tmp/monsync-a.sock`.
 ///
 /// A teaching example of a third-party transport, written with plain POSIX calls:
 ///
 /// - **One I/O thread per endpoint** owns every file descriptor and waits in
-///   `poll(2)`; async callers never block: they change the shared ``State``
+///   `poll(2)`; async callers never block: they change the shared `State`
 ///   under a mutex and wake the thread through a pipe.
 /// - **One connection per direction.** To send to a peer, an endpoint connects
 ///   to the peer's socket and first writes a hello frame naming its own address;
-///   the peer answers over a connection of its own. ``FrameStreamDecoder`` cuts
+///   the peer answers over a connection of its own. `FrameStreamDecoder` cuts
 ///   each inbound byte stream back into frames.
 /// - **Bounded everywhere.** Each peer has a queue of at most
-///   ``TransportOptions/queueCapacity`` messages; a full queue makes `send` wait
-///   (up to the send timeout, on ``Timebase``). Each inbound connection stops
+///   `TransportOptions.queueCapacity` messages; a full queue makes `send` wait
+///   (up to the send timeout, on `Timebase`). Each inbound connection stops
 ///   being read once that many of its messages wait for the consumer, so the
 ///   kernel's socket buffers fill and the sender's queue with them.
 /// - **Peer events** follow the outbound connection: up when it connects, down
@@ -25,7 +25,7 @@ public import MonSyncCore
 public final class UnixSocketTransport: MessageTransport {
     /// The `unix://` address this endpoint listens on, and its identity towards peers.
     public let localAddress: TransportAddress
-    /// The largest message accepted: ``TransportOptions/maximumMessageSize``.
+    /// The largest message accepted: `TransportOptions.maximumMessageSize`.
     public let limits: TransportLimits
 
     /// The socket's path in the file system.
@@ -73,8 +73,8 @@ public final class UnixSocketTransport: MessageTransport {
 
     /// Creates an endpoint; call ``start()`` to listen.
     ///
-    /// - Throws: ``TransportError/invalidAddress(_:reason:)`` unless `address` is `unix://` and an absolute
-    ///   path short enough for a `sockaddr_un`; ``TransportError/underlying(_:)`` if no wake-up pipe can be made.
+    /// - Throws: `TransportError.invalidAddress(_:reason:)` unless `address` is `unix://` and an absolute
+    ///   path short enough for a `sockaddr_un`; `TransportError.underlying(_:)` if no wake-up pipe can be made.
     public init(address: TransportAddress, options: TransportOptions = TransportOptions()) throws(TransportError) {
         path = try Self.path(of: address)
         localAddress = address
@@ -105,7 +105,7 @@ public final class UnixSocketTransport: MessageTransport {
 
     /// Binds the socket path, replacing a stale socket file, and starts the I/O thread.
     ///
-    /// - Throws: ``TransportError/alreadyStarted`` on a second call; ``TransportError/bindFailed(_:reason:)``
+    /// - Throws: `TransportError.alreadyStarted` on a second call; `TransportError.bindFailed(_:reason:)`
     ///   if a running endpoint owns the path or it cannot be bound.
     public func start() async throws(TransportError) {
         try state.withLock { state throws(TransportError) in
@@ -148,9 +148,9 @@ public final class UnixSocketTransport: MessageTransport {
         }
     }
 
-    /// Asks the I/O thread to connect to `peer` now; ``TransportEvent/peerUp(_:)`` follows once it is connected.
+    /// Asks the I/O thread to connect to `peer` now; `TransportEvent.peerUp(_:)` follows once it is connected.
     ///
-    /// - Throws: ``TransportError/notRunning`` unless started; ``TransportError/invalidAddress(_:reason:)``
+    /// - Throws: `TransportError.notRunning` unless started; `TransportError.invalidAddress(_:reason:)`
     ///   for an address that is not `unix://` with an absolute path.
     public func connect(to peer: TransportAddress) async throws(TransportError) {
         _ = try Self.path(of: peer)
@@ -165,10 +165,10 @@ public final class UnixSocketTransport: MessageTransport {
 
     /// Queues one frame for `peer`, connecting first if needed; returns once the frame is queued.
     ///
-    /// - Throws: ``TransportError/notRunning``, ``TransportError/messageTooLarge(size:limit:)``,
-    ///   ``TransportError/underlying(_:)`` for bytes that are not exactly one frame,
-    ///   ``TransportError/peerUnreachable(_:)`` when nobody accepts at the peer's path, and
-    ///   ``TransportError/sendTimedOut(_:after:)`` when its queue stays full for the send timeout.
+    /// - Throws: `TransportError.notRunning`, `TransportError.messageTooLarge(size:limit:)`,
+    ///   `TransportError.underlying(_:)` for bytes that are not exactly one frame,
+    ///   `TransportError.peerUnreachable(_:)` when nobody accepts at the peer's path, and
+    ///   `TransportError.sendTimedOut(_:after:)` when its queue stays full for the send timeout.
     public func send(_ bytes: [UInt8], to peer: TransportAddress) async throws(TransportError) {
         guard state.withLock({ $0.phase == .running }) else { throw .notRunning }
         guard bytes.count <= limits.maximumMessageSize else {

@@ -1,6 +1,6 @@
 public import MonSyncCore
 
-/// Registers ``UnixSocketTransport`` for `unix://` addresses in a ``TransportRegistry``.
+/// Registers ``UnixSocketTransport`` for `unix://` addresses in a `TransportRegistry`.
 ///
 /// ```swift
 /// var registry = TransportRegistry()
@@ -16,7 +16,7 @@ public struct UnixSocketTransportFactory: TransportFactory {
 
     /// A new, not yet started ``UnixSocketTransport`` for `address`.
     ///
-    /// - Throws: ``TransportError/invalidAddress(_:reason:)`` for a path the transport cannot use.
+    /// - Throws: `TransportError.invalidAddress(_:reason:)` for a path the transport cannot use.
     public func makeTransport(listeningOn address: TransportAddress, options: TransportOptions) throws(TransportError) -> any MessageTransport {
         try UnixSocketTransport(address: address, options: options)
     }
