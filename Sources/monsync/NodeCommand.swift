@@ -329,6 +329,9 @@ struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Syncs a provider serves at once; more get RETRY.", valueName: "n"))
     var syncMaxSessions: Int = defaults.maxProviderSessions
 
+    @Option(help: ArgumentHelp("Backup streams (monsync snapshot save) a provider serves at once, beside its syncs; more get RETRY, 0 refuses every backup.", valueName: "n"))
+    var syncMaxBackups: Int = defaults.maxBackupSessions
+
     func validate() throws {
         let timers: [(String, Double)] = [
             ("--sync-trim-timeout", syncTrimTimeout), ("--sync-trim-enable-delay", syncTrimEnableDelay),
@@ -348,6 +351,7 @@ struct SyncOptions: ParsableArguments {
             ("--sync-max-sessions", syncMaxSessions),
         ]
         for (flag, value) in counts where value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") }
+        guard syncMaxBackups >= 0 else { throw ValidationError("--sync-max-backups must be 0 (no backups) or more (got \(syncMaxBackups)).") }
         guard syncChunkSize <= 64 << 20 else { throw ValidationError("--sync-chunk-size must be at most 67108864 bytes.") }
         guard syncWindow <= Self.defaults.maxWindow else {
             throw ValidationError("--sync-window must be at most \(Self.defaults.maxWindow).")
@@ -370,6 +374,7 @@ struct SyncOptions: ParsableArguments {
         configuration.maxProviderSwitches = syncMaxRetries
         configuration.startRetryAttempts = syncStartAttempts
         configuration.maxProviderSessions = syncMaxSessions
+        configuration.maxBackupSessions = syncMaxBackups
         return configuration
     }
 }
