@@ -17,20 +17,22 @@ final class NodeCluster: @unchecked Sendable {
     let addresses: [String: String]
     let nodes: [String: RunningProcess]
 
-    /// Starts a node for each of `running` (all of `names` by default), on the stores in `directory`.
-    init(names: [String] = ["a", "b", "c"], running: [String]? = nil, directory: URL) throws {
+    /// Starts a node for each of `running` (all of `names` by default), on the stores in `directory`,
+    /// with `monmap` (fresh free ports by default) and `extraArguments` after every node's own.
+    init(names: [String] = ["a", "b", "c"], running: [String]? = nil, directory: URL, monmap: String? = nil,
+         extraArguments: [String] = []) throws {
         self.names = names
-        monmap = makeMonmap(names)
+        self.monmap = monmap ?? makeMonmap(names)
         var addresses: [String: String] = [:]
-        for pair in monmap.split(separator: ",") {
+        for pair in self.monmap.split(separator: ",") {
             let parts = pair.split(separator: "=", maxSplits: 1)
             addresses[String(parts[0])] = String(parts[1])
         }
         self.addresses = addresses
         var nodes: [String: RunningProcess] = [:]
         for name in running ?? names {
-            nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", monmap,
-                                              "--store", directory.appendingPathComponent(name).path] + fastTimers)
+            nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", self.monmap,
+                                              "--store", directory.appendingPathComponent(name).path] + fastTimers + extraArguments)
         }
         self.nodes = nodes
     }
