@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "MonSyncSimulation", targets: ["MonSyncSimulation"]),
         .library(name: "MonSyncTransportConformance", targets: ["MonSyncTransportConformance"]),
         .library(name: "MonSyncZeroMQ", targets: ["MonSyncZeroMQ"]),
+        .library(name: "MonSyncHealth", targets: ["MonSyncHealth"]),
+        .library(name: "MonSyncAdmin", targets: ["MonSyncAdmin"]),
         .executable(name: "monsync-zmq-peer", targets: ["monsync-zmq-peer"]),
         .executable(name: "monsync", targets: ["monsync"]),
         .executable(name: "monsync-simulate", targets: ["monsync-simulate"]),
@@ -50,6 +52,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Latency histograms of `monsync bench`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // The admin endpoint of `monsync node` (`/metrics`, `/health`): a small HTTP/1.1 server on
+        // plain SwiftNIO (no web framework: it builds in a fraction of Hummingbird's time), and the
+        // Prometheus text exposition of the swift-metrics instruments.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
     ],
     targets: [
         // Hardware-accelerated CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
@@ -196,6 +203,32 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Cluster health in Ceph's vocabulary (HEALTH_OK/WARN/ERR, named checks): a pure evaluation
+        // of what the monitors report, shared by `monsync health`, `status` and a node's `/health`.
+        .target(
+            name: "MonSyncHealth",
+            dependencies: ["MonSyncCore", "MonSyncMessages"],
+            swiftSettings: strictSettings
+        ),
+
+        // A node's admin endpoint: the HTTP server of `/metrics` and `/health`, and the Prometheus
+        // back-end of the swift-metrics instruments with their catalogue (names, help, buckets).
+        .target(
+            name: "MonSyncAdmin",
+            dependencies: [
+                "MonSyncCore",
+                "MonSyncHealth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // The `monsync` command.
         .executableTarget(
             name: "monsync",
@@ -207,6 +240,8 @@ let package = Package(
                 "MonSyncMonitor",
                 "MonSyncStoreSync",
                 "MonSyncZeroMQ",
+                "MonSyncHealth",
+                "MonSyncAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -345,6 +380,12 @@ let package = Package(
                 "MonSyncTestSupport",
                 .target(name: "CZeroMQ", condition: .when(traits: ["ZeroMQ"])),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonSyncHealthTests",
+            dependencies: ["MonSyncCore", "MonSyncMessages", "MonSyncHealth", "MonSyncAdmin",
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: strictSettings
         ),
         .testTarget(

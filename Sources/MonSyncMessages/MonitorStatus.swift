@@ -2,13 +2,17 @@ public import MonSyncCore
 
 /// What `status` reports: a monitor's state, rank, quorum, leader and Paxos bounds.
 ///
-/// Encoded as a versioned struct (v2, compat 1): `state` u8, `rank` i32, `name` string,
+/// Encoded as a versioned struct (v3, compat 1): `state` u8, `rank` i32, `name` string,
 /// `election_epoch` u32, `quorum` (u32 count, i32 ranks), `leader` i32 (-1 for
 /// none), `first_committed` u64, `last_committed` u64; version 2 appends `sync`
-/// (``MonitorSyncStatus``). A status without a sync section is written as version 1,
-/// byte for byte what a v1 peer writes; a v1 decoder skips the section of a v2 status.
+/// (``MonitorSyncStatus``); version 3 appends `vitals` (``MonitorVitals``). A status is written
+/// at the lowest version that holds what it carries: without vitals and sync section as version 1,
+/// byte for byte what a v1 peer writes; with a sync section only as version 2, as a v2 peer
+/// writes; with vitals as version 3, where the sync section is always present (all zero, no
+/// requester, when there is none: it then reads back as `nil`). An older decoder skips what
+/// it does not know by the struct's length.
 public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
-    static let structVersion: UInt8 = 2
+    static let structVersion: UInt8 = 3
 
     /// The monitor's state.
     public var state: MonitorState
@@ -29,10 +33,14 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
     /// The store sync's section (status command replies only; `nil` when there is nothing to show
     /// or the replier predates it).
     public var sync: MonitorSyncStatus?
+    /// The monitor's store usage and sync liveness (status command replies only; `nil` when the
+    /// replier predates them).
+    public var vitals: MonitorVitals?
 
     /// A status.
     public init(state: MonitorState, rank: Int32, name: String, electionEpoch: UInt32, quorum: [Int32],
-                leader: Int32?, firstCommitted: UInt64, lastCommitted: UInt64, sync: MonitorSyncStatus? = nil) {
+                leader: Int32?, firstCommitted: UInt64, lastCommitted: UInt64, sync: MonitorSyncStatus? = nil,
+                vitals: MonitorVitals? = nil) {
         self.state = state
         self.rank = rank
         self.name = name
@@ -42,6 +50,7 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
         self.firstCommitted = firstCommitted
         self.lastCommitted = lastCommitted
         self.sync = sync
+        self.vitals = vitals
     }
 
     /// The status of nobody (in replies that carry no status).
@@ -50,7 +59,8 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
 
     /// Writes the status as a versioned struct.
     public func encode(into encoder: inout WireEncoder) {
-        encoder.encodeVersionedStruct(version: sync == nil ? 1 : Self.structVersion, compat: 1) { e in
+        let version: UInt8 = vitals != nil ? 3 : sync != nil ? 2 : 1
+        encoder.encodeVersionedStruct(version: version, compat: 1) { e in
             e.encode(state.rawValue)
             e.encode(rank)
             e.encode(name)
@@ -59,7 +69,8 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
             e.encode(leader ?? -1)
             e.encode(firstCommitted)
             e.encode(lastCommitted)
-            sync?.encode(into: &e)
+            if version >= 2 { (sync ?? MonitorSyncStatus()).encode(into: &e) }
+            vitals?.encode(into: &e)
         }
     }
 
@@ -76,9 +87,12 @@ public struct MonitorStatus: Sendable, Hashable, CustomStringConvertible {
             let quorum = try d.decodeRanks(field: "status.quorum")
             let leader = try d.decodeOptionalRank(field: "status.leader")
             let (first, last) = try d.decodePaxosBounds()
-            let sync = version >= 2 ? try MonitorSyncStatus(from: &d) : nil
+            var sync = version >= 2 ? try MonitorSyncStatus(from: &d) : nil
+            // In v3 the section is positional, so "none" is written as an empty one.
+            if version >= 3, sync?.isEmpty == true { sync = nil }
+            let vitals = version >= 3 ? try MonitorVitals(from: &d) : nil
             return MonitorStatus(state: state, rank: rank, name: name, electionEpoch: epoch, quorum: quorum,
-                                 leader: leader, firstCommitted: first, lastCommitted: last, sync: sync)
+                                 leader: leader, firstCommitted: first, lastCommitted: last, sync: sync, vitals: vitals)
         }
     }
 

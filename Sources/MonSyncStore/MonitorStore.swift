@@ -67,11 +67,19 @@ public protocol MonitorStore: AnyObject, Sendable {
     /// that stops calls it once everything that used the store has ended, and retries while it
     /// returns `false`. Idempotent. An in-memory store has nothing to close.
     func close() -> Bool
+
+    /// How much disk the store takes and how much its filesystem has left, for health checks and
+    /// metrics; `nil` when the store has no files (in memory). It reads the disk: call it now and
+    /// then (a status request, a scrape), not on every write.
+    func usage() -> StoreUsage?
 }
 
 extension MonitorStore {
     /// Nothing to close.
     public func close() -> Bool { true }
+
+    /// A store without files has no disk usage.
+    public func usage() -> StoreUsage? { nil }
 
     @discardableResult
     public func stage(encoded chunk: EncodedTransaction) throws(StoreError) -> Int {

@@ -156,6 +156,9 @@ public final class RocksDBStore: MonitorStore {
     /// Closes the database once no call runs and no snapshot is open (see ``MonitorStore/close()``).
     public func close() -> Bool { handle.close() }
 
+    /// The database directory's files and the room left on its filesystem.
+    public func usage() -> StoreUsage? { StoreUsage.measure(directory: path) }
+
     // MARK: Staging
 
     /// Discards the staged data described by `marker` in `batch`.

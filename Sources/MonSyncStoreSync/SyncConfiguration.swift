@@ -23,6 +23,7 @@ public import MonSyncStore
 /// | ``maxBackupSessions`` | none | 2 |
 /// | ``startRetryAttempts`` | none (Ceph re-probes forever) | 10 |
 /// | ``progressLogInterval`` | none | 5 s |
+/// | ``providerByteRate`` | none (TiKV: `snap-max-write-bytes-per-sec`) | 0: unlimited |
 public struct SyncConfiguration: Sendable, Hashable {
     public var trimTimeout: Duration = .seconds(30)
     public var trimEnableDelay: Duration = .seconds(30)
@@ -48,6 +49,14 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var startRetryAttempts: Int = 10
     /// How often a requester logs its progress (info level) while streaming; `.zero` logs only at the end.
     public var progressLogInterval: Duration = .seconds(5)
+    /// The most chunk bytes per second a provider sends, all its sessions together; 0: no limit.
+    ///
+    /// A sync competes with Paxos for the provider's disk, CPU and network; on a cluster that must
+    /// keep its write latency while a monitor catches up, cap the copy (TiKV's
+    /// `snap-max-write-bytes-per-sec`; ``maxProviderSessions`` is its `concurrent-send-snap-limit`).
+    /// The provider sends a chunk while its budget is positive and pauses until it is again, so
+    /// the rate holds over any second to within one chunk.
+    public var providerByteRate: Int = 0
 
     public init() {}
 }

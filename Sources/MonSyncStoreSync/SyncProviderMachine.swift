@@ -40,6 +40,8 @@ public struct SyncSend: Sendable, CustomStringConvertible {
 ///   in between, so a copy assembled from several providers can be rolled forward to one version;
 ///   when this provider no longer holds them it answers ABORT (`trim_required`).
 /// - The window asked for is clamped to 1…``SyncConfiguration/maxWindow``.
+/// - With ``SyncConfiguration/providerByteRate``, all sessions together send at most that many
+///   chunk bytes a second: a paused provider resumes at ``nextDeadline`` (its owner's timer).
 ///
 /// The machine reads the store (snapshots) synchronously and does no other I/O: every handler
 /// returns the messages to send.
@@ -85,6 +87,8 @@ public struct SyncProviderMachine: Sendable {
         public var chunksSent = 0
         public var bytesSent = 0
         public var staleMessages = 0
+        /// Times the byte-rate limit paused the provider (``SyncConfiguration/providerByteRate``).
+        public var rateLimitPauses = 0
     }
 
     public let configuration: SyncConfiguration
@@ -98,6 +102,11 @@ public struct SyncProviderMachine: Sendable {
     var endedOrder: Deque<SessionKey> = []
     static let endedStreamMemory = 256
     public private(set) var statistics = Statistics()
+    /// The byte budget under ``SyncConfiguration/providerByteRate``: what may be sent now (negative:
+    /// owed), as of `budgetTime`; and whether a session stopped for want of it.
+    var budget: Double = 0
+    var budgetTime: Duration?
+    var pausedForBudget = false
 
     public init(store: any MonitorStore, configuration: SyncConfiguration,
                 logger: Logger = Logger(label: "monsync.sync.provider")) {
@@ -112,8 +121,13 @@ public struct SyncProviderMachine: Sendable {
     /// The number of backup streams being served.
     public var activeBackupSessions: Int { sessions.values.filter(\.isBackup).count }
 
-    /// The earliest session deadline: when ``expire(now:)`` must run next (`nil`: no session).
-    public var nextDeadline: Duration? { sessions.values.map(\.deadline).min() }
+    /// When ``expire(now:)`` must run next: the earliest session deadline, or sooner, the moment
+    /// a provider paused by its byte-rate limit may send again (`nil`: no session).
+    public var nextDeadline: Duration? {
+        let expiry = sessions.values.map(\.deadline).min()
+        guard pausedForBudget, let resume = budgetResumes, let expiry else { return expiry }
+        return min(expiry, resume)
+    }
 
     // MARK: Handlers
 
@@ -173,7 +187,7 @@ public struct SyncProviderMachine: Sendable {
             "requester": "\(sender)", "session": "\(message.session)", "version": "\(session.version)",
             "resume_after": "\(message.lastKey)", "window": "\(session.window)",
         ])
-        return pump(key)
+        return pump(key, now: now)
     }
 
     /// CHUNK_REPLY: a cumulative acknowledgement; sends more chunks, or ends the session after the last.
@@ -194,7 +208,7 @@ public struct SyncProviderMachine: Sendable {
             forget(key)
             return []
         }
-        return pump(key)
+        return pump(key, now: now)
     }
 
     /// ABORT from a requester: drops its session. Returns whether one was dropped.
@@ -206,18 +220,25 @@ public struct SyncProviderMachine: Sendable {
         return true
     }
 
-    /// Drops the sessions whose deadline has passed.
-    public mutating func expire(now: Duration) {
+    /// Drops the sessions whose deadline has passed, and resumes the sessions a byte-rate pause
+    /// held back once the budget allows: returns their chunks.
+    public mutating func expire(now: Duration) -> [SyncSend] {
         for (key, session) in sessions where now >= session.deadline {
             statistics.sessionsExpired += 1
             logger.warning("sync session expired", metadata: ["requester": "\(key.requester)", "session": "\(key.session)"])
             forget(key)
         }
+        guard pausedForBudget, let resume = budgetResumes, now >= resume else { return [] }
+        pausedForBudget = false
+        // In a fixed order (the simulator replays runs exactly); each pump stops when the budget does.
+        let keys = sessions.keys.sorted { ($0.requester.description, $0.session) < ($1.requester.description, $1.session) }
+        return keys.flatMap { pump($0, now: now) }
     }
 
     /// Drops every session (this monitor starts syncing itself, or stops).
     public mutating func reset() {
         for key in Array(sessions.keys) { forget(key) }
+        pausedForBudget = false
     }
 
     // MARK: Internals
@@ -244,10 +265,45 @@ public struct SyncProviderMachine: Sendable {
                        startSequence: message.sequence)
     }
 
-    /// The chunks the window allows now.
-    private mutating func pump(_ key: SessionKey) -> [SyncSend] {
+    /// The byte rate as a Double, or `nil` without a limit.
+    private var byteRate: Double? { configuration.providerByteRate > 0 ? Double(configuration.providerByteRate) : nil }
+
+    /// When a paused provider's budget turns positive again.
+    private var budgetResumes: Duration? {
+        guard let rate = byteRate, let budgetTime else { return nil }
+        return budget > 0 ? budgetTime : budgetTime + .nanoseconds(Int64((-budget / rate * 1e9).rounded(.up)) + 1)
+    }
+
+    /// Whether the byte budget lets a chunk go now (refilled for the time since it was last read).
+    /// The budget never holds more than one chunk's worth or a twentieth of a second's, whichever
+    /// is more: a provider idle for a minute does not then send a minute's bytes at once.
+    private mutating func budgetAllowsChunk(now: Duration) -> Bool {
+        guard let rate = byteRate else { return true }
+        let ceiling = max(Double(configuration.chunkLimits.maxBytes), rate / 20)
+        if let budgetTime {
+            let elapsed = now - budgetTime
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            budget = min(ceiling, budget + rate * max(0, seconds))
+        } else {
+            budget = ceiling
+        }
+        budgetTime = now
+        guard budget > 0 else {
+            if !pausedForBudget { statistics.rateLimitPauses += 1 }
+            pausedForBudget = true
+            return false
+        }
+        return true
+    }
+
+    /// The chunks the window (and the byte budget) allows now.
+    private mutating func pump(_ key: SessionKey, now: Duration) -> [SyncSend] {
         var sends: [SyncSend] = []
         while true {
+            if let session = sessions[key], !session.finished, session.sent - session.acked < UInt64(session.window),
+               !budgetAllowsChunk(now: now) {
+                return sends
+            }
             do {
                 guard let message = try nextChunk(key) else { return sends }
                 sends.append(SyncSend(message, to: key.requester))
@@ -291,6 +347,7 @@ public struct SyncProviderMachine: Sendable {
         session.finished = last
         session.bytesSent += UInt64(body.count)
         sessions[key] = session
+        if byteRate != nil { budget -= Double(body.count) }
         statistics.chunksSent += 1
         statistics.bytesSent += body.count
         return MMonSync(op: .chunk, flags: last ? [.crc, .last] : [.crc], version: session.version, chunk: body[...],

@@ -245,14 +245,16 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status", abstract: "Ask every monitor for its state, quorum, leader and Paxos bounds.",
         discussion: """
         Prints one row per monitor, named and ranked as the monitors themselves report (those that did \
-        not answer say so), and a summary line. Exits 0 when a monitor is in a quorum, 2 when monitors \
-        answered but none is, 3 when none answered.
+        not answer say so), a summary line and the health (as `monsync health` reports it). With --json, \
+        one object: health, monmap, quorum, leader, syncs, and the rows under "monitors". Exits 0 when \
+        a monitor is in a quorum, 2 when monitors answered but none is, 3 when none answered.
 
         Example:
           monsync status --monmap a=tcp://127.0.0.1:7001,b=tcp://127.0.0.1:7002
         """)
 
     @OptionGroup var options: ClientOptions
+    @OptionGroup(title: "Health checks") var healthOptions: HealthOptions
 
     func run() async throws {
         try await options.withClient { client, monmap in
@@ -261,12 +263,14 @@ struct StatusCommand: AsyncParsableCommand {
             guard !survey.replies.isEmpty else {
                 throw UserFacingError.unreachable(monitors: monmap.described, timeout: timeout)
             }
-            let rows = StatusRow.rows(survey, monmap: monmap)
+            let view = ClusterView(survey, monmap: monmap, thresholds: healthOptions.thresholds)
+            let rows = view.rows
             if options.json {
-                try options.printJSON(rows)
+                try options.printJSON(StatusSummary(view))
             } else {
                 print(StatusRow.table(rows))
                 print(StatusRow.summary(rows, epoch: survey.clusterMonmap?.epoch))
+                print("health: \(view.report.summaryLine)")
                 if let sync = StatusRow.syncBlock(rows) { print(sync) }
             }
             guard rows.contains(where: \.inQuorum) else {
@@ -307,6 +311,17 @@ struct StatusRow: Encodable {
     var lastCommitted: UInt64?
     /// The store sync's section, when the monitor reported one.
     var sync: SyncSection?
+    /// The monitor's store usage and sync idle time, when it reported them.
+    var vitals: Vitals?
+
+    /// The `vitals` object of a row.
+    struct Vitals: Encodable {
+        var storeBytes: UInt64
+        var filesystemBytes: UInt64
+        var filesystemAvailableBytes: UInt64
+        /// Seconds since the running sync last advanced (0 without one).
+        var syncIdleSeconds: Double
+    }
 
     /// Whether this monitor answered and is in a quorum.
     var inQuorum: Bool { answered && !(quorum ?? []).isEmpty && (state == "leader" || state == "peon") }
@@ -333,6 +348,10 @@ struct StatusRow: Encodable {
         // Names in the sync section come from the monitor's monmap too.
         let members = reply.monmap.isEmpty ? cluster : reply.monmap
         sync = status.sync.map { SyncSection($0, members: members) }
+        vitals = status.vitals.map {
+            Vitals(storeBytes: $0.storeBytes, filesystemBytes: $0.filesystemBytes,
+                   filesystemAvailableBytes: $0.filesystemAvailableBytes, syncIdleSeconds: Double($0.syncIdleMilliseconds) / 1000)
+        }
     }
 
     /// A row for a monitor that did not answer, named by the cluster's monmap when it lists the

@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// The exit statuses of the client commands (`put`, `get`, `delete`, `list`, `status`), one per
+/// The exit statuses of the client commands (`put`, `get`, `delete`, `list`, `status`, `health`), one per
 /// thing a script may want to tell apart (docs/CLI.md, "Exit statuses").
 ///
 /// 64 and 70 are sysexits' `EX_USAGE` (what ArgumentParser uses for a wrong flag) and
@@ -22,6 +22,12 @@ enum ClientExitCode: Int32, CaseIterable {
     case refused = 5
     /// `list --limit N` stopped after N keys and more follow (continue with `--after`).
     case incomplete = 6
+    /// `health`: HEALTH_WARN — the cluster serves, but a check needs attention (a monitor down, a
+    /// sync running, a store filling up).
+    case healthWarning = 7
+    /// `health`: HEALTH_ERR with a quorum (a store almost full); without a quorum `health` exits 2,
+    /// and 3 when no monitor answered.
+    case healthError = 8
     /// A wrong flag or argument: a key or value over the limits, a bad monmap; nothing was sent.
     case usage = 64
     /// The client itself failed (it could not listen for replies, …).

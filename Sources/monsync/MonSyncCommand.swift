@@ -7,7 +7,8 @@ struct MonSyncCommand: AsyncParsableCommand {
         commandName: "monsync",
         abstract: "Ceph-style monitor store synchronization over pluggable transports.",
         subcommands: [DemoCommand.self, NodeCommand.self, PutCommand.self, GetCommand.self, DeleteCommand.self,
-                      ListCommand.self, StatusCommand.self, StoreCommand.self, SnapshotCommand.self, BenchCommand.self, KeygenCommand.self],
+                      ListCommand.self, StatusCommand.self, HealthCommand.self, StoreCommand.self, SnapshotCommand.self, BenchCommand.self,
+                      KeygenCommand.self],
         defaultSubcommand: DemoCommand.self
     )
 }

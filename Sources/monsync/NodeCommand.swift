@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import Metrics
+import MonSyncAdmin
 import MonSyncCore
+import MonSyncHealth
 import MonSyncMonitor
 import MonSyncStore
 import MonSyncStoreSync
@@ -37,9 +39,16 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "How much to log (to standard error).")
     var logLevel: LogLevelOption = .info
 
-    @Option(help: ArgumentHelp("Log the swift-metrics instruments every this many seconds (0: only once, at info level, when the node stops).",
+    @Option(help: ArgumentHelp("Log the metrics every this many seconds (0: only once, at info level, when the node stops).",
                                valueName: "s"))
     var metricsInterval: Double = 0
+
+    @Option(help: ArgumentHelp("Serve the admin endpoint here over HTTP: GET /metrics (Prometheus) and GET /health (200, or 503 on HEALTH_ERR). Off when absent; port 0 picks a free one (logged).",
+                               valueName: "host:port"))
+    var adminAddress: String?
+
+    @OptionGroup(title: "Health checks")
+    var healthOptions: HealthOptions
 
     @Option(help: ArgumentHelp("Seconds a graceful shutdown (SIGTERM, SIGINT) may take before the node exits anyway; every write is already durable.",
                                valueName: "s"))
@@ -64,13 +73,18 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--metrics-interval must be between 0 and 86400 seconds (got \(metricsInterval)).")
         }
         guard !store.isEmpty else { throw ValidationError("--store needs a directory or 'memory'.") }
+        if let adminAddress {
+            do throws(AdminServerError) { _ = try AdminAddress(parsing: adminAddress) } catch {
+                throw ValidationError("--admin-address: \(error)")
+            }
+        }
     }
 
     func run() async throws {
         logLevel.bootstrap()
-        let metrics = NodeMetrics()
-        MetricsSystem.bootstrap(metrics)
         let logger = Logger(label: "monsync.node")
+        let metrics = PrometheusMetricsBackend(logger: logger)
+        MetricsSystem.bootstrap(metrics)
         let storePath = store
         let storeExisted = storePath == "memory" || FileManager.default.fileExists(atPath: storePath)
         let opened = OpenedStore()
@@ -100,7 +114,7 @@ struct NodeCommand: AsyncParsableCommand {
         ProcessExit.now(status)
     }
 
-    private func runNode(storePath: String, logger: Logger, opened: OpenedStore, metrics: NodeMetrics) async throws {
+    private func runNode(storePath: String, logger: Logger, opened: OpenedStore, metrics: PrometheusMetricsBackend) async throws {
         try await UserFacingError.reporting(storePath: storePath) {
             let monmap = try cluster.resolve(allowAnonymous: false)
             guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
@@ -125,29 +139,59 @@ struct NodeCommand: AsyncParsableCommand {
                                       configuration: configuration,
                                       syncConfiguration: syncOptions.configuration, logger: logger)
             logger.debug("node configured", metadata: ["name": "\(name)", "store": "\(storePath)", "monmap": "\(monmap)"])
+            let telemetry = NodeTelemetry(monitor: monitor, thresholds: healthOptions.thresholds, backend: metrics)
+            // Bound before the monitor starts: a busy admin port stops the node with one sentence.
+            var admin: AdminServer?
+            if let adminAddress {
+                do throws(AdminServerError) {
+                    admin = try await AdminServer.bind(AdminAddress(parsing: adminAddress),
+                                                       routes: ["/metrics": { await telemetry.metricsResponse() },
+                                                                "/health": { await telemetry.healthResponse() }],
+                                                       logger: logger)
+                } catch {
+                    throw UserFacingError.adminEndpointFailed("\(error)")
+                }
+                logger.notice("admin endpoint listening", metadata: ["address": "\(admin!.boundAddress)",
+                                                                     "paths": "/metrics /health"])
+            }
             let reporter = metricsInterval > 0 ? Task {
                 let clock = ContinuousClock()
                 while !Task.isCancelled {
                     do { try await clock.sleep(for: metricsInterval.seconds) } catch { return }
-                    logger.notice("metrics", metadata: metrics.metadata)
+                    await telemetry.refresh()
+                    logger.notice("metrics", metadata: Self.metadata(metrics.samples()))
                 }
             } : nil
             defer { reporter?.cancel() }
             do {
-                // The services shut down in reverse order: the deadline first (it arms a timer), then the node.
+                // The services shut down in reverse order: the deadline first (it arms a timer), then
+                // the admin endpoint (a scrape during the stop still answers), then the node.
+                var services: [any Service] = [MonitorNode(monitor: monitor, onStarted: plaintextNotice), hangup]
+                if let admin { services.append(admin) }
+                services.append(ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger))
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                    services: [MonitorNode(monitor: monitor, onStarted: plaintextNotice), hangup,
-                               ShutdownDeadline(limit: shutdownTimeout.seconds, logger: logger)],
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                    services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()
             } catch let error as MonitorError {
                 throw UserFacingError.from(error, storePath: storePath)
             } catch {
                 throw UserFacingError.monitorFailed("\(error)")
             }
-            logger.info("metrics at shutdown", metadata: metrics.metadata)
+            await telemetry.refresh()
+            logger.info("metrics at shutdown", metadata: Self.metadata(metrics.samples()))
             logger.notice("node stopped", metadata: ["name": "\(name)"])
         }
+    }
+}
+
+extension NodeCommand {
+    /// Metric samples as logger metadata: `name{label=value,…}` → the value (whole numbers without a fraction).
+    static func metadata(_ samples: [(name: String, value: Double)]) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [:]
+        for (name, value) in samples {
+            metadata[name] = value.rounded() == value && abs(value) < 1e15 ? "\(Int64(value))" : "\(value)"
+        }
+        return metadata
     }
 }
 
@@ -329,6 +373,9 @@ struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Syncs a provider serves at once; more get RETRY.", valueName: "n"))
     var syncMaxSessions: Int = defaults.maxProviderSessions
 
+    @Option(help: ArgumentHelp("Most chunk bytes a second this monitor sends as a provider, all its syncs together (0: no limit; TiKV's snap-max-write-bytes-per-sec). Caps what a sync takes from Paxos's disk, CPU and network.", valueName: "bytes"))
+    var syncMaxBytesPerSecond: Int = defaults.providerByteRate
+
     @Option(help: ArgumentHelp("Backup streams (monsync snapshot save) a provider serves at once, beside its syncs; more get RETRY, 0 refuses every backup.", valueName: "n"))
     var syncMaxBackups: Int = defaults.maxBackupSessions
 
@@ -351,6 +398,9 @@ struct SyncOptions: ParsableArguments {
             ("--sync-max-sessions", syncMaxSessions),
         ]
         for (flag, value) in counts where value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") }
+        guard syncMaxBytesPerSecond >= 0 else {
+            throw ValidationError("--sync-max-bytes-per-second must be 0 (no limit) or more (got \(syncMaxBytesPerSecond)).")
+        }
         guard syncMaxBackups >= 0 else { throw ValidationError("--sync-max-backups must be 0 (no backups) or more (got \(syncMaxBackups)).") }
         guard syncChunkSize <= 64 << 20 else { throw ValidationError("--sync-chunk-size must be at most 67108864 bytes.") }
         guard syncWindow <= Self.defaults.maxWindow else {
@@ -374,6 +424,7 @@ struct SyncOptions: ParsableArguments {
         configuration.maxProviderSwitches = syncMaxRetries
         configuration.startRetryAttempts = syncStartAttempts
         configuration.maxProviderSessions = syncMaxSessions
+        configuration.providerByteRate = syncMaxBytesPerSecond
         configuration.maxBackupSessions = syncMaxBackups
         return configuration
     }

@@ -63,6 +63,8 @@ enum UserFacingError: Error, CustomStringConvertible {
     case monitorFailed(String)
     /// `bench` ran, but not one of its requests succeeded.
     case benchFailed(requests: Int, detail: String, seconds: Double)
+    /// The node's admin endpoint (`--admin-address`) could not listen.
+    case adminEndpointFailed(String)
 
     var description: String {
         switch self {
@@ -117,6 +119,8 @@ enum UserFacingError: Error, CustomStringConvertible {
             "no monitors given; pass --monmap a=tcp://HOST:PORT,…, --mon tcp://HOST:PORT or --config FILE"
         case let .monitorFailed(detail):
             "the monitor stopped with an error (\(detail)); see the log above"
+        case let .adminEndpointFailed(detail):
+            "\(detail); pick another --admin-address, or stop what listens there"
         case let .benchFailed(requests, detail, seconds):
             "no request succeeded in \(BenchSummary.format(seconds, decimals: 1)) s (\(requests) failed\(detail.isEmpty ? "" : ": \(detail)")); check the cluster with monsync status"
         }
@@ -134,7 +138,8 @@ enum UserFacingError: Error, CustomStringConvertible {
         case .invalidRequest, .invalidMonmap, .invalidConfig, .invalidKeys, .plaintextNotChosen, .noMonitors, .unsupportedScheme, .invalidAddress, .inProcessOnly,
              .notInMonmap:
             .usage
-        case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed:
+        case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed,
+             .adminEndpointFailed:
             .software
         }
     }

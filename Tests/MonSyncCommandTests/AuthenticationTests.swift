@@ -131,7 +131,7 @@ d.close(); inbox.close(); ctx.term()
             let stolen = try await monsync(["get", "stolen", "--monmap", monmap, "--timeout", "5"] + keys("admin"))
             #expect(stolen.status == 1, "the write of a stranger or a read key landed: \(stolen)")
             let status = try await monsync(["status", "--json", "--monmap", monmap, "--timeout", "3"] + keys("admin"))
-            let rows = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]]) ?? []
+            let rows = (try? statusMonitors(status.stdout)) ?? []
             let granted = rows.compactMap { (($0["sync"] as? [String: Any])?["leader"] as? [String: Any])?["granted"] as? Int }.reduce(0, +)
             #expect(rows.filter { $0["answered"] as? Bool == true }.count == 2, "\(status)")
             #expect(granted == 0, "a sync was granted to a peer without c's key: \(status.stdout)")

@@ -207,7 +207,7 @@ extension BenchTests {
         var quorum = false
         while !quorum && clock.now < deadline {
             let status = try await monsync(["status", "--monmap", monmap, "--timeout", "2", "--json"])
-            if status.status == 0, let rows = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] {
+            if status.status == 0, let rows = try? statusMonitors(status.stdout) {
                 quorum = rows.allSatisfy { ($0["quorum"] as? [String])?.count == 3 }
             }
             if !quorum { try await clock.sleep(for: .milliseconds(200)) }

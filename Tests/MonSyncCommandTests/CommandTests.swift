@@ -10,7 +10,7 @@ import Testing
 struct CommandTests {
     @Test("--help of every subcommand exits 0", arguments: [
         ["--help"], ["node", "--help"], ["put", "--help"], ["get", "--help"], ["delete", "--help"], ["list", "--help"],
-        ["status", "--help"], ["store", "--help"], ["store", "digest", "--help"], ["store", "dump", "--help"],
+        ["status", "--help"], ["health", "--help"], ["store", "--help"], ["store", "digest", "--help"], ["store", "dump", "--help"],
         ["store", "load", "--help"],
     ])
     func help(_ arguments: [String]) async throws {
@@ -161,7 +161,7 @@ extension CommandTests {
             var quorum = false
             while !quorum && clock.now < deadline {
                 let status = try await monsync(["status", "--monmap", monmap, "--timeout", "2", "--json"])
-                if status.status == 0, let rows = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] {
+                if status.status == 0, let rows = try? statusMonitors(status.stdout) {
                     quorum = rows.allSatisfy { ($0["quorum"] as? [String])?.count == 3 }
                 }
                 if !quorum { try await clock.sleep(for: .milliseconds(300)) }
@@ -257,7 +257,7 @@ extension CommandTests {
             var caughtUp = false
             while !caughtUp && clock.now < deadline {
                 let status = try await monsync(["status", "--monmap", monmap, "--timeout", "2", "--json"])
-                if status.status == 0, let rows = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] {
+                if status.status == 0, let rows = try? statusMonitors(status.stdout) {
                     caughtUp = rows.allSatisfy { ($0["quorum"] as? [String])?.count == 3 && $0["lastCommitted"] as? Int == 30 }
                 }
                 if !caughtUp { try await clock.sleep(for: .milliseconds(300)) }
@@ -268,7 +268,7 @@ extension CommandTests {
 
             // status --json reports the sync: c's copy is done, and the provider's and leader's counters agree with it.
             let status = try await monsync(["status", "--monmap", monmap, "--timeout", "5", "--json"])
-            let rows = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]], "\(status)")
+            let rows = try #require(try statusMonitors(status.stdout), "\(status)")
             func sync(_ name: String) -> [String: Any]? { rows.first { $0["name"] as? String == name }?["sync"] as? [String: Any] }
             let copied = try #require(sync("c")?["requester"] as? [String: Any], "c reports its sync: \(status.stdout)")
             #expect(copied["phase"] as? String == "done", "\(copied)")

@@ -83,7 +83,7 @@ struct DeadAddressTests {
         for name in names { rows[name] = Observation.Row(answered: false, state: "no answer", epoch: nil, quorum: [], leader: nil) }
         guard let result = try? await monsync(["status", "--monmap", monmap, "--timeout", String(timeout), "--json"],
                                               timeout: .seconds(timeout + 20)),
-              let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return rows }
+              let parsed = try? statusMonitors(result.stdout) else { return rows }
         for row in parsed where (row["answered"] as? Bool) == true {
             guard let name = row["name"] as? String else { continue }
             var sync = ""

@@ -10,7 +10,7 @@ struct LeaderFailureTests {
     /// The status rows (`monsync status --json`) of the monitors that answered.
     func statusRows(_ monmap: String) async throws -> [[String: Any]] {
         let status = try await monsync(["status", "--monmap", monmap, "--timeout", "2", "--json"])
-        guard let rows = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] else { return [] }
+        guard let rows = try? statusMonitors(status.stdout) else { return [] }
         return rows.filter { ($0["answered"] as? Bool) == true }
     }
 

@@ -16,11 +16,14 @@ final class NodeCluster: @unchecked Sendable {
     /// Each node's URL, by name.
     let addresses: [String: String]
     let nodes: [String: RunningProcess]
+    /// Each node's admin endpoint port (`--admin-address 127.0.0.1:PORT`), by name, when started with one.
+    let adminPorts: [String: Int]
 
     /// Starts a node for each of `running` (all of `names` by default), on the stores in `directory`,
-    /// with `monmap` (fresh free ports by default) and `extraArguments` after every node's own.
-    init(names: [String] = ["a", "b", "c"], running: [String]? = nil, directory: URL, monmap: String? = nil,
-         extraArguments: [String] = []) throws {
+    /// with `monmap` (fresh free ports by default); `arguments` go to every node (after
+    /// ``fastTimers``). With `admin`, each node serves its admin endpoint on a free port (``adminPorts``).
+    init(names: [String] = ["a", "b", "c"], running: [String]? = nil, directory: URL, monmap: String? = nil, admin: Bool = false,
+         arguments: [String] = []) throws {
         self.names = names
         self.monmap = monmap ?? makeMonmap(names)
         var addresses: [String: String] = [:]
@@ -30,11 +33,19 @@ final class NodeCluster: @unchecked Sendable {
         }
         self.addresses = addresses
         var nodes: [String: RunningProcess] = [:]
+        var adminPorts: [String: Int] = [:]
         for name in running ?? names {
+            var extra = arguments
+            if admin {
+                let port = freeTCPPort()
+                adminPorts[name] = port
+                extra += ["--admin-address", "127.0.0.1:\(port)"]
+            }
             nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", self.monmap,
-                                              "--store", directory.appendingPathComponent(name).path] + fastTimers + extraArguments)
+                                              "--store", directory.appendingPathComponent(name).path] + fastTimers + extra)
         }
         self.nodes = nodes
+        self.adminPorts = adminPorts
     }
 
     deinit {
@@ -47,7 +58,7 @@ final class NodeCluster: @unchecked Sendable {
     /// The rows of `monsync status --json` that answered, by name (any build's output reads the same here).
     func answeringRows() async throws -> [String: [String: Any]] {
         let status = try await monsync(["status", "--monmap", monmap, "--timeout", "2", "--json"])
-        guard let rows = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] else { return [:] }
+        guard let rows = try? statusMonitors(status.stdout) else { return [:] }
         var byName: [String: [String: Any]] = [:]
         for row in rows where (row["answered"] as? Bool) == true {
             if let name = row["name"] as? String { byName[name] = row }

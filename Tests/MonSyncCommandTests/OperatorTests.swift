@@ -56,7 +56,7 @@ struct OperatorTests {
             let urls = ["c", "b", "a"].map { cluster.addresses[$0]! }
             let status = try await monsync(["status", "--json", "--timeout", "10"] + urls.flatMap { ["--mon", $0] })
             #expect(status.status == 0, "\(status)")
-            let rows = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]], "\(status)")
+            let rows = try #require(try statusMonitors(status.stdout), "\(status)")
             #expect(rows.map { $0["name"] as? String } == ["a", "b", "c"], "rows in the cluster's rank order: \(status.stdout)")
             for (rank, row) in rows.enumerated() {
                 let name = row["name"] as? String ?? "?"

@@ -11,7 +11,7 @@ struct ProviderFailureTests {
     /// The rows of `monsync status --json` that answered, by name.
     func statusRows(_ monmap: String, timeout: String = "2") async throws -> [String: [String: Any]] {
         let status = try await monsync(["status", "--monmap", monmap, "--timeout", timeout, "--json"])
-        guard let rows = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] else { return [:] }
+        guard let rows = try? statusMonitors(status.stdout) else { return [:] }
         var byName: [String: [String: Any]] = [:]
         for row in rows where (row["answered"] as? Bool) == true { byName[row["name"] as? String ?? ""] = row }
         return byName

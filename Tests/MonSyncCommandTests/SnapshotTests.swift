@@ -188,7 +188,7 @@ struct SnapshotTests {
             let live = directory.appendingPathComponent("live")
             try await Self.preload(["a", "b", "c"], in: live, keys: 40_000)
             // Small chunks make the stream long enough to stop a provider in the middle of it.
-            let cluster = try NodeCluster(directory: live, extraArguments: ["--sync-chunk-size", "4096"])
+            let cluster = try NodeCluster(directory: live, arguments: ["--sync-chunk-size", "4096"])
             _ = try await cluster.waitForQuorum(limit: .seconds(60))
             let file = directory.appendingPathComponent("failover.msnap").path
             let save = try RunningProcess(["snapshot", "save", file, "--monmap", cluster.monmap, "--window", "1",

@@ -43,12 +43,19 @@ final class RunningProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// Whether the binary under test knows `--insecure-plaintext`: an older build given by
+    /// `MONSYNC_TEST_BINARY` (to see a regression test fail there) ran plaintext without it.
+    static let binaryChoosesPlaintext: Bool = {
+        guard let binary = FileManager.default.contents(atPath: monsyncPath) else { return true }
+        return binary.range(of: Data("insecure-plaintext".utf8)) != nil
+    }()
+
     /// The commands that take `--insecure-plaintext` (a command path's first word, or its two).
     static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench", "snapshot save"]
 
     /// `arguments` with `--insecure-plaintext` if their command talks to monitors and they give no keys.
     static func choosingPlaintext(_ arguments: [String]) -> [String] {
-        guard let command = arguments.first,
+        guard binaryChoosesPlaintext, let command = arguments.first,
               networkCommands.contains(command) || networkCommands.contains(arguments.prefix(2).joined(separator: " ")),
               !arguments.contains("--key"), !arguments.contains("--insecure-plaintext") else { return arguments }
         return arguments + ["--insecure-plaintext"]
@@ -108,3 +115,12 @@ func makeMonmap(_ names: [String]) -> String {
 /// Timers short enough for a test cluster to form a quorum in about a second, and to stop within 3 s.
 let fastTimers = ["--probe-timeout", "0.5", "--election-timeout", "1", "--lease", "2", "--lease-renew-interval", "1",
                   "--lease-ack-timeout", "4", "--accept-timeout", "4", "--shutdown-timeout", "3", "--log-level", "warning"]
+
+/// The monitor rows of `monsync status --json`: the `monitors` of its object, or the whole array a
+/// build before the cluster summary printed (so `MONSYNC_TEST_BINARY` may name an older build);
+/// `nil` when the output is neither.
+func statusMonitors(_ stdout: String) throws -> [[String: Any]]? {
+    let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
+    if let status = object as? [String: Any] { return status["monitors"] as? [[String: Any]] }
+    return object as? [[String: Any]]
+}

@@ -117,7 +117,8 @@ final class SyncBench {
             timers[timer] = nil
             feed(.timer(timer, generation: armed.generation))
         } else if let (index, _) = providerNext, nodes[index].provider.nextDeadline == next {
-            nodes[index].provider.expire(now: now)
+            let from = nodes[index].address
+            for item in nodes[index].provider.expire(now: now) { send(item.message, from: from, to: item.destination) }
         } else {
             leader.expire(now: now)
         }

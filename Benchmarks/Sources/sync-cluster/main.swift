@@ -284,7 +284,10 @@ final class Cluster {
         guard (try? process.run()) != nil else { return nil }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return try? JSONDecoder().decode([StatusRow].self, from: data)
+        // `status --json` is an object with the rows under `monitors`; monsync before the health
+        // work printed the rows alone.
+        struct Status: Decodable { var monitors: [StatusRow] }
+        return (try? JSONDecoder().decode(Status.self, from: data).monitors) ?? (try? JSONDecoder().decode([StatusRow].self, from: data))
     }
 
     /// Whether `members` answer as a quorum of exactly themselves at one last-committed version.

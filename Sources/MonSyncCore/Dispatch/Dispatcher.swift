@@ -28,6 +28,12 @@ public final class Dispatcher: Sendable {
     private let refusalLog = LockedState(LogThrottle())
     private let receivedCounter: Counter
     private let sentCounter: Counter
+    private let receivedBytes: Counter
+    private let sentBytes: Counter
+    private let sendFailures: Counter
+    private let peersUpGauge: Gauge
+    /// The peers whose connection is up (the transport's peerUp without a later peerDown).
+    private let peersUp = LockedState<Set<TransportAddress>>([])
 
     /// Creates a dispatcher. Register handlers on `router` before calling ``run()``, or later with ``register(_:)``.
     public init(transport: any MessageTransport, codec: MessageCodec = MessageCodec(),
@@ -41,7 +47,15 @@ public final class Dispatcher: Sendable {
         let dimensions = [("node", transport.localAddress.description)]
         receivedCounter = Counter(label: "monsync_dispatch_received_total", dimensions: dimensions)
         sentCounter = Counter(label: "monsync_dispatch_sent_total", dimensions: dimensions)
+        receivedBytes = Counter(label: "monsync_dispatch_received_bytes_total", dimensions: dimensions)
+        sentBytes = Counter(label: "monsync_dispatch_sent_bytes_total", dimensions: dimensions)
+        sendFailures = Counter(label: "monsync_dispatch_send_failures_total", dimensions: dimensions)
+        peersUpGauge = Gauge(label: "monsync_transport_peers_up", dimensions: dimensions)
+        peersUpGauge.record(0)
     }
+
+    /// The peers whose connection is up now, as the transport reported them.
+    public var connectedPeers: Set<TransportAddress> { peersUp.withLock { $0 } }
 
     /// Changes the router table (for roles that are created after the dispatcher).
     public func register(_ body: (inout MessageRouter) -> Void) {
@@ -68,6 +82,7 @@ public final class Dispatcher: Sendable {
     public func dispatch(_ inbound: InboundMessage) async {
         statistics.update { $0.received += 1 }
         receivedCounter.increment()
+        receivedBytes.increment(by: inbound.bytes.count)
         let message: any WireMessage
         do {
             message = try codec.decode(inbound.bytes)
@@ -97,6 +112,14 @@ public final class Dispatcher: Sendable {
 
     private func deliver(_ event: PeerEvent) async {
         statistics.update { $0.peerEvents += 1 }
+        let up = peersUp.withLock { peers in
+            switch event {
+            case let .up(peer): peers.insert(peer)
+            case let .down(peer): peers.remove(peer)
+            }
+            return peers.count
+        }
+        peersUpGauge.record(up)
         logger.debug("peer event", metadata: ["event": "\(event)"])
         let handlers = router.withLock { $0.peerEventHandlers }
         for handler in handlers { await handler(event, self) }
@@ -129,9 +152,11 @@ public final class Dispatcher: Sendable {
             try await transport.send(bytes, to: peer)
         } catch {
             statistics.update { $0.sendFailures += 1 }
+            sendFailures.increment()
             throw .transport(error)
         }
         statistics.update { $0.sent += 1 }
         sentCounter.increment()
+        sentBytes.increment(by: bytes.count)
     }
 }

@@ -230,7 +230,7 @@ extension MonitorMachine {
         persist(transaction)
         if paxos.phase != .updatingPrevious { paxos.phase = .updating }
         paxos.proposal = PaxosState.Proposal(version: version, value: value, accepted: [rank], writes: writes,
-                                             serviceProposals: serviceProposals, isTrim: isTrim)
+                                             serviceProposals: serviceProposals, isTrim: isTrim, beganAt: now)
         let message = MMonPaxos(op: .begin, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                                 lastCommitted: paxos.lastCommitted, pn: paxos.acceptedPN,
                                 values: [MMonPaxos.Value(version: version, bytes: value)])
@@ -280,6 +280,7 @@ extension MonitorMachine {
                                 lastCommitted: paxos.lastCommitted,
                                 values: [MMonPaxos.Value(version: proposal.version, bytes: proposal.value)])
         for peer in quorum where peer != rank { send(message, toRank: peer) }
+        noteCommitDuration(now - proposal.beganAt)
         statistics.writesCommitted += proposal.writes.count
         for write in proposal.writes { replyToWrite(write, result: .ok, version: proposal.version) }
         finishServiceProposals(proposal.serviceProposals, with: .success(proposal.version))
@@ -361,12 +362,26 @@ extension MonitorMachine {
         })
     }
 
+    /// Keeps a commit's latency for the shell to record (``takeCommitDurations()``); bounded, since
+    /// a machine run without a shell that drains it (the simulator) must not grow without end.
+    private mutating func noteCommitDuration(_ duration: Duration) {
+        if commitDurations.count >= Self.commitDurationsKept { commitDurations.removeFirst() }
+        commitDurations.append(duration)
+    }
+
+    /// The latencies of the rounds this leader committed since the last call, oldest first.
+    public mutating func takeCommitDurations() -> [Duration] {
+        defer { commitDurations.removeAll(keepingCapacity: true) }
+        return commitDurations
+    }
+
     // MARK: Lease
 
     /// Leader: starts a lease round — the peons' lease is extended, and the leader's own read
     /// lease once a majority acks this round (Ceph's `extend_lease`; see ``LeaseState``).
     mutating func extendLease() {
         guard state == .leader, paxos.phase == .active else { return }
+        statistics.leaseRenewals += 1
         lease.round += 1
         lease.rounds[lease.round] = LeaseState.Round(sentAt: now, acked: [rank])
         if lease.round > LeaseState.roundsKept { lease.rounds[lease.round - LeaseState.roundsKept] = nil }

@@ -46,7 +46,7 @@ extension MonitorMachine {
             syncLeader.expire(now: now)
             if wasHolding && !syncLeader.isHoldingTrim { proposeNextIfIdle() }
         case .syncProvider:
-            syncProvider.expire(now: now)
+            send(syncProvider.expire(now: now))
         default:
             break
         }

@@ -55,6 +55,10 @@ public struct MonitorMachine: Sendable {
     public internal(set) var lastJoinDecision: JoinDecision?
     /// Counters.
     public internal(set) var statistics = MonitorStatistics()
+    /// Latencies of rounds committed as leader, BEGIN to commit, not yet taken by the shell.
+    var commitDurations: [Duration] = []
+    /// The most latencies kept between two ``takeCommitDurations()``.
+    static let commitDurationsKept = 64
     /// Faults re-introduced on purpose, so the simulator's checkers can be shown to catch them.
     /// Never set outside tests.
     @_spi(Testing) public var mutations: Mutations = []
@@ -206,8 +210,12 @@ public struct MonitorMachine: Sendable {
         case .election: electionTimedOut()
         case .paxosRound: bootstrap(reason: "Paxos round timed out (\(paxos.phase))")
         case .leaseRenew: extendLease()
-        case .leaseAck: bootstrap(reason: "lease acks missing from \(Set(quorum).subtracting(lease.acked).sorted())")
-        case .leaseTimeout: bootstrap(reason: "lease from the leader expired")
+        case .leaseAck:
+            statistics.leaseExpiries += 1
+            bootstrap(reason: "lease acks missing from \(Set(quorum).subtracting(lease.acked).sorted())")
+        case .leaseTimeout:
+            statistics.leaseExpiries += 1
+            bootstrap(reason: "lease from the leader expired")
         case .propose: proposeNextIfIdle()
         case .syncRetry: bootstrap(reason: "re-probing while oblivious")
         case .syncLeader, .syncProvider: syncTimerFired(timer)

@@ -51,6 +51,8 @@ struct PaxosState: Sendable {
         /// The service proposals (ids) this value carries.
         var serviceProposals: [UInt64] = []
         var isTrim: Bool
+        /// When the leader sent BEGIN (the machine's time): a commit's latency is measured from it.
+        var beganAt: Duration = .zero
     }
 
     static let lastPNKey = "last_pn"

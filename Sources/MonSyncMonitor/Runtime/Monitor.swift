@@ -120,7 +120,8 @@ public actor Monitor {
         var syncLogger = logger
         syncLogger[metadataKey: "role"] = "sync"
         requester = SyncRequesterDriver(store: store, outbox: outbox, timebase: timebase,
-                                        progressLogInterval: syncConfiguration.progressLogInterval, logger: syncLogger)
+                                        progressLogInterval: syncConfiguration.progressLogInterval,
+                                        metrics: SyncRequesterMetrics(name: name), logger: syncLogger)
     }
 
     /// Ceph's `get_sync_targets_names`: the prefixes a store sync copies, derived from the registered services.
@@ -197,12 +198,33 @@ public actor Monitor {
     /// The monitor's state, rank, quorum, leader and Paxos bounds.
     public var status: MonitorStatus { machine.status }
 
-    /// ``status`` with the store sync's section (``MonitorStatus/sync``): what a status command answers.
+    /// ``status`` with the store sync's section (``MonitorStatus/sync``).
     public func statusWithSync() -> MonitorStatus {
         var current = status
         let sync = MonitorSyncStatus(requester: requester.progress, leader: machine.syncLeader, provider: machine.syncProvider)
         current.sync = sync.isEmpty ? nil : sync
         return current
+    }
+
+    /// ``statusWithSync()`` with the monitor's vitals (``MonitorStatus/vitals``: the store's disk
+    /// usage, the sync's idle time): what a status command answers. The vitals are measured off the
+    /// actor: reading the store's directory must not hold up the monitor's messages.
+    public nonisolated func statusWithVitals() async -> MonitorStatus {
+        var current = await statusWithSync()
+        current.vitals = vitals
+        return current
+    }
+
+    /// The store's disk usage and how long the running sync (as requester) has gone without advancing.
+    public nonisolated var vitals: MonitorVitals { Self.vitals(store: store, requester: requester) }
+
+    private static func vitals(store: any MonitorStore, requester: SyncRequesterDriver) -> MonitorVitals {
+        let usage = store.usage()
+        let idle = requester.idleTime ?? .zero
+        let idleMilliseconds = idle.components.seconds * 1000 + idle.components.attoseconds / 1_000_000_000_000_000
+        return MonitorVitals(storeBytes: usage?.storeBytes ?? 0, filesystemBytes: usage?.filesystemBytes ?? 0,
+                             filesystemAvailableBytes: usage?.filesystemAvailableBytes ?? 0,
+                             syncIdleMilliseconds: UInt64(clamping: max(0, idleMilliseconds)))
     }
 
     /// Every store sync this monitor ran as requester, in order, with its result.
@@ -274,15 +296,28 @@ public actor Monitor {
     /// Runs `input` through the machine and executes its actions.
     private func feed(_ input: MonitorInput) {
         let before = (machine.state, machine.statistics, machine.firstCommitted, machine.lastCommitted)
+        let roles = (machine.syncLeader.statistics, machine.syncProvider.statistics,
+                     machine.syncLeader.grants.count, machine.syncLeader.isHoldingTrim, machine.syncProvider.activeSessions)
+        let quorum = (machine.electionEpoch, machine.quorum)
         var actions = machine.step(input, now: timebase.now)
         // A failed persist ends the list there; the machine is told, and its answer executed instead.
         while let failure = execute(actions) {
             actions = machine.step(.persistFailed(failure), now: timebase.now)
         }
-        if machine.state != before.0 { metrics.record(state: machine.state) }
+        if machine.state != before.0 || machine.electionEpoch != quorum.0 || machine.quorum != quorum.1 {
+            metrics.record(state: machine.state, electionEpoch: machine.electionEpoch, quorum: machine.quorum)
+        }
         metrics.record(from: before.1, to: machine.statistics)
         if machine.firstCommitted != before.2 || machine.lastCommitted != before.3 {
             metrics.record(firstCommitted: machine.firstCommitted, lastCommitted: machine.lastCommitted)
+        }
+        metrics.record(commitDurations: machine.takeCommitDurations())
+        let leader = machine.syncLeader, provider = machine.syncProvider
+        if leader.statistics != roles.0 || provider.statistics != roles.1 {
+            metrics.record(leader: roles.0, leader.statistics, provider: roles.1, provider.statistics)
+        }
+        if leader.grants.count != roles.2 || leader.isHoldingTrim != roles.3 || provider.activeSessions != roles.4 {
+            metrics.record(syncsRunning: leader.grants.count, trimHeld: leader.isHoldingTrim, providerSessions: provider.activeSessions)
         }
     }
 
@@ -293,6 +328,7 @@ public actor Monitor {
             case let .persist(transaction):
                 do { try store.apply(transaction) } catch { return error }
             case let .send(message, destination):
+                if let reply = message as? MMonCommandReply { metrics.record(reply: reply) }
                 outbox.send(message, to: destination)
             case let .arm(timer, deadline, generation):
                 timerTasks.arm(timer, deadline: deadline, timebase: timebase) { [weak self] in
@@ -317,11 +353,18 @@ public actor Monitor {
         feed(.timer(timer, generation: generation))
     }
 
-    /// Sends a status reply with the sync's section.
+    /// Sends a status reply with the sync's section and, measured off the actor, the vitals.
     private func answerStatus(_ reply: MMonCommandReply, to client: TransportAddress) {
         var reply = reply
         reply.status = statusWithSync()
-        outbox.send(reply, to: client)
+        metrics.record(reply: reply)
+        let (outbox, store, requester) = (outbox, store, requester)
+        // Not owned, and need not be: a measurement and a send, and a send after ``stop()`` is
+        // dropped by the closed outbox.
+        Task.detached {
+            reply.status.vitals = Self.vitals(store: store, requester: requester)
+            outbox.send(reply, to: client)
+        }
     }
 
     // MARK: Store sync (requester)
@@ -416,14 +459,16 @@ public actor Monitor {
         let required = Self.requiredRole(for: message)
         guard let peer, !peer.role.allows(required) else { return true }
         unauthorized.add(1, ordering: .relaxed)
+        metrics.recordUnauthorized()
         unauthorizedLog.withLock {
             $0.log(logger, .warning, "refused a message the sender's key does not allow", key: peer.credential, now: MonotonicUptime.now,
                    metadata: ["sender": "\(sender)", "key": "\(peer)", "needs": "\(required)", "message": "\(type(of: message).name)"])
         }
         if let command = message as? MMonCommand {
-            outbox.send(MMonCommandReply(op: command.op, tid: command.tid, result: .invalid,
-                                         message: "permission denied: the key of \(peer.name) has role \(peer.role); \(command.op) needs \(required)"),
-                        to: sender)
+            let reply = MMonCommandReply(op: command.op, tid: command.tid, result: .invalid,
+                                         message: "permission denied: the key of \(peer.name) has role \(peer.role); \(command.op) needs \(required)")
+            metrics.record(reply: reply)
+            outbox.send(reply, to: sender)
         } else if let sync = message as? MMonSync, sync.op == .startChunks, sync.flags.contains(.backup) {
             outbox.send(MMonSync(op: .abort, session: sync.session, reason: .permissionDenied), to: sender)
         }

@@ -28,4 +28,9 @@ public struct MonitorStatistics: Sendable, Hashable {
     public var obliviousProposals = 0
     /// Times the store failed an operation.
     public var storeFailures = 0
+    /// Lease rounds this monitor started as leader (Ceph's `extend_lease`).
+    public var leaseRenewals = 0
+    /// Leases that ran out: a peon's lease from the leader expired, or a leader missed lease acks
+    /// (either one sends the monitor back to probing).
+    public var leaseExpiries = 0
 }

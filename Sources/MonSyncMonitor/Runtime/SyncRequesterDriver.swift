@@ -21,6 +21,8 @@ final class SyncRequesterDriver: Sendable {
     private struct State {
         var mailbox: SyncMailbox<Event>?
         var progress: SyncProgress?
+        /// When the running sync last advanced (a phase entered, a chunk applied); `nil` when none runs.
+        var lastAdvance: Duration?
         var results: [Result<SyncOutcome, SyncFailure>] = []
         var droppedWhileIdle = 0
     }
@@ -31,9 +33,12 @@ final class SyncRequesterDriver: Sendable {
     private let timebase: Timebase
     private let logger: Logger
     private let progressLogInterval: Duration
+    private let metrics: SyncRequesterMetrics
 
-    init(store: any MonitorStore, outbox: PeerOutbox, timebase: Timebase, progressLogInterval: Duration, logger: Logger) {
+    init(store: any MonitorStore, outbox: PeerOutbox, timebase: Timebase, progressLogInterval: Duration,
+         metrics: SyncRequesterMetrics, logger: Logger) {
         self.store = store
+        self.metrics = metrics
         self.outbox = outbox
         self.timebase = timebase
         self.progressLogInterval = progressLogInterval
@@ -42,6 +47,13 @@ final class SyncRequesterDriver: Sendable {
 
     /// The current or last sync's progress (`nil` before the first), its elapsed time up to now while it runs.
     var progress: SyncProgress? { state.withLock { $0.progress } }
+
+    /// How long the running sync has gone without advancing (no phase entered, no chunk applied);
+    /// `nil` when no sync runs. What a stalled sync looks like from outside (SYNC_STALLED).
+    var idleTime: Duration? {
+        guard let since = state.withLock({ $0.lastAdvance }) else { return nil }
+        return max(.zero, timebase.now - since)
+    }
 
     /// Every sync run so far, in order, with its result.
     var results: [Result<SyncOutcome, SyncFailure>] { state.withLock { $0.results } }
@@ -71,24 +83,40 @@ final class SyncRequesterDriver: Sendable {
         state.withLock {
             $0.mailbox = mailbox
             $0.progress = machine.progress
+            $0.lastAdvance = timebase.now
         }
         var timers = TimerTasks<SyncRequesterMachine.Timer>()
         defer {
             timers.cancelAll()
             mailbox.close()
-            state.withLock { $0.mailbox = nil }
+            state.withLock {
+                $0.mailbox = nil
+                $0.lastAdvance = nil
+            }
         }
         var lastProgressLog = timebase.now
         var input = SyncRequesterInput.begin
         while true {
             if let result = execute(machine.step(input, now: timebase.now), on: &machine, timers: &timers, mailbox: mailbox) {
-                state.withLock {
-                    $0.progress = machine.progress
-                    $0.results.append(result)
+                let previous = state.withLock { state -> SyncProgress? in
+                    defer {
+                        state.progress = machine.progress
+                        state.results.append(result)
+                    }
+                    return state.progress
                 }
+                metrics.record(from: previous, to: machine.progress)
+                metrics.record(result: result, elapsed: machine.progress.elapsed)
                 return result
             }
-            state.withLock { $0.progress = machine.progress }
+            let now = timebase.now
+            let previous = state.withLock { state -> SyncProgress? in
+                let previous = state.progress
+                if previous.map({ Self.advanced(from: $0, to: machine.progress) }) ?? true { state.lastAdvance = now }
+                state.progress = machine.progress
+                return previous
+            }
+            metrics.record(from: previous, to: machine.progress)
             if progressLogInterval > .zero, timebase.now - lastProgressLog >= progressLogInterval,
                machine.progress.phase == .streaming {
                 lastProgressLog = timebase.now
@@ -100,6 +128,11 @@ final class SyncRequesterDriver: Sendable {
             case nil: input = .cancel
             }
         }
+    }
+
+    /// Whether the sync moved on between two readings: a new phase, a chunk or a key applied.
+    static func advanced(from old: SyncProgress, to new: SyncProgress) -> Bool {
+        old.phase != new.phase || old.chunks != new.chunks || old.keys != new.keys || old.session != new.session
     }
 
     /// Executes `actions` in order; a failed store action stops the list and is fed back.
