@@ -1,5 +1,9 @@
 import ArgumentParser
+import Dispatch
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import MonSyncCore
 import MonSyncMonitor
@@ -57,6 +61,8 @@ struct SnapshotSaveCommand: AsyncParsableCommand {
             if case .exists = error { throw SnapshotCommand.failure("\(file) exists; pass --force to replace it once the new snapshot is complete") }
             throw SnapshotCommand.failure("cannot write \(file): \(error)")
         }
+        let interruption = Self.removingOnInterrupt(writer.temporaryPath)
+        defer { for source in interruption { source.cancel() } }
         try await options.withClient { client, monmap in
             let timeout = options.timeout.seconds
             let survey = await client.survey(timeout: timeout, attemptTimeout: options.attemptTimeout.seconds)
@@ -100,6 +106,23 @@ struct SnapshotSaveCommand: AsyncParsableCommand {
                     throw SnapshotCommand.failure("\(failure); nothing was written")
                 }
             }
+        }
+    }
+
+    /// SIGINT and SIGTERM remove the partial file and exit 130 (the sources are returned to be kept
+    /// alive): an interrupted save leaves nothing, as a failed one does. A signal that lands after
+    /// the rename finds no partial file and leaves the complete one.
+    static func removingOnInterrupt(_ temporaryPath: String) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                unlink(temporaryPath)
+                FileHandle.standardError.write(Data("Error: interrupted; nothing was written\n".utf8))
+                Glibc.exit(130)
+            }
+            source.resume()
+            return source
         }
     }
 

@@ -182,7 +182,7 @@ struct SnapshotTests {
         }
     }
 
-    @Test("a provider stopped mid-backup is left for another monitor; a backup no monitor completes fails and leaves no file")
+    @Test("a provider stopped mid-backup is left for another monitor; an interrupted backup and one no monitor completes leave no file")
     func providerStopsMidBackup() async throws {
         try await withTemporaryDirectory { directory in
             let live = directory.appendingPathComponent("live")
@@ -204,6 +204,17 @@ struct SnapshotTests {
             #expect(!result.stdout.contains("from mon.\(provider),"), "not from the stopped provider: \(result.stdout)")
             let status = try await monsync(["snapshot", "status", file])
             #expect(status.status == 0, "\(status)")
+
+            // Interrupted (SIGINT) mid-stream: exit 130, and the partial file is gone too.
+            let interrupted = directory.appendingPathComponent("interrupted.msnap").path
+            let stopping = try RunningProcess(["snapshot", "save", interrupted, "--monmap", cluster.monmap, "--window", "1",
+                                               "--progress-interval", "0.05"])
+            _ = try await Self.line(of: stopping, containing: "streaming mon.", within: .seconds(60))
+            stopping.signal(SIGINT)
+            let cut = try await stopping.wait(timeout: .seconds(30))
+            #expect(cut.status == 130 && cut.stderr.contains("interrupted; nothing was written"), "\(cut)")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("interrupted.msnap") }
+            #expect(leftovers.isEmpty, "no file and no partial file: \(leftovers)")
 
             // Every monitor stops answering mid-stream: the save gives up with a clear error, and
             // nothing is left at the destination, not even the partial file.
