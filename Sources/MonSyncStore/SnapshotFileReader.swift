@@ -45,7 +45,7 @@ public final class SnapshotFileReader {
         var status = stat()
         size = fstat(descriptor, &status) == 0 ? UInt64(status.st_size) : 0
         do throws(SnapshotFileError) {
-            header = try Self.readHeader(descriptor)
+            header = try Self.readHeader(descriptor, size: size)
         } catch {
             close(descriptor)
             throw error
@@ -53,9 +53,15 @@ public final class SnapshotFileReader {
         self.descriptor = descriptor
     }
 
-    private static func readHeader(_ descriptor: Int32) throws(SnapshotFileError) -> SnapshotFileHeader {
+    private static func readHeader(_ descriptor: Int32, size: UInt64) throws(SnapshotFileError) -> SnapshotFileHeader {
         var offset: UInt64 = 0
         let magic = SnapshotFileHeader.magic.count
+        if size < UInt64(magic) {
+            // Too short for the magic: a cut snapshot only if what is there is the magic's start.
+            let start = try read(descriptor, count: Int(size), at: &offset, what: "the magic")
+            guard start.elementsEqual(SnapshotFileHeader.magic.prefix(start.count)) else { throw .notASnapshot }
+            throw .truncated(offset: size, detail: "the header is missing")
+        }
         let start = try read(descriptor, count: magic + 6, at: &offset, what: "the header")
         guard start.prefix(magic).elementsEqual(SnapshotFileHeader.magic) else { throw .notASnapshot }
         let length = start.suffix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }

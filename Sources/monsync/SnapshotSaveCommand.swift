@@ -25,7 +25,7 @@ struct SnapshotSaveCommand: AsyncParsableCommand {
 
         Progress goes to standard error every --progress-interval seconds; the summary to standard output.
         Exits 0 when saved; 1 when no monitor streamed the whole snapshot or the file cannot be written; \
-        3 when no monitor answered; 5 when a monitor refused the key; 64 on a usage error.
+        3 when no monitor answered; 5 when a monitor refused the key; 64 on a usage error; 130 when interrupted (nothing written).
 
         Example:
           monsync snapshot save backup.msnap --config monmap.conf --key backup.key --keyring keyring
