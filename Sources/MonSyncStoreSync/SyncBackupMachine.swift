@@ -35,6 +35,7 @@ public struct SyncBackupMachine: Sendable {
         /// The pause before another round once every monitor failed in one.
         public var retryBackoff: Duration = .seconds(2)
 
+        /// The defaults: 15 s chunk timeout, window 8, 6 streams, 2 s between rounds.
         public init() {}
     }
 
