@@ -49,17 +49,19 @@ struct SnapshotContent {
             throw .invalidArgument("a \(operation.type) operation (a snapshot holds puts only)")
         }
         let prefix = operation.prefix, key = operation.key
-        guard prefixes.contains(Array(prefix)) else {
-            throw .invalidArgument("an entry under \(String(decoding: prefix, as: UTF8.self).debugDescription), not one of the snapshot's prefixes")
-        }
-        if started {
-            let samePrefix = prefix.elementsEqual(lastPrefix)
-            let after = samePrefix ? lastKey.lexicographicallyPrecedes(key) : lastPrefix.lexicographicallyPrecedes(prefix)
-            guard after else {
+        if started && prefix.elementsEqual(lastPrefix) {
+            guard lastKey.lexicographicallyPrecedes(key) else {
                 throw .invalidArgument("\(Self.describe(prefix, key)) does not come after \(Self.describe(lastPrefix, lastKey)) (out of order or repeated)")
             }
-            if !samePrefix { lastPrefix = Array(prefix) }
         } else {
+            // A new prefix (the prefix is checked once per run of its keys, not per entry).
+            guard prefixes.contains(Array(prefix)) else {
+                throw .invalidArgument("an entry under \(String(decoding: prefix, as: UTF8.self).debugDescription), not one of the snapshot's prefixes")
+            }
+            // Prefixes hold no NUL, so comparing them alone gives the order of `prefix ‖ 00 ‖ key`.
+            guard !started || lastPrefix.lexicographicallyPrecedes(prefix) else {
+                throw .invalidArgument("\(Self.describe(prefix, key)) does not come after \(Self.describe(lastPrefix, lastKey)) (out of order)")
+            }
             lastPrefix = Array(prefix)
             started = true
         }

@@ -87,10 +87,12 @@ public final class SnapshotFileWriter {
         guard let version = header?.version, var content else {
             throw .io(path: temporaryPath, operation: "append to", detail: "begin(_:) was not called")
         }
+        // Held only here while it changes, so its digest buffer is not copied on every chunk.
+        self.content = nil
+        defer { self.content = content }
         let kept = try Self.cutPaxosLog(chunk, to: version)
         guard kept.count > 0 else { return }
         try content.add(kept, index: chunks + 1)
-        self.content = content
         var record = [UInt8]()
         record.reserveCapacity(9)
         record.append(SnapshotFileReader.chunkTag)
