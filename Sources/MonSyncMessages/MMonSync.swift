@@ -7,14 +7,17 @@ public import MonSyncCore
 /// strings), `crc` u32, `reply_to` entity. Version 2 appends what the hardened
 /// protocol needs: `session` u64, `sequence` u64, `requester_version` u64,
 /// `first_committed` u64, `window` u32, `reason` u32, `estimated_bytes` u64 and
-/// `quorum` (a list of entities). PROTOCOL.md gives the bytes.
+/// `quorum` (a list of entities). Version 3 adds no field: it lets START_CHUNKS carry
+/// ``Flags/backup`` (a non-member streaming a snapshot for `monsync snapshot save`). PROTOCOL.md
+/// gives the bytes.
 ///
 /// Decoding validates every field: an unknown op, an unknown flag bit or a flag
 /// that the op does not allow is a `DecodeError`, never a crash.
 public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
     public static let messageType = MessageType.mmonSync
-    public static let headVersion: UInt8 = 2
-    /// Version-1 readers can read our messages (they ignore the appended fields).
+    public static let headVersion: UInt8 = 3
+    /// Version-1 readers can read our messages (they ignore the appended fields; a version-2
+    /// reader refuses only the BACKUP flag, which only a backup client sends).
     public static let compatVersion: UInt8 = 1
     public static let name = "mon_sync"
 
@@ -64,7 +67,8 @@ public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
             case .chunk: [.last, .crc]
             case .chunkReply: [.last]
             case .abort: [.retry]
-            case .heartbeat, .heartbeatReply, .finish, .finishReply, .startChunks: []
+            case .startChunks: [.backup]
+            case .heartbeat, .heartbeatReply, .finish, .finishReply: []
             }
         }
     }
@@ -82,9 +86,16 @@ public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
         public static let crc = Flags(rawValue: 0x04)
         /// START: reply to `reply_to`, not the sender; START_REPLY: `reply_to` is the provider.
         public static let replyTo = Flags(rawValue: 0x08)
+        /// START_CHUNKS (version 3): the sender is a backup client, not a member syncing itself: it
+        /// streams the snapshot into a file and never swaps it into a store or joins a quorum.
+        public static let backup = Flags(rawValue: 0x10)
 
         /// Every flag this implementation knows.
-        public static let known: Flags = [.last, .retry, .crc, .replyTo]
+        public static let known: Flags = [.last, .retry, .crc, .replyTo, .backup]
+        /// The flags a payload of `version` may carry: ``backup`` only from version 3 on.
+        public static func known(inVersion version: UInt8) -> Flags {
+            version >= 3 ? known : known.subtracting(.backup)
+        }
 
         public var description: String {
             var names: [String] = []
@@ -92,6 +103,7 @@ public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
             if contains(.retry) { names.append("retry") }
             if contains(.crc) { names.append("crc") }
             if contains(.replyTo) { names.append("reply_to") }
+            if contains(.backup) { names.append("backup") }
             return "[" + names.joined(separator: ",") + "]"
         }
     }
@@ -209,7 +221,7 @@ public struct MMonSync: WireMessage, Hashable, CustomStringConvertible {
         let rawOp = try d.decodeUInt32()
         guard let op = Op(rawValue: rawOp) else { throw .invalidField(name: "op", value: UInt64(rawOp)) }
         let flags = Flags(rawValue: try d.decodeUInt8())
-        if !Flags.known.isSuperset(of: flags) || !op.allowedFlags.isSuperset(of: flags) {
+        if !Flags.known(inVersion: payloadVersion).isSuperset(of: flags) || !op.allowedFlags.isSuperset(of: flags) {
             throw .invalidFlags(op: rawOp, flags: flags.rawValue)
         }
         self.op = op

@@ -28,10 +28,14 @@ public struct SyncAbortReason: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let invalidRequest = SyncAbortReason(rawValue: 8)
     /// Leadership changed; the sync must re-establish its trim hold.
     public static let leaderChanged = SyncAbortReason(rawValue: 9)
+    /// The sender's authenticated key does not allow the request (a `read` or `write` key asking
+    /// for a backup stream). Sent only to an authenticated sender, whose address its key proves.
+    public static let permissionDenied = SyncAbortReason(rawValue: 10)
 
     private static let names: [UInt32: String] = [
         0: "none", 1: "requester_aborted", 2: "not_leader", 3: "busy", 4: "cannot_serve",
         5: "unknown_session", 6: "trim_required", 7: "shutting_down", 8: "invalid_request", 9: "leader_changed",
+        10: "permission_denied",
     ]
 
     public var description: String { Self.names[rawValue] ?? "reason(\(rawValue))" }

@@ -274,7 +274,9 @@ public final class Simulation {
         let actions = machine.step(input, now: localTime(of: rank))
         nodes[rank].machine = machine
         // What a monitor holds for others' syncs is bounded, whatever they send.
-        if machine.syncProvider.activeSessions > options.syncConfiguration.maxProviderSessions
+        let backups = machine.syncProvider.activeBackupSessions
+        if machine.syncProvider.activeSessions - backups > options.syncConfiguration.maxProviderSessions
+            || backups > options.syncConfiguration.maxBackupSessions
             || machine.syncLeader.grants.count >= nodes.count {
             violations.append("sync: mon.\(nodes[rank].name) holds \(machine.syncProvider.activeSessions) provider sessions and \(machine.syncLeader.grants.count) grants")
         }

@@ -1,5 +1,3 @@
-import Crypto
-
 /// A content digest of a snapshot: SHA-256 over every entry in store order, plus counts.
 ///
 /// Two stores whose digests over the same prefixes are equal hold the same keys
@@ -30,50 +28,14 @@ public struct StoreDigest: Sendable, Hashable, CustomStringConvertible {
 extension StoreSnapshot {
     /// Computes the ``StoreDigest`` of everything in the snapshot.
     ///
-    /// Entries are fed to SHA-256 through a 256 KiB buffer, so small entries cost
-    /// a memcpy each, not a hash call; the backend's buffers are read in place.
+    /// The backend's buffers are read in place (``StoreDigester``).
     public func digest() throws(StoreError) -> StoreDigest {
-        var hasher = SHA256()
-        let capacity = 256 * 1024
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
-        defer { buffer.deallocate() }
-        var used = 0
-        var keys = 0
-        var bytes = 0
-
-        func flush() {
-            if used > 0 { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<used])) }
-            used = 0
-        }
-        func feed(_ part: UnsafeRawBufferPointer) {
-            var length = UInt32(part.count).littleEndian
-            if used + 4 > capacity { flush() }
-            withUnsafeBytes(of: &length) { raw in
-                buffer.baseAddress!.advanced(by: used).copyMemory(from: raw.baseAddress!, byteCount: 4)
-            }
-            used += 4
-            if part.count > capacity / 2 {
-                flush()
-                hasher.update(bufferPointer: part)
-                return
-            }
-            if used + part.count > capacity { flush() }
-            if let base = part.baseAddress, part.count > 0 {
-                buffer.baseAddress!.advanced(by: used).copyMemory(from: base, byteCount: part.count)
-            }
-            used += part.count
-        }
-
+        var digester = StoreDigester()
         _ = try scan(after: .beginning) { (entry: StoreEntryView) throws(StoreError) -> Bool in
-            feed(entry.prefix)
-            feed(entry.key)
-            feed(entry.value)
-            keys += 1
-            bytes += entry.prefix.count + entry.key.count + entry.value.count
+            digester.add(prefix: entry.prefix, key: entry.key, value: entry.value)
             return true
         }
-        flush()
-        return StoreDigest(sha256: Array(hasher.finalize()), keyCount: keys, byteCount: bytes)
+        return digester.finalize()
     }
 }
 

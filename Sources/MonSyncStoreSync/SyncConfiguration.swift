@@ -20,6 +20,7 @@ public import MonSyncStore
 /// | ``chunkLimits`` | `mon_sync_max_payload_size` | 1 MiB |
 /// | ``window`` | none (Ceph is stop-and-wait: 1) | 8 |
 /// | ``maxProviderSessions`` | none | 4 |
+/// | ``maxBackupSessions`` | none | 2 |
 /// | ``startRetryAttempts`` | none (Ceph re-probes forever) | 10 |
 /// | ``progressLogInterval`` | none | 5 s |
 /// | ``providerByteRate`` | none (TiKV: `snap-max-write-bytes-per-sec`) | 0: unlimited |
@@ -50,6 +51,9 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var maxWindow: Int = 64
     /// Syncs a provider serves at once; more are answered ABORT with RETRY.
     public var maxProviderSessions: Int = 4
+    /// Backup streams (`monsync snapshot save`) a provider serves at once, beside its syncs; more are
+    /// answered ABORT with RETRY, and 0 refuses every backup.
+    public var maxBackupSessions: Int = 2
     /// START attempts a requester makes (each after a RETRY backoff or a start timeout) before giving up.
     public var startRetryAttempts: Int = 10
     /// How often a requester logs its progress (info level) while streaming; `.zero` logs only at the end.

@@ -29,9 +29,16 @@ public struct SyncSend: Sendable, CustomStringConvertible {
 /// A session that hears nothing for ``SyncConfiguration/providerTimeout`` is dropped and its
 /// snapshot released (the owner fires ``expire(now:)`` at ``nextDeadline``).
 ///
-/// - A requester must be a monmap member; anyone else is dropped and counted.
+/// - A requester must be a monmap member; anyone else is dropped and counted — unless its
+///   START_CHUNKS carries ``MMonSync/Flags/backup``: a backup client (`monsync snapshot save`)
+///   streams the snapshot into a file. Who may ask for a backup stream is the shell's decision,
+///   made before the message gets here (an authenticated key with the `backup` or `monitor` role,
+///   or anyone on a transport that authenticates nobody); chunks go only to the sender's own
+///   address, never to one a message names. Backup sessions have their own cap
+///   (``SyncConfiguration/maxBackupSessions``), so backups never take a member's sync slot.
 /// - A provider that cannot serve answers ABORT (`cannot_serve`); one already serving
-///   ``SyncConfiguration/maxProviderSessions`` answers ABORT with RETRY (`busy`).
+///   ``SyncConfiguration/maxProviderSessions`` syncs (or ``SyncConfiguration/maxBackupSessions``
+///   backups) answers ABORT with RETRY (`busy`).
 /// - A resume (`requester_version` below this snapshot's version) first streams the Paxos versions
 ///   in between, so a copy assembled from several providers can be rolled forward to one version;
 ///   when this provider no longer holds them it answers ABORT (`trim_required`).
@@ -63,6 +70,8 @@ public struct SyncProviderMachine: Sendable {
         var bytesSent: UInt64 = 0
         /// The first chunk number the START_CHUNKS that opened this stream asked for.
         var startSequence: UInt64
+        /// A backup client's stream (START_CHUNKS with BACKUP), counted against the backup cap.
+        var isBackup = false
     }
 
     /// Counts for `status` and tests.
@@ -81,6 +90,10 @@ public struct SyncProviderMachine: Sendable {
         public var refusedCannotServe = 0
         /// START_CHUNKS from a sender outside the monmap, dropped.
         public var refusedStrangers = 0
+        /// Backup streams started (also counted in ``sessionsStarted``).
+        public var backupSessionsStarted = 0
+        /// Backup streams whose last chunk was acknowledged (also counted in ``sessionsCompleted``).
+        public var backupSessionsCompleted = 0
         /// Chunks sent, over every session.
         public var chunksSent = 0
         /// Bytes of chunks sent, over every session.
@@ -123,8 +136,11 @@ public struct SyncProviderMachine: Sendable {
         self.logger = logger
     }
 
-    /// The number of sessions being served.
+    /// The number of sessions being served, backups included.
     public var activeSessions: Int { sessions.count }
+
+    /// The number of backup streams being served.
+    public var activeBackupSessions: Int { sessions.values.filter(\.isBackup).count }
 
     /// When ``expire(now:)`` must run next: the earliest session deadline, or sooner, the moment
     /// a provider paused by its byte-rate limit may send again (`nil`: no session).
@@ -141,13 +157,15 @@ public struct SyncProviderMachine: Sendable {
     /// - Parameters:
     ///   - message: the START_CHUNKS, naming the session, the requester's version and its resume key.
     ///   - sender: the requester's address, where the chunks go.
-    ///   - isMember: whether `sender` is a monmap member (only members may sync).
+    ///   - isMember: whether `sender` is a monmap member (only members may sync; anyone the shell
+    ///     let through may ask for a backup stream).
     ///   - canServe: whether this monitor holds a committed member's store and is not syncing itself.
     ///   - targets: the prefixes to copy.
     ///   - now: the monitor's time; the session's deadline counts from it.
     public mutating func handleStartChunks(_ message: MMonSync, from sender: TransportAddress, isMember: Bool,
                                            canServe: Bool, targets: [String], now: Duration) -> [SyncSend] {
-        guard isMember else {
+        let isBackup = message.flags.contains(.backup)
+        guard isMember || isBackup else {
             statistics.refusedStrangers += 1
             return []
         }
@@ -169,11 +187,14 @@ public struct SyncProviderMachine: Sendable {
             statistics.refusedCannotServe += 1
             return [refusal(message, to: sender, reason: .cannotServe, retry: false)]
         }
-        guard sessions.count < configuration.maxProviderSessions else {
+        let (running, cap) = isBackup
+            ? (activeBackupSessions, configuration.maxBackupSessions)
+            : (sessions.count - activeBackupSessions, configuration.maxProviderSessions)
+        guard running < cap else {
             statistics.refusedBusy += 1
             return [refusal(message, to: sender, reason: .busy, retry: true)]
         }
-        let session: Session
+        var session: Session
         do {
             session = try makeSession(for: message, targets: targets, now: now)
         } catch let refusal as Refusal {
@@ -182,9 +203,11 @@ public struct SyncProviderMachine: Sendable {
             logger.error("cannot open a snapshot for a sync", metadata: ["requester": "\(sender)", "error": "\(error)"])
             return [refusal(message, to: sender, reason: .cannotServe, retry: false)]
         }
+        session.isBackup = isBackup
         sessions[key] = session
         statistics.sessionsStarted += 1
-        logger.info("serving sync", metadata: [
+        if isBackup { statistics.backupSessionsStarted += 1 }
+        logger.info(isBackup ? "serving a backup" : "serving sync", metadata: [
             "requester": "\(sender)", "session": "\(message.session)", "version": "\(session.version)",
             "resume_after": "\(message.lastKey)", "window": "\(session.window)",
         ])
@@ -203,6 +226,7 @@ public struct SyncProviderMachine: Sendable {
         sessions[key] = session
         if session.finished && session.acked == session.sent {
             statistics.sessionsCompleted += 1
+            if session.isBackup { statistics.backupSessionsCompleted += 1 }
             logger.info("sync served", metadata: ["requester": "\(sender)", "session": "\(message.session)",
                                                   "chunks": "\(session.sent)", "bytes": "\(session.bytesSent)"])
             forget(key)

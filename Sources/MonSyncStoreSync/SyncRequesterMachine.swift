@@ -54,18 +54,8 @@ public struct SyncRequesterMachine: Sendable {
         case requesting(attempt: Int)
         /// RETRY received for START `attempt`; the next goes out when the start timer fires.
         case backingOff(attempt: Int)
-        case streaming(Stream)
+        case streaming(ChunkStream)
         case ended
-    }
-
-    /// One stream from one provider.
-    struct Stream: Sendable {
-        var provider: TransportAddress
-        /// The first chunk number this stream asked for.
-        var first: UInt64
-        var expected: UInt64
-        /// The snapshot version of the stream's first chunk; every chunk of the stream must carry it.
-        var version: UInt64?
     }
 
     /// The timers and limits the requester follows.
@@ -292,36 +282,33 @@ public struct SyncRequesterMachine: Sendable {
         let provider = providers[providerIndex % providers.count]
         let first = copy.nextSequence
         progress.provider = provider.description
-        phase = .streaming(Stream(provider: provider, first: first, expected: first))
+        phase = .streaming(ChunkStream(provider: provider, first: first))
         send(MMonSync(op: .startChunks, lastKey: copy.position, session: session, sequence: first,
                       requesterVersion: copy.baseVersion ?? 0, window: UInt32(max(1, configuration.window))), to: provider)
         arm(.chunk, at: now + configuration.chunkTimeout)
     }
 
     private mutating func handleChunk(_ message: MMonSync, from sender: TransportAddress) {
-        guard case var .streaming(stream) = phase, sender == stream.provider, message.sequence >= stream.expected else {
+        guard case var .streaming(stream) = phase else { return countStale() }
+        let chunk: EncodedTransaction
+        switch stream.check(message, from: sender) {
+        case .stale:
             return countStale()
-        }
-        if message.sequence > stream.expected {
-            return switchProvider(because: "chunk \(stream.expected) lost (got \(message.sequence))")
-        }
-        guard message.flags.contains(.crc), CRC32C.checksum(message.chunk) == message.crc else {
+        case let .gap(expected, _):
+            return switchProvider(because: "chunk \(expected) lost (got \(message.sequence))")
+        case let .corrupt(reason):
             progress.corruptChunks += 1
-            return switchProvider(because: "chunk \(message.sequence) failed its CRC32C")
+            return switchProvider(because: reason)
+        case let .versionChanged(from, to):
+            return switchProvider(because: "snapshot version changed within a stream (v\(from), then v\(to))")
+        case let .valid(valid):
+            chunk = valid
         }
         if message.version < floor && !mutations.contains(.acceptOlderSnapshots) {
             return switchProvider(because: "snapshot v\(message.version) is below our floor v\(floor)")
         }
-        if let version = stream.version, version != message.version {
-            return switchProvider(because: "snapshot version changed within a stream (v\(version), then v\(message.version))")
-        }
         if stream.version == nil, message.version < copy.highestVersion, !mutations.contains(.acceptOlderSnapshots) {
             return switchProvider(because: "snapshot v\(message.version) is older than v\(copy.highestVersion) already staged")
-        }
-        let chunk: EncodedTransaction
-        do { chunk = try EncodedTransaction(message.chunk) } catch {
-            progress.corruptChunks += 1
-            return switchProvider(because: "chunk \(message.sequence) does not decode: \(error)")
         }
         let base = copy.baseVersion ?? message.version
         copy.baseVersion = base
@@ -331,10 +318,9 @@ public struct SyncRequesterMachine: Sendable {
                 return switchProvider(because: "chunk \(message.sequence): \(error)")
             }
         }
-        stream.version = message.version
+        stream.advance(accepting: message.version)
         copy.highestVersion = max(copy.highestVersion, message.version)
         copy.position = max(copy.position, message.lastKey)
-        stream.expected += 1
         copy.nextSequence = stream.expected
         phase = .streaming(stream)
         progress.chunks += 1

@@ -3,7 +3,7 @@ public import MonSyncCore
 
 /// The keyring file format: one `NAME ROLE PUBLIC-KEY` line per admitted key.
 ///
-/// `ROLE` is `monitor`, `write` or `read` (`PeerIdentity.Role`); a monitor's `NAME` is its monmap
+/// `ROLE` is `monitor`, `write`, `read` or `backup` (`PeerIdentity.Role`); a monitor's `NAME` is its monmap
 /// name. Blank lines are skipped, and so is a line whose first field starts with `#` — a comment is
 /// a whole line only: `#` is one of Z85's characters, so a key may contain it, and a trailing
 /// `# …` after a key would make the line four fields (refused) rather than silently cutting the key.
@@ -39,7 +39,7 @@ public enum KeyringFile {
                 throw ParseError(line: number, reason: "expected `NAME ROLE PUBLIC-KEY` (3 fields), found \(fields.count)")
             }
             guard let role = PeerIdentity.Role(fields[1]) else {
-                throw ParseError(line: number, reason: "unknown role '\(fields[1])' (monitor, write or read)")
+                throw ParseError(line: number, reason: "unknown role '\(fields[1])' (monitor, write, read or backup)")
             }
             let name = String(fields[0]), key = String(fields[2])
             do { try CurveKeyPair.validate(key) } catch {

@@ -14,7 +14,8 @@ struct MonSyncCommand: AsyncParsableCommand {
         """,
         version: MonSyncVersion.description,
         subcommands: [DemoCommand.self, NodeCommand.self, PutCommand.self, GetCommand.self, DeleteCommand.self,
-                      ListCommand.self, StatusCommand.self, HealthCommand.self, StoreCommand.self, BenchCommand.self, KeygenCommand.self],
+                      ListCommand.self, StatusCommand.self, HealthCommand.self, StoreCommand.self, SnapshotCommand.self, BenchCommand.self,
+                      KeygenCommand.self],
         defaultSubcommand: DemoCommand.self
     )
 

@@ -404,6 +404,9 @@ struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Most chunk bytes a second this monitor sends as a provider, all its syncs together (0: no limit; TiKV's snap-max-write-bytes-per-sec). Caps what a sync takes from Paxos's disk, CPU and network.", valueName: "bytes"))
     var syncMaxBytesPerSecond: Int = defaults.providerByteRate
 
+    @Option(help: ArgumentHelp("Backup streams (monsync snapshot save) a provider serves at once, beside its syncs; more get RETRY, 0 refuses every backup.", valueName: "n"))
+    var syncMaxBackups: Int = defaults.maxBackupSessions
+
     func validate() throws {
         let timers: [(String, Double)] = [
             ("--sync-trim-timeout", syncTrimTimeout), ("--sync-trim-enable-delay", syncTrimEnableDelay),
@@ -426,6 +429,7 @@ struct SyncOptions: ParsableArguments {
         guard syncMaxBytesPerSecond >= 0 else {
             throw ValidationError("--sync-max-bytes-per-second must be 0 (no limit) or more (got \(syncMaxBytesPerSecond)).")
         }
+        guard syncMaxBackups >= 0 else { throw ValidationError("--sync-max-backups must be 0 (no backups) or more (got \(syncMaxBackups)).") }
         guard syncChunkSize <= 64 << 20 else { throw ValidationError("--sync-chunk-size must be at most 67108864 bytes.") }
         guard syncWindow <= Self.defaults.maxWindow else {
             throw ValidationError("--sync-window must be at most \(Self.defaults.maxWindow).")
@@ -449,6 +453,7 @@ struct SyncOptions: ParsableArguments {
         configuration.startRetryAttempts = syncStartAttempts
         configuration.maxProviderSessions = syncMaxSessions
         configuration.providerByteRate = syncMaxBytesPerSecond
+        configuration.maxBackupSessions = syncMaxBackups
         return configuration
     }
 }

@@ -38,6 +38,7 @@ final class OptionCatalog {
             "client-id": "it names one write to resend; as a setting, every later write would be taken for that one and not applied",
             "tid": "it names one write to resend; as a setting, every later write would be taken for that one and not applied",
             "value-file": "it holds the value of one write",
+            "force": "it lets one snapshot replace one file; as a setting, every later save would overwrite without asking",
         ]
 
         /// The setting's key: the long name without its dashes (`lease-renew-interval`).

@@ -16,7 +16,7 @@ struct SecurityOptions: ParsableArguments {
                                valueName: "file"))
     var key: String?
 
-    @Option(help: ArgumentHelp("The keys admitted, one `NAME ROLE PUBLIC-KEY` line each (ROLE: monitor, write or read; a line starting with # is a comment); a monitor's NAME is its monmap name.",
+    @Option(help: ArgumentHelp("The keys admitted, one `NAME ROLE PUBLIC-KEY` line each (ROLE: monitor, write, read or backup; a line starting with # is a comment); a monitor's NAME is its monmap name.",
                                valueName: "file"))
     var keyring: String?
 

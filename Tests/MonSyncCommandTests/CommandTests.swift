@@ -11,7 +11,8 @@ struct CommandTests {
     @Test("--help of every subcommand exits 0", arguments: [
         ["--help"], ["node", "--help"], ["put", "--help"], ["get", "--help"], ["delete", "--help"], ["list", "--help"],
         ["status", "--help"], ["health", "--help"], ["store", "--help"], ["store", "digest", "--help"], ["store", "dump", "--help"],
-        ["store", "load", "--help"],
+        ["store", "load", "--help"], ["snapshot", "--help"], ["snapshot", "save", "--help"], ["snapshot", "status", "--help"],
+        ["snapshot", "restore", "--help"],
     ])
     func help(_ arguments: [String]) async throws {
         let result = try await monsync(arguments)

@@ -71,11 +71,13 @@ struct ConfigurationTests {
 
     @Test("the options of one invocation are no settings: the environment does not set them")
     func commandLineOnly() async throws {
-        #expect(Set(OptionCatalog.Option.commandLineOnly.keys) == ["config", "client-id", "tid", "value-file"])
+        #expect(Set(OptionCatalog.Option.commandLineOnly.keys) == ["config", "client-id", "tid", "value-file", "force"])
         let configured = try await ConfiguredArguments.complete(["put", "k", "v"], environment: ["MONSYNC_TID": "1", "MONSYNC_CLIENT_ID": "1",
                                                                                                  "MONSYNC_VALUE_FILE": "/etc/passwd"],
                                                                 catalog: catalog)
         #expect(configured.arguments == ["put", "k", "v"])
+        let save = try await ConfiguredArguments.complete(["snapshot", "save", "f.msnap"], environment: ["MONSYNC_FORCE": "true"], catalog: catalog)
+        #expect(save.arguments == ["snapshot", "save", "f.msnap"], "a setting must not let every save overwrite its file")
     }
 
     @Test("no two settings share an environment variable")

@@ -19,15 +19,15 @@ final class NodeCluster: @unchecked Sendable {
     /// Each node's admin endpoint port (`--admin-address 127.0.0.1:PORT`), by name, when started with one.
     let adminPorts: [String: Int]
 
-    /// Starts a node for each of `running` (all of `names` by default), on the stores in `directory`;
-    /// `arguments` go to every node (after ``fastTimers``). With `admin`, each node serves its admin
-    /// endpoint on a free port (``adminPorts``).
-    init(names: [String] = ["a", "b", "c"], running: [String]? = nil, directory: URL, admin: Bool = false,
+    /// Starts a node for each of `running` (all of `names` by default), on the stores in `directory`,
+    /// with `monmap` (fresh free ports by default); `arguments` go to every node (after
+    /// ``fastTimers``). With `admin`, each node serves its admin endpoint on a free port (``adminPorts``).
+    init(names: [String] = ["a", "b", "c"], running: [String]? = nil, directory: URL, monmap: String? = nil, admin: Bool = false,
          arguments: [String] = []) throws {
         self.names = names
-        monmap = makeMonmap(names)
+        self.monmap = monmap ?? makeMonmap(names)
         var addresses: [String: String] = [:]
-        for pair in monmap.split(separator: ",") {
+        for pair in self.monmap.split(separator: ",") {
             let parts = pair.split(separator: "=", maxSplits: 1)
             addresses[String(parts[0])] = String(parts[1])
         }
@@ -41,7 +41,7 @@ final class NodeCluster: @unchecked Sendable {
                 adminPorts[name] = port
                 extra += ["--admin-address", "127.0.0.1:\(port)"]
             }
-            nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", monmap,
+            nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", self.monmap,
                                               "--store", directory.appendingPathComponent(name).path] + fastTimers + extra)
         }
         self.nodes = nodes

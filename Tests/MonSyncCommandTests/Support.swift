@@ -54,11 +54,12 @@ final class RunningProcess: @unchecked Sendable {
     }()
 
     /// The commands that take `--insecure-plaintext` (a command path's first word, or its two).
-    static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench"]
+    static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench", "snapshot save"]
 
     /// `arguments` with `--insecure-plaintext` if their command talks to monitors and they give no keys.
     static func choosingPlaintext(_ arguments: [String]) -> [String] {
-        guard binaryChoosesPlaintext, let command = arguments.first, networkCommands.contains(command),
+        guard binaryChoosesPlaintext, let command = arguments.first,
+              networkCommands.contains(command) || networkCommands.contains(arguments.prefix(2).joined(separator: " ")),
               !arguments.contains("--key"), !arguments.contains("--insecure-plaintext") else { return arguments }
         return arguments + ["--insecure-plaintext"]
     }

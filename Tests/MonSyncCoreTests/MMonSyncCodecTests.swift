@@ -16,7 +16,7 @@ struct MMonSyncCodecTests {
     func everyOpAndFlag(op: MMonSync.Op) throws {
         // Every subset of the op's allowed flags.
         let allowed = op.allowedFlags.rawValue
-        for bits in 0...UInt8(0x0F) where bits & ~allowed == 0 {
+        for bits in 0...UInt8(0x1F) where bits & ~allowed == 0 {
             let flags = MMonSync.Flags(rawValue: bits)
             let message = MMonSync(op: op, flags: flags, version: 7, chunk: [1, 2, 3],
                                    lastKey: SyncKey(prefix: "p", key: "k"), crc: 99,
@@ -32,7 +32,7 @@ struct MMonSyncCodecTests {
 
     @Test("flags the op does not allow are refused on decode", arguments: MMonSync.Op.allCases)
     func disallowedFlags(op: MMonSync.Op) throws {
-        for bit in [MMonSync.Flags.last, .retry, .crc, .replyTo] where !op.allowedFlags.contains(bit) {
+        for bit in [MMonSync.Flags.last, .retry, .crc, .replyTo, .backup] where !op.allowedFlags.contains(bit) {
             var bytes = codec.encode(MMonSync(op: op))
             // flags is the payload's 5th byte: header 12 + op 4.
             bytes[Frame.headerSize + 4] = bit.rawValue
@@ -42,6 +42,23 @@ struct MMonSyncCodecTests {
             let message = MMonSync(op: op, flags: bit, replyTo: bit == .replyTo ? MessageSamples.a : nil)
             #expect(throws: DecodeError.self) { try message.validate() }
         }
+    }
+
+    @Test("BACKUP is a version-3 flag: a START_CHUNKS written as version 2 with it is refused, as a version-2 reader refuses it")
+    func backupFlagNeedsVersion3() throws {
+        let message = MMonSync(op: .startChunks, flags: .backup, session: 9, sequence: 1, window: 8)
+        #expect(try roundTrip(message).flags == .backup)
+        let asVersion2 = Frame.encode(type: MMonSync.messageType, version: 2, compatVersion: 1, payloadCapacity: 256) {
+            message.encodePayload(into: &$0)
+        }
+        #expect(throws: DecodeError.invalidFlags(op: MMonSync.Op.startChunks.rawValue, flags: 0x10)) { try codec.decode(asVersion2) }
+        // The same frame with the flag cleared is an ordinary version-2 START_CHUNKS.
+        var plain = message
+        plain.flags = []
+        let plainVersion2 = Frame.encode(type: MMonSync.messageType, version: 2, compatVersion: 1, payloadCapacity: 256) {
+            plain.encodePayload(into: &$0)
+        }
+        #expect(try codec.decode(plainVersion2) as? MMonSync == plain)
     }
 
     @Test("random messages round-trip unchanged")
@@ -99,9 +116,9 @@ struct MMonSyncCodecTests {
     @Test("fields appended by a newer version are skipped")
     func skipsNewerFields() throws {
         let current = MessageSamples.canonical.first { $0.name == "chunk" }!.message
-        let newer = Frame.encode(type: .mmonSync, version: 3, compatVersion: 1) { e in
+        let newer = Frame.encode(type: .mmonSync, version: 4, compatVersion: 1) { e in
             current.encodePayload(into: &e)
-            e.encode(UInt64(0xFEED))  // a field of version 3 we do not know
+            e.encode(UInt64(0xFEED))  // a field of version 4 we do not know
             e.encode("future")
         }
         #expect(try codec.decode(newer) as? MMonSync == current)
@@ -109,10 +126,10 @@ struct MMonSyncCodecTests {
 
     @Test("data whose compat version is newer than ours is refused clearly")
     func refusesTooNew() throws {
-        let bytes = Frame.encode(type: .mmonSync, version: 4, compatVersion: 3) { e in
+        let bytes = Frame.encode(type: .mmonSync, version: 5, compatVersion: 4) { e in
             MMonSync(op: .heartbeat).encodePayload(into: &e)
         }
-        #expect(throws: DecodeError.unsupportedVersion(what: "mon_sync", compat: 3, supported: 2)) { try codec.decode(bytes) }
+        #expect(throws: DecodeError.unsupportedVersion(what: "mon_sync", compat: 4, supported: 3)) { try codec.decode(bytes) }
     }
 
     @Test("an entity from a newer struct version is read and its new fields skipped")

@@ -19,6 +19,7 @@ enum MessageSamples {
         ("finish", MMonSync(op: .finish, version: 1200, session: 0x1122_3344_5566_7788)),
         ("start_chunks", MMonSync(op: .startChunks, lastKey: SyncKey(prefix: "kv", key: "user/42"),
                                   session: 0x1122_3344_5566_7788, requesterVersion: 1100, window: 8)),
+        ("start_chunks_backup", MMonSync(op: .startChunks, flags: .backup, session: 0x1122_3344_5566_7788, sequence: 1, window: 8)),
         ("chunk", MMonSync(op: .chunk, flags: .crc, chunk: [0xDE, 0xAD, 0xBE, 0xEF],
                            lastKey: SyncKey(prefix: "kv", key: "user/43"), crc: CRC32C.checksum([0xDE, 0xAD, 0xBE, 0xEF] as [UInt8]),
                            session: 0x1122_3344_5566_7788, sequence: 9, firstCommitted: 501, estimatedBytes: 1 << 30)),

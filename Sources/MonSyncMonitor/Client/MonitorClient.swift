@@ -27,7 +27,9 @@ public final class MonitorClient: Sendable {
     /// How long one attempt waits for a definite answer before the client hunts every monitor.
     public let attemptTimeout: Duration
 
-    private let dispatcher: Dispatcher
+    /// The client's dispatcher: its command replies, and what else its address receives (a
+    /// backup's CHUNKs, ``SnapshotSaver``).
+    let dispatcher: Dispatcher
     private let timebase: Timebase
     private let logger: Logger
 

@@ -433,19 +433,34 @@ public actor Monitor {
     public nonisolated var unauthorizedMessages: Int { unauthorized.load(ordering: .relaxed) }
 
     /// The role a message needs from its authenticated sender: monitors alone take part in
-    /// elections, Paxos and store sync, and forward commands; writes need a write key; reads a read key.
+    /// elections, Paxos and store sync, and forward commands; writes need a write key; reads a read
+    /// key; a backup stream (START_CHUNKS with BACKUP, then its CHUNK_REPLYs and ABORT) a backup key.
+    ///
+    /// A backup key's CHUNK_REPLY or ABORT can touch only sessions of its own address (provider
+    /// sessions are keyed by the sender's address, which the transport binds to the key), and a
+    /// requester drops what does not come from a member, so admitting them to backup keys lends
+    /// those keys nothing of a monitor's.
     nonisolated static func requiredRole(for message: any WireMessage) -> PeerIdentity.Role {
+        if let sync = message as? MMonSync {
+            switch sync.op {
+            case .startChunks where sync.flags.contains(.backup): return .backup
+            case .chunkReply, .abort: return .backup
+            default: return .monitor
+            }
+        }
         guard let command = message as? MMonCommand else { return .monitor }
         if command.flags.contains(.forwarded) { return .monitor }
         return command.op.isWrite ? .write : .read
     }
 
     /// Whether `peer` may send `message`; a transport that authenticates nobody (`peer` nil) is
-    /// trusted as configured. A refusal is counted, logged once per key per interval, and a client
-    /// command is answered INVALID, saying why.
+    /// trusted as configured. A refusal is counted, logged once per key per interval, and answered
+    /// where the sender waits for an answer: a client command with INVALID, a backup's START_CHUNKS
+    /// with ABORT (`permission_denied`), both saying why. (Only an authenticated sender is ever
+    /// answered here: its address is bound to its key, so the answer cannot be aimed elsewhere.)
     nonisolated func admits(_ message: any WireMessage, from peer: PeerIdentity?, at sender: TransportAddress) -> Bool {
         let required = Self.requiredRole(for: message)
-        guard let peer, peer.role < required else { return true }
+        guard let peer, !peer.role.allows(required) else { return true }
         unauthorized.add(1, ordering: .relaxed)
         metrics.recordUnauthorized()
         unauthorizedLog.withLock {
@@ -457,6 +472,8 @@ public actor Monitor {
                                          message: "permission denied: the key of \(peer.name) has role \(peer.role); \(command.op) needs \(required)")
             metrics.record(reply: reply)
             outbox.send(reply, to: sender)
+        } else if let sync = message as? MMonSync, sync.op == .startChunks, sync.flags.contains(.backup) {
+            outbox.send(MMonSync(op: .abort, session: sync.session, reason: .permissionDenied), to: sender)
         }
         return false
     }
