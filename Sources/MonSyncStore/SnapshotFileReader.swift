@@ -6,7 +6,7 @@ import Darwin
 import MonSyncCore
 
 /// Reads a snapshot file and checks all of it: the header's CRC, every chunk's CRC32C and
-/// encoding, the format's rules for the entries (``SnapshotContent``), the trailer, and the
+/// encoding, the format's rules for the entries (`SnapshotContent`), the trailer, and the
 /// entries' digest and counts against the header.
 ///
 /// ```swift

@@ -16,7 +16,7 @@ import MonSyncCore
 /// ```
 ///
 /// The chunks appended are a provider's snapshot at ``SnapshotFileHeader/version``, in store
-/// order. The writer keeps what a restored store holds (``SnapshotContent``): the Paxos log is
+/// order. The writer keeps what a restored store holds (`SnapshotContent`): the Paxos log is
 /// cut to that one version (`paxos/<n>` for other `n` dropped, `first_committed` set to it), and
 /// every rule is checked as the entries go by, so a provider that sent anything else is caught
 /// here, not by the first reader. The destination is never a partial file: until ``finish(createdMilliseconds:)``

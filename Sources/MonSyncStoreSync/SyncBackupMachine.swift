@@ -10,7 +10,7 @@ import MonSyncStore
 /// A backup is a store sync's streaming half without the rest: no START to the leader (so no
 /// trim hold, nothing for a leader to keep), no staging, no swap, no election — the client is
 /// not a member and never counts in a quorum. It sends START_CHUNKS with
-/// ``MMonSync/Flags/backup`` to one monitor, which serves it from a snapshot at one Paxos version
+/// `MMonSync.Flags.backup` to one monitor, which serves it from a snapshot at one Paxos version
 /// with the same ``SyncProviderMachine`` that serves syncs; chunks are accepted by the sync
 /// requester's own rules (``ChunkStream``), written, then acknowledged.
 ///
@@ -46,6 +46,7 @@ public struct SyncBackupMachine: Sendable {
         case ended
     }
 
+    /// The timers and window the backup follows.
     public let configuration: Configuration
     /// The monitors to stream from, in the order they are tried.
     public let providers: [MonitorEntity]
@@ -69,9 +70,11 @@ public struct SyncBackupMachine: Sendable {
     var actions: [SyncBackupAction] = []
 
     /// - Parameters:
+    ///   - configuration: the backup's timers and window.
     ///   - providers: the monitors to try, best first (MonSync's client: the quorum's peons, then
     ///     the leader, then the rest). Without any, the backup fails at once.
     ///   - session: the backup's id, never 0 (drawn at random: a restarted client never reuses one).
+    ///   - logger: where the streams' starts, failovers and end are logged.
     public init(configuration: Configuration = Configuration(), providers: [MonitorEntity], session: UInt64,
                 logger: Logger = Logger(label: "monsync.backup")) {
         self.configuration = configuration

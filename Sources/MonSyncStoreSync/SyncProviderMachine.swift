@@ -30,7 +30,7 @@ public struct SyncSend: Sendable, CustomStringConvertible {
 /// snapshot released (the owner fires ``expire(now:)`` at ``nextDeadline``).
 ///
 /// - A requester must be a monmap member; anyone else is dropped and counted — unless its
-///   START_CHUNKS carries ``MMonSync/Flags/backup``: a backup client (`monsync snapshot save`)
+///   START_CHUNKS carries `MMonSync.Flags.backup`: a backup client (`monsync snapshot save`)
 ///   streams the snapshot into a file. Who may ask for a backup stream is the shell's decision,
 ///   made before the message gets here (an authenticated key with the `backup` or `monitor` role,
 ///   or anyone on a transport that authenticates nobody); chunks go only to the sender's own

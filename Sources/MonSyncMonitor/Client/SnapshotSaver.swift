@@ -5,8 +5,8 @@ public import MonSyncStore
 public import MonSyncStoreSync
 
 /// Saves a consistent snapshot of a live cluster into a file (`monsync snapshot save`): runs a
-/// ``SyncBackupMachine`` on a ``MonitorClient``'s address and writes what it accepts with a
-/// ``SnapshotFileWriter``.
+/// `SyncBackupMachine` on a ``MonitorClient``'s address and writes what it accepts with a
+/// `SnapshotFileWriter`.
 ///
 /// The client's address receives the provider's CHUNKs beside its command replies, and the
 /// backup's sends go through one queue per monitor, as a monitor's own do, so a monitor that
@@ -56,6 +56,8 @@ public final class SnapshotSaver: Sendable {
     ///   - configuration: the backup client's timers and limits.
     ///   - progressInterval: how often `progress` is called while the backup runs (and once at its end).
     ///   - createdMilliseconds: the wall-clock time to record as the file's creation (Unix milliseconds).
+    ///   - writer: where the accepted chunks go; it completes the file only once the stream ended whole.
+    ///   - progress: called with the backup's progress every `progressInterval`, and once at its end.
     /// - Returns: the file's final header and how the backup went; on failure, nothing is at the
     ///   writer's destination.
     public func save(into writer: SnapshotFileWriter, providers: [MonitorEntity], monmap: MonMap, prefixes: [String],
