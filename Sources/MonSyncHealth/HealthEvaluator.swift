@@ -207,8 +207,8 @@ public struct HealthEvaluator: Sendable {
 
     // MARK: Formatting
 
-    /// `1.5 MiB`, `640 B`.
-    static func bytes(_ count: UInt64) -> String {
+    /// `1.5 MiB`, `640 B`: a byte count as people read it (binary units), for every report that shows one.
+    public static func bytes(_ count: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(count)
         var unit = 0

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MonSyncCore
+import MonSyncHealth
 import MonSyncMessages
 import MonSyncMonitor
 
@@ -444,14 +445,7 @@ struct StatusRow: Encodable {
 
     /// `1.5 MiB`, `640 B`.
     static func bytes(_ count: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+        HealthEvaluator.bytes(count)
     }
 
     /// `2.3 s`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MonSyncHealth
 import MonSyncMessages
 import MonSyncStore
 
@@ -32,14 +33,7 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     /// `12.3 MiB`.
     static func size(_ bytes: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+        HealthEvaluator.bytes(bytes)
     }
 
     /// `2025-01-31T12:00:00.123Z`.
