@@ -48,8 +48,11 @@ enum LifecycleChecks {
     }
 
     @Sendable static func shutdownWhileBusy(_ context: CheckContext) async throws {
-        // Waits must be real: the send timeout is longer than anything this check waits for.
-        let options = context.options { $0.sendTimeout = context.timeout + context.timeout }
+        // Waits must be real: the send timeout is far longer than anything this check waits for.
+        // (Twice the timeout was not: on a loaded machine, filling b until a send blocks took
+        // longer, and the blocked send timed out before the shutdown could end it.) A transport
+        // whose shutdown leaves the send waiting still fails at once, on `promptness` below.
+        let options = context.options { $0.sendTimeout = context.timeout * 15 }
         let a = try await context.node("a", options: options)
         let b = try await context.node("b", options: options, consume: false)
         let nobody = try context.address("nobody")

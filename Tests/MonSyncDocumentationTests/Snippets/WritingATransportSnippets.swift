@@ -124,7 +124,15 @@ struct WritingATransportSnippetTests {
     @Test("a send's wait ends at the deadline on the options' clock")
     func sendDeadline() async throws {
         let transport = try MyTransport(address: "mine://doc-deadline", options: TransportOptions(sendTimeout: .milliseconds(10)))
-        await transport.waitForRoom(to: "mine://nobody") { try? await Task.sleep(for: .seconds(1)) }
+        // Room never comes: the wait lasts until the timer has ended it (bounded generously — on a
+        // loaded machine a 10 ms timer's task once waited more than a second for a thread).
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
+        await transport.waitForRoom(to: "mine://nobody") {
+            while transport.timedOutPeers.withLock({ $0.isEmpty }) && clock.now < giveUp {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
         #expect(transport.timedOutPeers.withLock { $0 } == ["mine://nobody"])
     }
 
