@@ -100,7 +100,7 @@ done
 digests=$(for name in a b c; do digest_of "$name"; done | sort -u | wc -l)
 if [ "$digests" -eq 1 ]; then
   echo "OK: all three stores hold the same data"
-  echo "(a client without the keys gets nothing from this cluster: \"$MONSYNC get key-1 --monmap $MONMAP\" finds no monitor)"
+  echo "(a client without the keys gets nothing from this cluster: \"$MONSYNC get key-1 --monmap $MONMAP --insecure-plaintext\" finds no monitor, exit 3; without that flag it refuses to run in plaintext at all)"
   rm -rf "$WORK"
 else
   echo "FAILED: the stores differ (kept in $WORK)"
