@@ -52,6 +52,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Latency histograms of `monsync bench`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // Child processes (the ZeroMQ demo's nodes, the process tests): Foundation 6.3's `Process.run()`
+        // can crash on Linux (see Sources/MonSyncChildProcess).
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.0"),
         // `swift package generate-documentation` (Scripts/docs): a command plugin only, linked into no target.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
         // The admin endpoint of `monsync node` (`/metrics`, `/health`): a small HTTP/1.1 server on
@@ -253,6 +256,7 @@ let package = Package(
                 "MonSyncZeroMQ",
                 "MonSyncHealth",
                 "MonSyncAdmin",
+                "MonSyncChildProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -277,6 +281,15 @@ let package = Package(
         // What the test targets share (not a product): a loopback monitor cluster on a test clock, a
         // real-time `eventually`, free TCP ports, `offPool` for the simulator, the MONSYNC_TEST_SEED
         // override, and the build products directory with a finished child process's result.
+        // A background child process to signal and wait for (swift-subprocess underneath).
+        .target(
+            name: "MonSyncChildProcess",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MonSyncTestSupport",
             dependencies: [
@@ -286,6 +299,7 @@ let package = Package(
                 "MonSyncStore",
                 "MonSyncStoreSync",
                 "MonSyncMonitor",
+                "MonSyncChildProcess",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -349,6 +363,7 @@ let package = Package(
                 "MonSyncCore",
                 "MonSyncMessages",
                 "MonSyncStore",
+                "MonSyncChildProcess",
                 "monsync-store-crasher",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),

@@ -1,6 +1,7 @@
 #if ZeroMQ
 import Foundation
 import Logging
+import MonSyncChildProcess
 import MonSyncCore
 import MonSyncMessages
 import MonSyncMonitor
@@ -38,28 +39,23 @@ struct ZeroMQProcessDemo {
         }()
         say("[setup] a and b hold \(loaded.versions) Paxos versions (\(mib(loaded.bytes)) MiB), trimmed: fc \(loaded.firstCommitted), lc \(loaded.lastCommitted)")
 
-        var processes: [String: Process] = [:]
+        var processes: [String: ChildProcess] = [:]
         defer {
-            for process in processes.values where process.isRunning { process.terminate() }
+            for process in processes.values { process.signal(SIGTERM) }
         }
-        func spawn(_ index: Int) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["node", "--name", names[index], "--monmap", monmapText, "--store", directories[index],
-                                 "--log-level", "warning", "--sync-window", "\(base.window)", "--sync-chunk-size", "\(base.chunkSize)",
-                                 "--key", keys.secretKeyPath(of: names[index]), "--keyring", keys.keyringPath]
-            let path = "\(work)/\(names[index]).log"
-            guard FileManager.default.createFile(atPath: path, contents: nil), let log = FileHandle(forWritingAtPath: path) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-            }
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
+        func spawn(_ index: Int) async throws {
+            let log = "\(work)/\(names[index]).log"
+            let process = try await ChildProcess.start(
+                executable,
+                arguments: ["node", "--name", names[index], "--monmap", monmapText, "--store", directories[index],
+                            "--log-level", "warning", "--sync-window", "\(base.window)", "--sync-chunk-size", "\(base.chunkSize)",
+                            "--key", keys.secretKeyPath(of: names[index]), "--keyring", keys.keyringPath],
+                standardOutput: .file(log), standardError: .file(log))
             processes[names[index]] = process
             say("[\(names[index])] started: pid \(process.processIdentifier), \(monmap.members[index].address)")
         }
-        try spawn(0)
-        try spawn(1)
+        try await spawn(0)
+        try await spawn(1)
 
         var logger = Logger(label: "monsync.demo.client")
         logger.logLevel = .critical
@@ -102,7 +98,7 @@ struct ZeroMQProcessDemo {
 
         say("[c] starts with an empty store")
         let syncStarted = ContinuousClock.now
-        try spawn(2)
+        try await spawn(2)
         var lastState: MonitorState?
         let joined = try await wait(until: deadline) {
             if let s = await status(2), s.state != lastState {
@@ -128,9 +124,9 @@ struct ZeroMQProcessDemo {
         // Give the last commits a moment to reach every member, then stop the processes and compare offline.
         try await Task.sleep(for: .seconds(1))
         for (name, process) in processes.sorted(by: { $0.key < $1.key }) {
-            process.terminate()
-            process.waitUntilExit()
-            say("[\(name)] stopped: exit \(process.terminationStatus)")
+            process.signal(SIGTERM)
+            let termination = try await process.wait(timeout: .seconds(30))
+            say("[\(name)] stopped: \(termination)")
         }
         var digests: [StoreDigest] = []
         for (index, directory) in directories.enumerated() {

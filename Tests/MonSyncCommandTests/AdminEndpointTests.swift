@@ -22,7 +22,7 @@ struct AdminEndpointTests {
         try #require(FileManager.default.isExecutableFile(atPath: Self.promtool),
                      "promtool is missing: Scripts/ensure-system-packages installs Debian's prometheus package")
         try await withTemporaryDirectory { directory in
-            let cluster = try NodeCluster(directory: directory, admin: true, arguments: Self.noStoreChecks)
+            let cluster = try await NodeCluster(directory: directory, admin: true, arguments: Self.noStoreChecks)
             let leader = try await cluster.waitForQuorum()
             let put = try await cluster.run(["put", "color", "blue", "--timeout", "20"])
             try #require(put.status == 0, "\(put)")
@@ -85,7 +85,7 @@ struct AdminEndpointTests {
             let survivors = cluster.names.filter { $0 != "c" }
             try #require(cluster.nodes["c"]).signal(SIGKILL)
             _ = try await cluster.waitForQuorum(of: survivors)
-            var down = ProcessResult(status: -1, stdout: "", stderr: "")
+            var down = ProcessResult(termination: .exited(-1), stdout: "", stderr: "")
             try await eventually("monsync health reports MON_DOWN", timeout: .seconds(60), polling: .milliseconds(500)) {
                 down = try await cluster.run(["health", "--detail", "--timeout", "5"] + Self.noStoreChecks)
                 return down.status == 7

@@ -13,7 +13,7 @@ import Testing
 /// known key it gets nothing through; with a client key it cannot speak as a monitor; a read key
 /// cannot write. The CLI with the right keys works.
 @Suite("Authenticated links across processes", .serialized, .timeLimit(.minutes(3)),
-       .enabled(if: PythonZMQ.isAvailable, "needs python3 with pyzmq (pip install pyzmq)"))
+       .enabled("needs python3 with pyzmq (pip install pyzmq)") { await PythonZMQ.isAvailable })
 struct AuthenticationTests {
     /// Sends frames from a DEALER (CURVE client if keys are given), listening for replies on a
     /// ROUTER at `reply` (CURVE server with the same keys); prints how many replies came and
@@ -86,7 +86,7 @@ d.close(); inbox.close(); ctx.term()
             var nodes: [RunningProcess] = []
             defer { for node in nodes { node.signal(SIGKILL) } }
             for name in ["a", "b"] {
-                nodes.append(try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", path(name)] + fastTimers + keys(name)))
+                nodes.append(try await RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", path(name)] + fastTimers + keys(name)))
             }
             do {
                 try await eventually("the secured cluster serves writes", timeout: .seconds(30)) {

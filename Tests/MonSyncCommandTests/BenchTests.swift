@@ -197,8 +197,8 @@ extension BenchTests {
     @Test("bench put then bench get against three real nodes", .timeLimit(.minutes(1)))
     func cluster() async throws {
         let monmap = makeMonmap(["a", "b", "c"])
-        let nodes = try ["a", "b", "c"].map { name in
-            try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", "memory"] + fastTimers)
+        let nodes = try await ["a", "b", "c"].asyncMap { name in
+            try await RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", "memory"] + fastTimers)
         }
         defer { for node in nodes { node.signal(SIGKILL) } }
         // All three in the quorum first, so no election (a late joiner's) falls inside the measured run.

@@ -19,24 +19,16 @@ struct BindAddressTests {
         let dialed = names.map { _ in freeTCPPort() }
         let bound = names.map { _ in freeTCPPort() }
         let monmap = zip(names, dialed).map { "\($0)=tcp://127.0.0.1:\($1)" }.joined(separator: ",")
-        var processes: [Process] = []
+        var processes: [ChildProcess] = []
         var nodes: [RunningProcess] = []
         defer {
-            // SIGKILL: a child inherits the test runner's signal mask, in which SIGTERM may be blocked.
-            for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            for process in processes { process.signal(SIGKILL) }
             for node in nodes { node.signal(SIGKILL) }
         }
         for index in names.indices {
-            let forwarder = Process()
-            forwarder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            forwarder.arguments = ["python3", proxy, "\(dialed[index])", "\(bound[index])", "1"]
-            // Not the runner's own output: a forwarder holding it open would keep `swift test` waiting.
-            forwarder.standardOutput = FileHandle.nullDevice
-            forwarder.standardError = FileHandle.nullDevice
-            forwarder.standardInput = FileHandle.nullDevice
-            try forwarder.run()
-            processes.append(forwarder)
-            nodes.append(try RunningProcess(["node", "--name", names[index], "--monmap", monmap, "--store", "memory",
+            // Output to /dev/null, not the runner's own: a forwarder holding it open would keep `swift test` waiting.
+            processes.append(try await ChildProcess.start("/usr/bin/env", arguments: ["python3", proxy, "\(dialed[index])", "\(bound[index])", "1"]))
+            nodes.append(try await RunningProcess(["node", "--name", names[index], "--monmap", monmap, "--store", "memory",
                                              "--bind-address", "tcp://127.0.0.1:\(bound[index])"] + fastTimers))
         }
         try await eventually("a write through the forwarders", timeout: .seconds(60)) {

@@ -151,8 +151,8 @@ extension CommandTests {
         try await withTemporaryDirectory { directory in
             let monmap = makeMonmap(["a", "b", "c"])
             let stores = ["a", "b", "c"].map { directory.appendingPathComponent($0).path }
-            let nodes = try zip(["a", "b", "c"], stores).map { name, store in
-                try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", store] + fastTimers)
+            let nodes = try await zip(["a", "b", "c"], stores).asyncMap { name, store in
+                try await RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", store] + fastTimers)
             }
             defer { for node in nodes { node.signal(SIGKILL) } }
 
@@ -247,8 +247,8 @@ extension CommandTests {
             // c may decide to sync before a and b have elected a leader; its requester does not learn
             // the leader while it retries, so it gives up fast and probes again (which finds the leader).
             let syncTimers = ["--sync-backoff", "1", "--sync-start-timeout", "3", "--sync-start-attempts", "2"]
-            let nodes = try zip(["a", "b", "c"], stores).map { name, store in
-                try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", store] + fastTimers + syncTimers)
+            let nodes = try await zip(["a", "b", "c"], stores).asyncMap { name, store in
+                try await RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", store] + fastTimers + syncTimers)
             }
             defer { for node in nodes { node.signal(SIGKILL) } }
 
@@ -309,7 +309,7 @@ extension CommandTests {
     func boundedShutdown() async throws {
         try await withTemporaryDirectory { directory in
             let store = directory.appendingPathComponent("a").path
-            let node = try RunningProcess(["node", "--name", "a", "--monmap", makeMonmap(["a", "b", "c"]), "--store", store] + fastTimers)
+            let node = try await RunningProcess(["node", "--name", "a", "--monmap", makeMonmap(["a", "b", "c"]), "--store", store] + fastTimers)
             defer { node.signal(SIGKILL) }
             // Long enough for probes to the missing peers to queue up behind the transport's send timeout.
             try await Task.sleep(for: .seconds(4))
@@ -329,8 +329,8 @@ extension CommandTests {
     func ipcCluster() async throws {
         try await withTemporaryDirectory { directory in
             let monmap = ["a", "b", "c"].map { "\($0)=ipc://\(directory.appendingPathComponent("\($0).sock").path)" }.joined(separator: ",")
-            let nodes = try ["a", "b", "c"].map { name in
-                try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", "memory"] + fastTimers)
+            let nodes = try await ["a", "b", "c"].asyncMap { name in
+                try await RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", "memory"] + fastTimers)
             }
             defer { for node in nodes { node.signal(SIGKILL) } }
             let before = try clientSocketFiles()

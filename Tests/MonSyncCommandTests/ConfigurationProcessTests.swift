@@ -90,7 +90,7 @@ struct ConfigurationProcessTests {
             """
             try Data(json.utf8).write(to: file)
             let environment = ["MONSYNC_CONFIG": file.path]
-            let node = try RunningProcess(["node"], plaintext: false, environment: environment.merging(["MONSYNC_NAME": "a"]) { $1 })
+            let node = try await RunningProcess(["node"], plaintext: false, environment: environment.merging(["MONSYNC_NAME": "a"]) { $1 })
             let put = try await monsync(["put", "color", "blue"], plaintext: false, timeout: .seconds(60), environment: environment)
             #expect(put.status == 0, "\(put); node: \(node.stderrSoFar)")
             let get = try await monsync(["get", "color"], plaintext: false, timeout: .seconds(60), environment: environment)

@@ -118,7 +118,7 @@ struct DeadAddressTests {
     /// The fast timers, with lease-ack and accept timeouts of 8 s: a loaded machine does not cost an
     /// election, and one dead-address send (10 s) still does. Logs at info: the elections and
     /// bootstraps a node goes through are counted from them.
-    static func startCluster(in directory: URL) throws
+    static func startCluster(in directory: URL) async throws
         -> (names: [String], nodes: [String: RunningProcess], addresses: [String: TransportAddress], monmap: String) {
         let names = ["a", "b", "c"]
         let clusterMonmap = makeMonmap(names + ["d", "e"])
@@ -131,7 +131,7 @@ struct DeadAddressTests {
                       "--lease-ack-timeout", "8", "--accept-timeout", "8", "--shutdown-timeout", "3", "--log-level", "info"]
         var nodes: [String: RunningProcess] = [:]
         for name in names {
-            nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", clusterMonmap,
+            nodes[name] = try await RunningProcess(["node", "--name", name, "--monmap", clusterMonmap,
                                               "--store", directory.appendingPathComponent(name).path] + timers)
         }
         return (names, nodes, addresses, monmap)
@@ -140,7 +140,7 @@ struct DeadAddressTests {
     @Test("STARTs naming dead REPLY_TO addresses and START_CHUNKS from dead or stranger requesters stall no write and cost no election")
     func deadAddressesDoNotStallTheCluster() async throws {
         try await withTemporaryDirectory { directory in
-            let (names, nodes, addresses, monmap) = try Self.startCluster(in: directory)
+            let (names, nodes, addresses, monmap) = try await Self.startCluster(in: directory)
             defer { for node in nodes.values { node.signal(SIGKILL) } }
 
             // 1. A quorum of three, and a few writes (a committed store: every node may serve a sync).

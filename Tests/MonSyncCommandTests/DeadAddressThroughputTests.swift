@@ -58,7 +58,7 @@ struct DeadAddressThroughputTests {
         let interval = Double(environment["MONSYNC_MEASURE_INTERVAL"] ?? "") ?? 2
         let repeats = max(1, Int(environment["MONSYNC_MEASURE_REPEATS"] ?? "") ?? 1)
         try await withTemporaryDirectory { directory in
-            let (names, nodes, addresses, monmap) = try DeadAddressTests.startCluster(in: directory)
+            let (names, nodes, addresses, monmap) = try await DeadAddressTests.startCluster(in: directory)
             defer { for node in nodes.values { node.signal(SIGKILL) } }
 
             let clock = ContinuousClock()

@@ -10,14 +10,14 @@ import Testing
 /// process with real ZeroMQ sockets: a ZeroMQ peer that is not ours (pyzmq), and short-lived
 /// `monsync` clients as an operator's scripts run them.
 @Suite("Hostile networks across processes", .serialized, .timeLimit(.minutes(3)),
-       .enabled(if: PythonZMQ.isAvailable, "needs python3 with pyzmq (pip install pyzmq)"))
+       .enabled("needs python3 with pyzmq (pip install pyzmq)") { await PythonZMQ.isAvailable })
 struct HostileNetworkTests {
     /// A one-monitor cluster (it is its own quorum), logging at `logLevel`.
-    private func startNode(in directory: URL, logLevel: String = "warning") throws -> (node: RunningProcess, monmap: String) {
+    private func startNode(in directory: URL, logLevel: String = "warning") async throws -> (node: RunningProcess, monmap: String) {
         let monmap = makeMonmap(["a"])
         var arguments = ["node", "--name", "a", "--monmap", monmap, "--store", directory.appendingPathComponent("a").path]
         arguments += fastTimers.dropLast(2) + ["--log-level", logLevel]
-        return (try RunningProcess(arguments), monmap)
+        return (try await RunningProcess(arguments), monmap)
     }
 
     private func address(in monmap: String) -> String { String(monmap.split(separator: "=")[1]) }
@@ -56,12 +56,12 @@ print("sent")
     @Test("two connections claiming one routing id cannot crash a node")
     func duplicateRoutingIDs() async throws {
         try await withTemporaryDirectory { directory in
-            let (node, monmap) = try startNode(in: directory)
+            let (node, monmap) = try await startNode(in: directory)
             try await waitUntilServing(monmap)
             let python = try await runProcess(PythonZMQ.python, ["python3", "-c", Self.duplicateIdentityScript, address(in: monmap), "150"],
                                               timeout: .seconds(60))
             #expect(python.status == 0 && python.stdout.contains("sent"), "\(python)")
-            #expect(node.process.isRunning, "the node died: \(node.stderrSoFar.suffix(2_000))")
+            #expect(node.isRunning, "the node died: \(node.stderrSoFar.suffix(2_000))")
             let put = try await monsync(["put", "after", "attack", "--monmap", monmap, "--timeout", "10"])
             #expect(put.status == 0, "\(put)")
             #expect(!node.stderrSoFar.contains("Assertion failed"))
@@ -78,7 +78,7 @@ print("sent")
     @Test("short-lived clients leave no descriptors behind")
     func shortClientsLeaveNoDescriptors() async throws {
         try await withTemporaryDirectory { directory in
-            let (node, monmap) = try startNode(in: directory)
+            let (node, monmap) = try await startNode(in: directory)
             try await waitUntilServing(monmap)
             // Settle what a first client allocates once (libzmq's threads, the store's files).
             for _ in 0..<3 { _ = try await monsync(["get", "ready", "--monmap", monmap, "--timeout", "10"]) }
@@ -136,7 +136,7 @@ print("sent")
     @Test("refused input and client disconnects do not flood the log; every refusal is counted")
     func noLogFlood() async throws {
         try await withTemporaryDirectory { directory in
-            let (node, monmap) = try startNode(in: directory, logLevel: "info")
+            let (node, monmap) = try await startNode(in: directory, logLevel: "info")
             try await waitUntilServing(monmap)
             let linesBefore = node.stderrSoFar.split(separator: "\n").count
             let frames = 3_000

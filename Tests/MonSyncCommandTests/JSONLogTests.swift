@@ -54,7 +54,7 @@ struct JSONLogTests {
     @Test("a node with --log-format json writes only JSON objects with every field; client commands and their disconnects log no warning")
     func node() async throws {
         let monmap = makeMonmap(["a"])
-        let node = try RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory", "--log-format", "json",
+        let node = try await RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory", "--log-format", "json",
                                        "--log-level", "debug"] + fastTimers.dropLast(2))
         // Clients that come and go: each is a connection the node sees open and close.
         let put = try await monsync(["put", "color", "blue", "--monmap", monmap, "--timeout", "30", "--log-format", "json", "--log-level", "debug"],

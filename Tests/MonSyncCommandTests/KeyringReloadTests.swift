@@ -28,7 +28,7 @@ struct KeyringReloadTests {
             try monitorLine.write(toFile: path("client-keyring"), atomically: true, encoding: .utf8)
             let monmap = makeMonmap(["a"])
             let timers = fastTimers.filter { $0 != "warning" && $0 != "--log-level" } + ["--log-level", "info"]
-            let node = try RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", path("a"),
+            let node = try await RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", path("a"),
                                            "--key", path("a.key"), "--keyring", path("node-keyring")] + timers)
             defer { node.signal(SIGKILL) }
             try await eventually("mon.a starts", timeout: .seconds(20)) { node.stderrSoFar.contains("monitor starting") }
@@ -41,7 +41,7 @@ struct KeyringReloadTests {
                 try await eventually("\(line) ×\(count)", timeout: .seconds(20)) {
                     node.stderrSoFar.components(separatedBy: line).count - 1 >= count
                 }
-                #expect(node.process.isRunning, "SIGHUP ended the node:\n\(node.stderrSoFar)")
+                #expect(node.isRunning, "SIGHUP ended the node:\n\(node.stderrSoFar)")
             }
 
             let before = try await put("1")
@@ -76,7 +76,7 @@ struct KeyringReloadTests {
     func hangupWithoutKeys() async throws {
         let monmap = makeMonmap(["a"])
         let timers = fastTimers.filter { $0 != "warning" && $0 != "--log-level" } + ["--log-level", "info"]
-        let node = try RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory"] + timers)
+        let node = try await RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory"] + timers)
         defer { node.signal(SIGKILL) }
         try await eventually("mon.a starts", timeout: .seconds(20)) { node.stderrSoFar.contains("monitor starting") }
         for _ in 0..<3 { node.signal(SIGHUP) }
@@ -84,7 +84,7 @@ struct KeyringReloadTests {
         try await eventually("a put after SIGHUP", timeout: .seconds(30)) {
             (try? await monsync(["put", "k", "v", "--monmap", monmap, "--timeout", "2"]))?.status == 0
         }
-        #expect(node.process.isRunning)
+        #expect(node.isRunning)
     }
 }
 #endif

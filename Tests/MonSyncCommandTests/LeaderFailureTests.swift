@@ -37,7 +37,7 @@ struct LeaderFailureTests {
             let monmap = makeMonmap(names)
             var nodes: [String: RunningProcess] = [:]
             for name in names {
-                nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", monmap,
+                nodes[name] = try await RunningProcess(["node", "--name", name, "--monmap", monmap,
                                                   "--store", directory.appendingPathComponent(name).path] + fastTimers)
             }
             defer { for node in nodes.values { node.signal(SIGKILL) } }

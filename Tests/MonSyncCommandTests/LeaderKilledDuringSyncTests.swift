@@ -143,8 +143,8 @@ struct LeaderKilledDuringSyncTests {
             let timers = fastTimers.filter { $0 != "warning" && $0 != "--log-level" } + ["--log-level", "info"]
             var nodes: [String: RunningProcess] = [:]
             defer { for node in nodes.values { node.signal(SIGKILL) } }
-            func start(_ name: String) throws {
-                nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", stores[name]!] + timers + syncOptions)
+            func start(_ name: String) async throws {
+                nodes[name] = try await RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", stores[name]!] + timers + syncOptions)
             }
             func logs() -> String {
                 names.compactMap { name in nodes[name].map { "--- \(name):\n" + timeline($0.stderrSoFar) } }.joined(separator: "\n")
@@ -152,8 +152,8 @@ struct LeaderKilledDuringSyncTests {
 
             // 1. a and b form a quorum first: c then asks the leader, which grants and names a provider
             //    other than itself (without a leader c would copy from the peers ahead, the leader first).
-            try start("a")
-            try start("b")
+            try await start("a")
+            try await start("b")
             let clock = ContinuousClock()
             var deadline = clock.now + .seconds(30)
             var leader: String?
@@ -169,7 +169,7 @@ struct LeaderKilledDuringSyncTests {
             try #require(leader != nil, "no quorum of a and b: \(logs())")
 
             // 2. c starts empty; wait until it streams, with some bytes in.
-            try start("c")
+            try await start("c")
             deadline = clock.now + .seconds(30)
             var seen: (rows: [String: [String: Any]], requester: [String: Any])?
             while seen == nil && clock.now < deadline {

@@ -23,7 +23,7 @@ final class NodeCluster: @unchecked Sendable {
     /// with `monmap` (fresh free ports by default); `arguments` go to every node (after
     /// ``fastTimers``). With `admin`, each node serves its admin endpoint on a free port (``adminPorts``).
     init(names: [String] = ["a", "b", "c"], running: [String]? = nil, directory: URL, monmap: String? = nil, admin: Bool = false,
-         arguments: [String] = []) throws {
+         arguments: [String] = []) async throws {
         self.names = names
         self.monmap = monmap ?? makeMonmap(names)
         var addresses: [String: String] = [:]
@@ -41,7 +41,7 @@ final class NodeCluster: @unchecked Sendable {
                 adminPorts[name] = port
                 extra += ["--admin-address", "127.0.0.1:\(port)"]
             }
-            nodes[name] = try RunningProcess(["node", "--name", name, "--monmap", self.monmap,
+            nodes[name] = try await RunningProcess(["node", "--name", name, "--monmap", self.monmap,
                                               "--store", directory.appendingPathComponent(name).path] + fastTimers + extra)
         }
         self.nodes = nodes

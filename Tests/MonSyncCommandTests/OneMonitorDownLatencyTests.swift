@@ -71,7 +71,7 @@ struct OneMonitorDownLatencyTests {
     @Test("monsync put: healthy, a peon stopped, rank 0 (the leader) stopped, rank 0 killed")
     func putLatency() async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try NodeCluster(directory: directory)
+            let cluster = try await NodeCluster(directory: directory)
             let leader = try await cluster.waitForQuorum()
             print("measure: leader \(leader), \(Self.puts) puts per phase, binary \(monsyncPath)")
             var phases = [try await measure("healthy", cluster: cluster)]

@@ -24,7 +24,7 @@ struct OperatorTests {
           arguments: [SIGKILL, SIGSTOP])
     func oneMonitorDown(signal: Int32) async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try NodeCluster(directory: directory)
+            let cluster = try await NodeCluster(directory: directory)
             _ = try await cluster.waitForQuorum()
             // Rank 0 is the first monitor a client used to try, and (lowest rank) the leader.
             try #require(cluster.nodes["a"]).signal(signal)
@@ -51,7 +51,7 @@ struct OperatorTests {
     @Test("status --mon URL…: names, ranks, leader, quorum and monmap epoch come from the monitors, in any order given")
     func statusNamesFromNodes() async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try NodeCluster(directory: directory)
+            let cluster = try await NodeCluster(directory: directory)
             let leader = try await cluster.waitForQuorum()
             let urls = ["c", "b", "a"].map { cluster.addresses[$0]! }
             let status = try await monsync(["status", "--json", "--timeout", "10"] + urls.flatMap { ["--mon", $0] })
@@ -82,7 +82,7 @@ struct OperatorTests {
     func clientRefusesInvalidRequests() async throws {
         try await withTemporaryDirectory { directory in
             // A running cluster: had the client sent these, a monitor would have answered (exit 5), not 64.
-            let cluster = try NodeCluster(directory: directory)
+            let cluster = try await NodeCluster(directory: directory)
             _ = try await cluster.waitForQuorum()
             let long = String(repeating: "k", count: MMonCommand.maximumKeyLength + 1)
             let cases: [([String], String)] = [
@@ -105,7 +105,7 @@ struct OperatorTests {
     @Test("a node answers a request over the limits with a typed error (TOO_LARGE, INVALID) instead of dropping it")
     func nodeAnswersInvalidRequests() async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try NodeCluster(directory: directory)
+            let cluster = try await NodeCluster(directory: directory)
             let leader = try await cluster.waitForQuorum()
             let peon = cluster.names.first { $0 != leader }!
             let long = String(repeating: "k", count: MMonCommand.maximumKeyLength + 1)
@@ -161,7 +161,7 @@ struct OperatorTests {
     @Test("a write that timed out says its outcome is unknown (exit 4); it did commit, and resending it with its --client-id and --tid applies it once")
     func outcomeUnknown() async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try NodeCluster(directory: directory)
+            let cluster = try await NodeCluster(directory: directory)
             let leader = try await cluster.waitForQuorum()
             // The leader alone: it proposes the write, but no peon accepts it while they are stopped.
             let peons = cluster.names.filter { $0 != leader }
@@ -212,7 +212,7 @@ struct OperatorTests {
 
         try await withTemporaryDirectory { directory in
             // One monitor of three: it answers, but can form no quorum.
-            let lonely = try NodeCluster(running: ["a"], directory: directory)
+            let lonely = try await NodeCluster(running: ["a"], directory: directory)
             try await eventually("mon.a answers status", timeout: .seconds(20), polling: .milliseconds(200)) {
                 try await !lonely.answeringRows().isEmpty
             }
@@ -226,7 +226,7 @@ struct OperatorTests {
         }
 
         try await withTemporaryDirectory { directory in
-            let cluster = try NodeCluster(directory: directory)
+            let cluster = try await NodeCluster(directory: directory)
             _ = try await cluster.waitForQuorum()
             let missing = try await cluster.run(["get", "color", "--timeout", "20"])
             #expect(missing.status == 1, "\(missing)")
@@ -243,7 +243,7 @@ struct OperatorTests {
                                               "--keys", "10001", "--value-size", "8", "--batch", "1000"])
                 try #require(load.status == 0, "\(load)")
             }
-            let cluster = try NodeCluster(directory: directory)
+            let cluster = try await NodeCluster(directory: directory)
             _ = try await cluster.waitForQuorum()
 
             let all = try await cluster.run(["list", "--timeout", "30"])

@@ -47,7 +47,7 @@ struct PlaintextChoiceTests {
     @Test("with --insecure-plaintext a plaintext cluster runs, and says it is insecure")
     func chosenPlaintextRuns() async throws {
         let monmap = makeMonmap(["a"])
-        let node = try RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory", "--insecure-plaintext"]
+        let node = try await RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory", "--insecure-plaintext"]
             + fastTimers.filter { $0 != "warning" && $0 != "--log-level" } + ["--log-level", "notice"], plaintext: false)
         defer { node.signal(SIGKILL) }
         try await eventually("the plaintext notice", timeout: .seconds(20)) { node.stderrSoFar.contains("insecure plaintext") }

@@ -23,7 +23,7 @@ struct PutValueFileTests {
     @Test("bytes from a file and from standard input are stored as they are; over 16 MiB is refused before anything is sent")
     func valueFile() async throws {
         try await withTemporaryDirectory { directory in
-            let cluster = try NodeCluster(names: ["a"], directory: directory)
+            let cluster = try await NodeCluster(names: ["a"], directory: directory)
             _ = try await cluster.waitForQuorum()
             // Every byte value, NUL and invalid UTF-8 included, a few times over.
             let bytes = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }

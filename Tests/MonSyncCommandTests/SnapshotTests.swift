@@ -30,7 +30,7 @@ struct SnapshotTests {
         let deadline = clock.now + limit
         while clock.now < deadline {
             if let line = process.stderrSoFar.split(separator: "\n").last(where: { $0.contains(text) }) { return String(line) }
-            guard process.process.isRunning else { break }
+            guard process.isRunning else { break }
             try await clock.sleep(for: .milliseconds(10))
         }
         throw TimedOut(what: "a line with '\(text)' from monsync \(process.arguments.joined(separator: " "))", details: process.stderrSoFar)
@@ -59,9 +59,9 @@ struct SnapshotTests {
         try await withTemporaryDirectory { directory in
             let live = directory.appendingPathComponent("live")
             try await Self.preload(["a", "b", "c"], in: live, keys: 20_000)
-            let cluster = try NodeCluster(directory: live)
+            let cluster = try await NodeCluster(directory: live)
             _ = try await cluster.waitForQuorum(limit: .seconds(60))
-            let writer = try RunningProcess(["bench", "put", "--clients", "2", "--rate", "200", "--duration", "12",
+            let writer = try await RunningProcess(["bench", "put", "--clients", "2", "--rate", "200", "--duration", "12",
                                              "--value-size", "100", "--keys", "3000", "--monmap", cluster.monmap])
             _ = try await Self.line(of: writer, containing: " ops ", within: .seconds(30))
             let before = try await Self.lastCommitted(cluster)
@@ -100,7 +100,7 @@ struct SnapshotTests {
                 #expect(Self.digest(in: restore.stdout) == digest)
                 #expect(restore.stdout.contains("paxos: first_committed \(version), last_committed \(version)"))
             }
-            let again = try NodeCluster(directory: restored, monmap: monmap)
+            let again = try await NodeCluster(directory: restored, monmap: monmap)
             _ = try await again.waitForQuorum(limit: .seconds(60))
             let read = try await again.run(["get", "key-00000042", "--timeout", "10"])
             #expect(read.status == 0, "a preloaded key reads back from the restored cluster: \(read)")
@@ -151,16 +151,16 @@ struct SnapshotTests {
             let monmap = makeMonmap(["a", "b", "c"])
             var nodes: [RunningProcess] = []
             for name in ["a", "b", "c"] {
-                nodes.append(try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", path("store-" + name),
+                nodes.append(try await RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", path("store-" + name),
                                                  "--key", path(name + ".key"), "--keyring", path("keyring")] + fastTimers, plaintext: false))
             }
             defer { for node in nodes { node.signal(SIGKILL) } }
             func keys(_ name: String) -> [String] { ["--monmap", monmap, "--key", path(name + ".key"), "--keyring", path("keyring")] }
-            var put = ProcessResult(status: -1, stdout: "", stderr: "")
-            for _ in 0..<10 where put.status != 0 {
+            var put: ProcessResult?
+            for _ in 0..<10 where put?.status != 0 {
                 put = try await monsync(["put", "color", "blue", "--timeout", "10"] + keys("admin"), plaintext: false)
             }
-            try #require(put.status == 0, "\(put)")
+            try #require(put?.status == 0, "\(String(describing: put))")
 
             let saved = try await monsync(["snapshot", "save", path("ok.msnap")] + keys("backup"), plaintext: false, timeout: .seconds(120))
             try #require(saved.status == 0, "\(saved)")
@@ -188,10 +188,10 @@ struct SnapshotTests {
             let live = directory.appendingPathComponent("live")
             try await Self.preload(["a", "b", "c"], in: live, keys: 40_000)
             // Small chunks make the stream long enough to stop a provider in the middle of it.
-            let cluster = try NodeCluster(directory: live, arguments: ["--sync-chunk-size", "4096"])
+            let cluster = try await NodeCluster(directory: live, arguments: ["--sync-chunk-size", "4096"])
             _ = try await cluster.waitForQuorum(limit: .seconds(60))
             let file = directory.appendingPathComponent("failover.msnap").path
-            let save = try RunningProcess(["snapshot", "save", file, "--monmap", cluster.monmap, "--window", "1",
+            let save = try await RunningProcess(["snapshot", "save", file, "--monmap", cluster.monmap, "--window", "1",
                                            "--chunk-timeout", "2", "--progress-interval", "0.05"])
             let streaming = try await Self.line(of: save, containing: "streaming mon.", within: .seconds(60))
             let provider = try #require(streaming.split(separator: " ").dropFirst(2).first.map { String($0.dropFirst(4).dropLast()) })
@@ -207,7 +207,7 @@ struct SnapshotTests {
 
             // Interrupted (SIGINT) mid-stream: exit 130, and the partial file is gone too.
             let interrupted = directory.appendingPathComponent("interrupted.msnap").path
-            let stopping = try RunningProcess(["snapshot", "save", interrupted, "--monmap", cluster.monmap, "--window", "1",
+            let stopping = try await RunningProcess(["snapshot", "save", interrupted, "--monmap", cluster.monmap, "--window", "1",
                                                "--progress-interval", "0.05"])
             _ = try await Self.line(of: stopping, containing: "streaming mon.", within: .seconds(60))
             stopping.signal(SIGINT)
@@ -219,7 +219,7 @@ struct SnapshotTests {
             // Every monitor stops answering mid-stream: the save gives up with a clear error, and
             // nothing is left at the destination, not even the partial file.
             let doomed = directory.appendingPathComponent("doomed.msnap").path
-            let failing = try RunningProcess(["snapshot", "save", doomed, "--monmap", cluster.monmap, "--window", "1",
+            let failing = try await RunningProcess(["snapshot", "save", doomed, "--monmap", cluster.monmap, "--window", "1",
                                               "--chunk-timeout", "1", "--attempts", "3", "--progress-interval", "0.05"])
             _ = try await Self.line(of: failing, containing: "streaming mon.", within: .seconds(60))
             for node in cluster.nodes.values { node.signal(SIGSTOP) }

@@ -42,7 +42,7 @@ struct StopAtRandomMomentsTests {
             var nodes: [String: RunningProcess] = [:]
             defer { for node in nodes.values { node.signal(SIGKILL) } }
             func start(_ name: String) async throws {
-                let node = try RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", stores[name]!] + options)
+                let node = try await RunningProcess(["node", "--name", name, "--monmap", monmap, "--store", stores[name]!] + options)
                 nodes[name] = node
                 // Stop it only once it runs (before that, SIGTERM's default action ends a process
                 // that has not installed its handlers yet: not a stop, and not what this tests).
@@ -53,8 +53,8 @@ struct StopAtRandomMomentsTests {
                 let removed = nodes.removeValue(forKey: name)
                 let node = try #require(removed)
                 let result = try await node.wait(timeout: .seconds(30))
-                #expect(result.status == 0 && node.process.terminationReason == .exit,
-                        "mon.\(name) stopped \(why) exited \(result.status) (\(node.process.terminationReason == .exit ? "exit" : "signal")):\n\(result.stderr.suffix(3_000))")
+                #expect(result.termination == .exited(0),
+                        "mon.\(name) stopped \(why) ended with \(result.termination):\n\(result.stderr.suffix(3_000))")
                 for marker in ["Program crashed", "Assertion failed", "terminate called", "Fatal error"] {
                     #expect(!result.stderr.contains(marker), "mon.\(name) stopped \(why): \(marker)\n\(result.stderr.suffix(3_000))")
                 }
@@ -122,7 +122,7 @@ struct StopAtRandomMomentsTests {
             let options = fastTimers.filter { $0 != "warning" && $0 != "--log-level" } + ["--log-level", "info"]
             var crashes: [String] = []
             for round in 1...Self.quickStops {
-                let node = try RunningProcess(["node", "--name", "a", "--monmap", makeMonmap(["a"]), "--store", store] + options)
+                let node = try await RunningProcess(["node", "--name", "a", "--monmap", makeMonmap(["a"]), "--store", store] + options)
                 defer { node.signal(SIGKILL) }
                 // SIGTERM before the handlers are installed ends any process (not a stop): wait for them.
                 try await eventually("mon.a starts (round \(round))", timeout: .seconds(30)) { node.stderrSoFar.contains("monitor starting") }
@@ -130,8 +130,8 @@ struct StopAtRandomMomentsTests {
                 node.signal(SIGTERM)
                 let result = try await node.wait(timeout: .seconds(30))
                 let markers = ["Program crashed", "Assertion failed", "terminate called", "Fatal error"].filter { result.stderr.contains($0) }
-                if result.status != 0 || node.process.terminationReason != .exit || !markers.isEmpty {
-                    crashes.append("round \(round): exit \(result.status) (\(node.process.terminationReason == .exit ? "exit" : "signal")) \(markers)\n\(result.stderr.suffix(1_500))")
+                if result.termination != .exited(0) || !markers.isEmpty {
+                    crashes.append("round \(round): \(result.termination) \(markers)\n\(result.stderr.suffix(1_500))")
                 }
             }
             #expect(crashes.isEmpty, "\(crashes.count) of \(Self.quickStops) stops failed:\n\(crashes.joined(separator: "\n"))")

@@ -13,10 +13,8 @@ var monsyncPath: String {
 }
 
 /// A `monsync` process started in the background, its output going to files.
-final class RunningProcess: @unchecked Sendable {
-    // @unchecked Sendable: `process` is only touched through its own thread-safe API
-    // (`isRunning`, `terminationStatus`, `processIdentifier`), and the file URLs never change.
-    let process: Process
+final class RunningProcess: Sendable {
+    let process: ChildProcess
     let outURL: URL
     let errURL: URL
     let arguments: [String]
@@ -25,25 +23,16 @@ final class RunningProcess: @unchecked Sendable {
     /// (nothing when `nil`). With `plaintext` (the default), a command that talks ZeroMQ and was
     /// given no `--key` gets `--insecure-plaintext`: most process tests are about something other
     /// than keys, and plaintext must be chosen explicitly. Tests of that choice pass `plaintext: false`.
-    init(_ arguments: [String], plaintext: Bool = true, environment: [String: String] = [:], standardInput: URL? = nil) throws {
+    init(_ arguments: [String], plaintext: Bool = true, environment: [String: String] = [:], standardInput: URL? = nil) async throws {
         let arguments = plaintext ? Self.choosingPlaintext(arguments) : arguments
         let stem = "monsync-cli-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let directory = FileManager.default.temporaryDirectory
         outURL = directory.appendingPathComponent(stem + ".out")
         errURL = directory.appendingPathComponent(stem + ".err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         self.arguments = arguments
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: monsyncPath)
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        process.standardInput = try standardInput.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        try process.run()
+        process = try await ChildProcess.start(monsyncPath, arguments: arguments, environment: environment,
+                                               standardInput: standardInput.map { .file($0.path) } ?? .null,
+                                               standardOutput: .file(outURL.path), standardError: .file(errURL.path))
     }
 
     /// Whether the binary under test knows `--insecure-plaintext`: an older build given by
@@ -65,29 +54,26 @@ final class RunningProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
     }
 
+    /// Whether the process still runs.
+    var isRunning: Bool { process.isRunning }
+
     /// Sends `signal` to the process.
-    func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     /// Waits for the process to exit; SIGKILLs it and throws after `timeout`.
     func wait(timeout: Duration) async throws -> ProcessResult {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while process.isRunning {
-            if clock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                throw TimedOut(what: "monsync \(arguments.joined(separator: " "))")
-            }
-            try await clock.sleep(for: .milliseconds(20))
+        let termination: ChildProcess.Termination
+        do {
+            termination = try await process.wait(timeout: timeout)
+        } catch is ChildProcess.TimedOut {
+            throw TimedOut(what: "monsync \(arguments.joined(separator: " "))")
         }
-        // No `waitUntilExit()`: `isRunning` is false once Foundation has reaped the child, and
-        // `waitUntilExit` (a run loop off the main thread) was seen spinning forever after a child
-        // that died of a signal.
-        return ProcessResult(status: process.terminationStatus,
+        return ProcessResult(termination: termination,
                              stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                              stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
@@ -102,6 +88,15 @@ func monsync(_ arguments: [String], plaintext: Bool = true, timeout: Duration = 
              standardInput: URL? = nil) async throws -> ProcessResult {
     try #require(FileManager.default.isExecutableFile(atPath: monsyncPath), "build the package first (swift build): \(monsyncPath) is missing")
     return try await RunningProcess(arguments, plaintext: plaintext, environment: environment, standardInput: standardInput).wait(timeout: timeout)
+}
+
+extension Sequence {
+    /// The values of `transform` for the elements, in order, one after the other.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var values: [T] = []
+        for element in self { values.append(try await transform(element)) }
+        return values
+    }
 }
 
 /// A fresh, empty temporary directory, removed by `body`'s end.

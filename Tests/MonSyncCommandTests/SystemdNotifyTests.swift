@@ -64,7 +64,7 @@ struct SystemdNotifyTests {
     func readiness(abstract: Bool) async throws {
         let socket = try NotifySocket(abstract: abstract)
         let monmap = makeMonmap(["a"])
-        let node = try RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory"] + fastTimers,
+        let node = try await RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory"] + fastTimers,
                                       environment: ["NOTIFY_SOCKET": socket.address])
         let ready = try await socket.receive(until: "READY=1", limit: .seconds(60))
         #expect(ready.last?.contains("STATUS=monitor a listening on tcp://127.0.0.1:") == true, "\(ready)")
@@ -82,7 +82,7 @@ struct SystemdNotifyTests {
     func noSystemd() async throws {
         let monmap = makeMonmap(["a"])
         let gone = FileManager.default.temporaryDirectory.appendingPathComponent("monsync-no-such-\(getpid()).sock").path
-        let node = try RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory"] + fastTimers,
+        let node = try await RunningProcess(["node", "--name", "a", "--monmap", monmap, "--store", "memory"] + fastTimers,
                                       environment: ["NOTIFY_SOCKET": gone])
         let status = try await monsync(["status", "--monmap", monmap, "--timeout", "30"], timeout: .seconds(60))
         #expect(status.status == 0, "\(status)")

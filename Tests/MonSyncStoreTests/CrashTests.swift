@@ -1,4 +1,5 @@
 import Foundation
+import MonSyncChildProcess
 import MonSyncCore
 import MonSyncStore
 import Testing
@@ -47,21 +48,24 @@ struct CrashTests {
     }
 
     /// Starts the crasher in `mode`, lets it run for a random while after it opened the store, and kills it with SIGKILL.
-    static func runAndKill(_ crasher: URL, directory: String, mode: String, random: inout SeededRandomNumberGenerator) throws {
-        let process = Process()
-        process.executableURL = crasher
-        process.arguments = [directory, mode]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        _ = output.fileHandleForReading.availableData  // "ready": the store is open
-        usleep(UInt32(20_000 + Int(random.next() % 300_000)))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal, "the crasher exited by itself (status \(process.terminationStatus))")
+    static func runAndKill(_ crasher: URL, directory: String, mode: String, random: inout SeededRandomNumberGenerator) async throws {
+        let output = directory + ".out"
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let process = try await ChildProcess.start(crasher.path, arguments: [directory, mode], standardOutput: .file(output))
+        // "ready": the store is open.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while (FileManager.default.contents(atPath: output) ?? Data()).isEmpty, process.isRunning, clock.now < deadline {
+            try await clock.sleep(for: .milliseconds(5))
+        }
+        try await clock.sleep(for: .microseconds(20_000 + Int(random.next() % 300_000)))
+        process.signal(SIGKILL)
+        let termination = try await process.wait(timeout: .seconds(60))
+        #expect(termination == .signaled(SIGKILL), "the crasher ended by itself (\(termination))")
     }
 
-    @Test func killNineAtRandomMomentsLeavesWholeTransactions() throws {
+    @Test func killNineAtRandomMomentsLeavesWholeTransactions() async throws {
         let crasher = try Self.crasherURL()
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -69,7 +73,7 @@ struct CrashTests {
         var last: UInt64 = 0
         var progressed = 0
         for round in 0..<20 {
-            try Self.runAndKill(crasher, directory: directory, mode: "commits", random: &random)
+            try await Self.runAndKill(crasher, directory: directory, mode: "commits", random: &random)
             let version = try Self.verify(directory)
             #expect(version >= last, "round \(round): went back from \(last) to \(version)")
             if version > last { progressed += 1 }
@@ -82,7 +86,7 @@ struct CrashTests {
     /// kill -9 during staging, ingestion and the swap: the live copy is always one whole
     /// round's, the one the floor (written in the swap's own write) names; a marker left
     /// behind means the swap did not happen, and abandoning it leaves the live copy intact.
-    @Test func killNineDuringSyncNeverExposesAPartialCopy() throws {
+    @Test func killNineDuringSyncNeverExposesAPartialCopy() async throws {
         let crasher = try Self.crasherURL()
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -90,7 +94,7 @@ struct CrashTests {
         var last: UInt64 = 0
         var markersSeen = 0
         for round in 0..<15 {
-            try Self.runAndKill(crasher, directory: directory, mode: "sync", random: &random)
+            try await Self.runAndKill(crasher, directory: directory, mode: "sync", random: &random)
             let store = try RocksDBStore(path: directory)
             if try store.syncMarker() != nil {
                 markersSeen += 1

@@ -9,7 +9,7 @@ import Testing
 /// A ZeroMQ peer that is not ours (pyzmq) sends garbage, corrupt frames, wrong frame counts,
 /// bad routing ids and an oversize frame; the node counts and drops each, and keeps serving.
 @Suite("ZeroMQ hostile input", .serialized, .timeLimit(.minutes(2)),
-       .enabled(if: PythonZMQ.isAvailable, "needs python3 with pyzmq (pip install pyzmq)"))
+       .enabled("needs python3 with pyzmq (pip install pyzmq)") { await PythonZMQ.isAvailable })
 struct HostileInputTests {
     /// Sends, from several DEALERs, everything a careless or hostile peer might.
     static let hostileScript = #"""
@@ -144,7 +144,7 @@ import Glibc
 /// A peer whose process freezes (SIGSTOP: its TCP connections stay open, but it answers nothing)
 /// is found dead by ZMTP heartbeats, reported down, and reported up again once it resumes.
 @Suite("ZeroMQ heartbeats", .timeLimit(.minutes(1)),
-       .enabled(if: PythonZMQ.isAvailable, "needs python3 with pyzmq (pip install pyzmq)"))
+       .enabled("needs python3 with pyzmq (pip install pyzmq)") { await PythonZMQ.isAvailable })
 struct HeartbeatTests {
     static let listenerScript = #"""
 import sys, time, zmq
@@ -164,17 +164,8 @@ time.sleep(30)
         let node = try await startedTransport("tcp", configuration: configuration)
         let events = EventCollector(node)
         let peer = Addresses.make("tcp")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: PythonZMQ.python)
-        process.arguments = ["python3", "-c", Self.listenerScript, peer.description]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer {
-            // SIGKILL: the test runner's children may inherit an ignored SIGTERM.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        let process = try await ChildProcess.start(PythonZMQ.python, arguments: ["python3", "-c", Self.listenerScript, peer.description])
+        defer { process.signal(SIGKILL) }
 
         try await node.connect(to: peer)
         try await events.wait("peer up", timeout: .seconds(15)) { _ in events.ups(of: peer) == 1 }
