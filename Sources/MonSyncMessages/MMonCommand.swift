@@ -43,9 +43,17 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
         case list = 4
         /// Report the monitor's state, rank, quorum, leader and Paxos bounds.
         case status = 5
+        /// Add the monitor named `key` at the address `value` (UTF-8) to the monmap: a membership
+        /// change, committed through Paxos as the next monmap epoch.
+        case monAdd = 6
+        /// Remove the monitor named `key` from the monmap (a membership change).
+        case monRemove = 7
 
         /// Whether the op changes the store (and so goes through Paxos on the leader).
-        public var isWrite: Bool { self == .put || self == .delete }
+        public var isWrite: Bool { self == .put || self == .delete || isMembershipChange }
+
+        /// Whether the op changes the monmap (``monAdd``, ``monRemove``).
+        public var isMembershipChange: Bool { self == .monAdd || self == .monRemove }
 
         public var description: String {
             switch self {
@@ -54,6 +62,8 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
             case .delete: "delete"
             case .list: "list"
             case .status: "status"
+            case .monAdd: "mon add"
+            case .monRemove: "mon remove"
             }
         }
     }
@@ -109,7 +119,9 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
     /// exactly on forwarded commands. The limits a monitor answers instead (``requestError``) are not checked here.
     public func validate() throws(DecodeError) {
         if !Flags.known.isSuperset(of: flags) { throw .invalidFlags(op: op.rawValue, flags: flags.rawValue) }
-        if op != .put && !value.isEmpty { throw .invalidField(name: "value (only PUT carries one)", value: UInt64(value.count)) }
+        if op != .put && op != .monAdd && !value.isEmpty {
+            throw .invalidField(name: "value (only PUT and MON_ADD carry one)", value: UInt64(value.count))
+        }
         if op != .list && (!after.isEmpty || limit != 0) {
             throw .invalidField(name: "after/limit (only LIST carries them)", value: UInt64(limit))
         }
@@ -122,7 +134,8 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
     }
 
     /// Why any monitor refuses this command whatever its state, as the result and message of its
-    /// reply: ``CommandResult/invalid`` for a PUT, GET or DELETE without a key,
+    /// reply: ``CommandResult/invalid`` for a PUT, GET or DELETE without a key, a membership change
+    /// without a monitor name or a MON_ADD whose value is not a transport address,
     /// ``CommandResult/tooLarge`` for a key, prefix or `after` over ``maximumKeyLength`` or a value
     /// over ``maximumValueLength``; `nil` when the command is within the limits.
     ///
@@ -131,6 +144,13 @@ public struct MMonCommand: WireMessage, Hashable, CustomStringConvertible {
         switch op {
         case .put, .get, .delete:
             if key.isEmpty { return (.invalid, "the key is empty; \(op) needs a key of 1 to \(Self.maximumKeyLength) bytes") }
+        case .monAdd, .monRemove:
+            if key.isEmpty { return (.invalid, "the monitor name is empty; \(op) needs a name of 1 to \(Self.maximumKeyLength) bytes") }
+            if op == .monAdd {
+                guard let text = String(validating: value, as: UTF8.self), (try? TransportAddress(text)) != nil else {
+                    return (.invalid, "mon add needs the new monitor's address as a transport URL (tcp://HOST:PORT, ipc://PATH, …)")
+                }
+            }
         case .list, .status:
             break
         }

@@ -8,10 +8,13 @@ public import MonSyncCore
 /// Paxos bounds. Version-1 payload, in order: `op` u32, `name` string, `rank`
 /// i32, `state` u8, `election_epoch` u32, `monmap_epoch` u32, `quorum`
 /// (u32 count, i32 ranks), `leader` i32 (-1 for none), `first_committed` u64,
-/// `last_committed` u64.
+/// `last_committed` u64. Version 2 appends `monmap` (u32 count, then the
+/// entities as in `MMonCommandReply`): the sender's monmap when it answers a
+/// monitor with an older monmap epoch, empty otherwise; a version-1 message
+/// reads as an empty one.
 public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
     public static let messageType = MessageType(64)
-    public static let headVersion: UInt8 = 1
+    public static let headVersion: UInt8 = 2
     public static let name = "mon_probe"
 
     /// Probe or reply (Ceph's `OP_PROBE` = 1, `OP_REPLY` = 2).
@@ -43,11 +46,16 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
     public var firstCommitted: UInt64
     /// The newest Paxos version the sender committed.
     public var lastCommitted: UInt64
+    /// Version 2: the sender's monmap (every member's rank, name and address) when the message
+    /// answers a monitor whose ``monmapEpoch`` was older than the sender's, so a monitor started
+    /// with a stale monmap, or one that was down while the membership changed, learns the current
+    /// one; empty otherwise (and in a version-1 message).
+    public var monmap: [MonitorEntity]
 
     /// A probe (or reply) describing the sender.
     public init(op: Op, senderName: String, senderRank: Int32, state: MonitorState, electionEpoch: UInt32,
                 monmapEpoch: UInt32, quorum: [Int32] = [], leader: Int32? = nil,
-                firstCommitted: UInt64, lastCommitted: UInt64) {
+                firstCommitted: UInt64, lastCommitted: UInt64, monmap: [MonitorEntity] = []) {
         self.op = op
         self.senderName = senderName
         self.senderRank = senderRank
@@ -58,6 +66,7 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
         self.leader = leader
         self.firstCommitted = firstCommitted
         self.lastCommitted = lastCommitted
+        self.monmap = monmap
     }
 
     public var routingKey: UInt32? { op.rawValue }
@@ -68,6 +77,9 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
         if let leader, !quorum.contains(leader) { throw .invalidField(name: "leader (not in quorum)", value: UInt64(leader)) }
         if leader == nil && !quorum.isEmpty { throw .invalidField(name: "leader (missing for a quorum)", value: 0) }
         try WireDecoder.checkBounds(first: firstCommitted, last: lastCommitted)
+        if monmap.count > MonitorEntity.maximumMembers {
+            throw .lengthOverLimit(what: "monmap", length: UInt64(monmap.count), limit: MonitorEntity.maximumMembers)
+        }
     }
 
     public func encodePayload(into e: inout WireEncoder) {
@@ -81,6 +93,7 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
         e.encode(leader ?? -1)
         e.encode(firstCommitted)
         e.encode(lastCommitted)
+        e.encodeList(monmap) { $1.encode(into: &$0) }
     }
 
     public init(decodingPayload d: inout WireDecoder, version: UInt8) throws(DecodeError) {
@@ -97,6 +110,13 @@ public struct MMonProbe: WireMessage, Hashable, CustomStringConvertible {
         quorum = try d.decodeRanks(field: "quorum")
         leader = try d.decodeOptionalRank(field: "leader")
         (firstCommitted, lastCommitted) = try d.decodePaxosBounds()
+        if version >= 2 {
+            monmap = try d.decodeList(field: "monmap", minimumElementSize: MonitorEntity.minimumEncodedSize) {
+                (e: inout WireDecoder) throws(DecodeError) -> MonitorEntity in try MonitorEntity(from: &e)
+            }
+        } else {
+            monmap = []
+        }
         try validate()
     }
 

@@ -6,7 +6,8 @@ import MonSyncCore
 /// (``electing``), which ends with it as ``leader`` or ``peon``, or — when it
 /// is oblivious — hands over to a store sync (``synchronizing``). Losing the
 /// quorum (a lease that is not renewed, a missing lease ack, a failed Paxos
-/// round) sends it back to ``probing``.
+/// round) sends it back to ``probing``. A monitor the monmap no longer names
+/// (``removed``) takes no further part.
 public enum MonitorState: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Looking for peers and their Paxos bounds.
     case probing = 1
@@ -20,6 +21,8 @@ public enum MonitorState: UInt8, Sendable, Hashable, CaseIterable, CustomStringC
     case peon = 5
     /// Stopped.
     case shutdown = 6
+    /// Removed from the monmap: it answers status, and takes part in nothing else.
+    case removed = 7
 
     /// Whether the monitor is a member of a quorum.
     public var isInQuorum: Bool { self == .leader || self == .peon }
@@ -32,6 +35,7 @@ public enum MonitorState: UInt8, Sendable, Hashable, CaseIterable, CustomStringC
         case .leader: "leader"
         case .peon: "peon"
         case .shutdown: "shutdown"
+        case .removed: "removed"
         }
     }
 }

@@ -76,6 +76,20 @@ public final class MonitorCluster: Sendable {
         return monitor
     }
 
+    /// Starts a monitor named `name` that is not in the cluster's initial monmap, at
+    /// `loopback://mon.<name>`, following `monmap` (which must name it), on `store`. It is not among
+    /// the ranks ``monitor(_:)`` knows; the caller keeps it (and stops it).
+    public func startNewMember(_ name: String, monmap: MonMap, store: any MonitorStore) async throws -> Monitor {
+        let transport = LoopbackTransport(address: try TransportAddress("loopback://mon.\(name)"), network: network, options: options)
+        var logger = Logger(label: "test.mon")
+        logger.logLevel = .critical
+        let monitor = try Monitor(monmap: monmap, name: name, transport: transport, store: store,
+                                  configuration: configuration, syncConfiguration: syncConfiguration,
+                                  timebase: Timebase(clock), seed: monitorSeed?(monmap.count), logger: logger)
+        try await monitor.start()
+        return monitor
+    }
+
     public func startAll() async throws {
         for rank in monmap.members.indices { try await start(rank) }
     }

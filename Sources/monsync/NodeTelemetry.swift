@@ -51,11 +51,14 @@ final class NodeTelemetry: Sendable {
     /// The node's own view of its health: itself, its quorum as it knows it, its store and its sync.
     func health() async -> HealthReport {
         let status = await monitor.statusWithVitals()
-        let me = monitor.entity
+        let monmap = await monitor.monmap
+        // A removed monitor reports itself under its name and the last address it had.
+        let me = monmap.member(named: monitor.name)
+            ?? MonitorEntity(rank: status.rank, name: monitor.name, address: monitor.dispatcher.transport.localAddress.description)
         let observation = ClusterObservation(
-            members: monitor.monmap.members, monmapEpoch: monitor.monmap.epoch,
+            members: monmap.members, monmapEpoch: monmap.epoch,
             monitors: [MonitorObservation(name: me.name, rank: me.rank, address: me.address, status: status,
-                                          monmapEpoch: monitor.monmap.epoch, monmap: monitor.monmap.members)],
+                                          monmapEpoch: monmap.epoch, monmap: monmap.members)],
             scope: .monitor(me.name))
         return evaluator.evaluate(observation)
     }

@@ -40,7 +40,24 @@ struct MessageCodecTests {
     func probeGolden() {
         let expected = le32(2) + str("b") + le32(1) + [5] + le32(4) + le32(1)
             + le32(3) + le32(0) + le32(1) + le32(2) + le32(0) + le64(3) + le64(9)
+            + le32(0) // version 2: no monmap offered
         #expect(payload(Samples.probe) == expected)
+    }
+
+    @Test("MMonProbe v2 carries an offered monmap; a v1 probe reads as offering none")
+    func probeOffersMonmap() throws {
+        let members = [MonitorEntity(rank: 0, name: "a", address: "loopback://mon.a"),
+                       MonitorEntity(rank: 1, name: "d", address: "loopback://mon.d")]
+        var probe = Samples.probe
+        probe.monmap = members
+        var encoder = WireEncoder()
+        probe.encodePayload(into: &encoder)
+        var decoder = WireDecoder(encoder.finish())
+        #expect(try MMonProbe(decodingPayload: &decoder, version: 2).monmap == members)
+        let v1 = payload(Samples.probe).dropLast(4)
+        var old = WireDecoder(Array(v1))
+        let decoded = try MMonProbe(decodingPayload: &old, version: 1)
+        #expect(decoded.monmap.isEmpty && decoded.lastCommitted == Samples.probe.lastCommitted)
     }
 
     @Test("MMonElection payload layout (golden)")

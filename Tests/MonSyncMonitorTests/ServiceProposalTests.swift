@@ -24,7 +24,7 @@ struct ServiceProposalTests {
             try await monitor.start()
             monitors.append(monitor)
         }
-        #expect(monitors[0].syncTargetNames == ["kv", "kv_clients", "notes", "paxos"])
+        #expect(monitors[0].syncTargetNames == ["kv", "kv_clients", "monmap", "notes", "paxos"])
         try await cluster.run(until: "a leader") {
             let (state, readable) = (await monitors[0].state, await monitors[0].isReadable)
             return state == .leader && readable

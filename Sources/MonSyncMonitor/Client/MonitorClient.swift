@@ -232,6 +232,34 @@ public final class MonitorClient: Sendable {
         return reply.version
     }
 
+    /// Adds the monitor `name` at `address` to the monmap; returns the Paxos version of the change
+    /// (0 when `name` already was a member at `address`: nothing changed).
+    ///
+    /// The leader commits the next monmap epoch through Paxos with the current quorum, then every
+    /// monitor follows the new map (see <doc:ChangingMembership>). One change at a time: while
+    /// another is being committed the leader answers RETRY, and this call retries until `timeout`.
+    ///
+    /// - Throws: what ``submit(_:timeout:attemptTimeout:)`` throws, or ``MonitorClientError/refused(_:)``
+    ///   (INVALID: the name is taken by another address, or the address by another name).
+    @discardableResult
+    public func addMonitor(name: String, address: String, timeout: Duration = .seconds(60)) async throws(MonitorClientError) -> UInt64 {
+        let reply = try await submit(MMonCommand(op: .monAdd, clientID: clientID, tid: nextTid(), key: name, value: Array(address.utf8)),
+                                     timeout: timeout)
+        guard reply.result == .ok else { throw .refused(reply) }
+        return reply.version
+    }
+
+    /// Removes the monitor `name` from the monmap; returns the Paxos version of the change (0 when
+    /// it was not a member: nothing changed).
+    ///
+    /// - Throws: as ``addMonitor(name:address:timeout:)`` does (INVALID: it is the last monitor).
+    @discardableResult
+    public func removeMonitor(name: String, timeout: Duration = .seconds(60)) async throws(MonitorClientError) -> UInt64 {
+        let reply = try await submit(MMonCommand(op: .monRemove, clientID: clientID, tid: nextTid(), key: name), timeout: timeout)
+        guard reply.result == .ok else { throw .refused(reply) }
+        return reply.version
+    }
+
     /// The value of `key`, or `nil` when there is none.
     public func get(_ key: String, timeout: Duration = .seconds(60)) async throws(MonitorClientError) -> [UInt8]? {
         let reply = try await submit(MMonCommand(op: .get, clientID: clientID, tid: nextTid(), key: key), timeout: timeout)

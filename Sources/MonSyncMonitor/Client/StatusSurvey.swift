@@ -42,7 +42,7 @@ public struct StatusSurvey: Sendable {
             case .peon: return 0
             case .leader: return 1
             case .probing, .electing: return 2
-            case .synchronizing, .shutdown: return 3  // refuses (cannot_serve) until it is done
+            case .synchronizing, .shutdown, .removed: return 3  // refuses (cannot_serve) until it is done, or for good
             }
         }
         var known = asked

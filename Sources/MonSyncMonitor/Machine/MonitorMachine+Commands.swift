@@ -48,6 +48,12 @@ extension MonitorMachine {
             } else {
                 forwardOrRefuse(command, at: replyTo, forwarded: forwarded)
             }
+        case .monAdd, .monRemove:
+            if state == .leader {
+                queueMembershipChange(PendingWrite(command: command, replyTo: replyTo))
+            } else {
+                forwardOrRefuse(command, at: replyTo, forwarded: forwarded)
+            }
         }
     }
 
@@ -69,7 +75,7 @@ extension MonitorMachine {
                 reply(to: command, at: client, result: .ok,
                       message: page.more ? "truncated after \(page.keys.count) keys; more follow after the last one" : "",
                       keys: page.keys, more: page.more)
-            case .put, .delete, .status:
+            case .put, .delete, .status, .monAdd, .monRemove:
                 reply(to: command, at: client, result: .invalid, message: "\(command.op) is not a read")
             }
         } catch {
@@ -88,6 +94,9 @@ extension MonitorMachine {
             send(copy, toRank: leader)
         } else if forwarded && state.isInQuorum {
             reply(to: command, at: client, result: .notLeader, message: "mon.\(name) is not the leader; a command is forwarded only once")
+        } else if state == .removed {
+            reply(to: command, at: client, result: .noQuorum,
+                  message: "mon.\(name) was removed from the monmap (e\(monmap.epoch)) and takes no part; ask another monitor")
         } else if state == .peon, leader != nil {
             reply(to: command, at: client, result: .notLeader, message: "mon.\(name) is not the leader; send writes to the leader")
         } else {

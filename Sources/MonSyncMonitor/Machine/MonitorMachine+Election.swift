@@ -59,6 +59,8 @@ extension MonitorMachine {
         case .ack: handleAck(message, from: peer)
         case .nak:
             logger.warning("election proposal refused", metadata: ["by": "\(peer)", "monmap_epoch": "\(message.monmapEpoch)"])
+            // The peer follows a newer monmap: probing asks it for that map.
+            if message.monmapEpoch > monmap.epoch { bootstrap(reason: "mon.\(peer) follows monmap e\(message.monmapEpoch)") }
         case .victory: handleVictory(message, from: peer)
         }
     }

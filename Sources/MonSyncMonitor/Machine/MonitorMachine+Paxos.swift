@@ -42,6 +42,10 @@ extension MonitorMachine {
                 replyToWrite(write, result: .retry, message: "in flight when the leader lost its quorum (\(reason)); resend with the same tid")
             }
             pendingWrites = []
+            if let change = pendingMembershipChange {
+                replyToWrite(change, result: .noQuorum, message: "not proposed: the leader lost its quorum (\(reason))")
+                pendingMembershipChange = nil
+            }
             finishServiceProposals(pendingServiceProposals.map(\.id), with: .failure(.noQuorum))
             pendingServiceProposals = []
             finishServiceProposals(paxos.proposal?.serviceProposals ?? [], with: .failure(.outcomeUnknown))
@@ -221,7 +225,7 @@ extension MonitorMachine {
 
     // MARK: Replication
 
-    private mutating func begin(_ value: [UInt8], writes: [PendingWrite], serviceProposals: [UInt64] = [], isTrim: Bool) {
+    mutating func begin(_ value: [UInt8], writes: [PendingWrite], serviceProposals: [UInt64] = [], isTrim: Bool) {
         let version = paxos.lastCommitted + 1
         var transaction = StoreTransaction()
         transaction.put(PaxosState.prefix, PaxosState.pendingValueKey, value)
@@ -330,6 +334,7 @@ extension MonitorMachine {
     private mutating func commitVersion(_ version: UInt64, value: [UInt8]) -> Bool {
         do {
             let decoded = try StoreTransaction(decoding: value)
+            noteCommitted(decoded)
             var transaction = Self.keepingFirstCommitted(atLeast: paxos.firstCommitted,
                                                          try log.commitTransaction(version: version, decoded))
             transaction.erase(PaxosState.prefix, PaxosState.pendingVersionKey)
@@ -453,7 +458,9 @@ extension MonitorMachine {
 
     /// Leader: proposes the next value if no round is in flight: a due trim first, then the queued writes.
     mutating func proposeNextIfIdle() {
-        guard state == .leader, paxos.phase == .active, paxos.proposal == nil else { return }
+        // After a monmap change commits, nothing more is proposed under the old map: the leader
+        // adopts the new one at the end of the step and is elected again under it.
+        guard state == .leader, paxos.phase == .active, paxos.proposal == nil, monmapToAdopt == nil else { return }
         if now < lease.actsFrom {
             // A new leader waits out the old one's lease before it makes anything new visible.
             if !isArmed(.propose) { arm(.propose, at: lease.actsFrom) }
@@ -469,6 +476,7 @@ extension MonitorMachine {
                 noteStoreFailure(error, during: "building a trim")
             }
         }
+        if proposeMembershipChange() { return }
         guard !pendingWrites.isEmpty || !pendingServiceProposals.isEmpty else { return }
         cancel(.propose)
         var writes: [PendingWrite] = []

@@ -23,19 +23,36 @@ extension MonitorMachine {
         arm(.probe, after: jittered(configuration.probeTimeout))
     }
 
-    func probeMessage(op: MMonProbe.Op) -> MMonProbe {
-        MMonProbe(op: op, senderName: name, senderRank: rank, state: state, electionEpoch: electionEpoch,
-                  monmapEpoch: monmap.epoch, quorum: state.isInQuorum ? quorum : [],
-                  leader: state.isInQuorum ? leader : nil,
-                  firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted)
+    /// A probe or reply; a reply to a monitor whose monmap is older than ours carries ours.
+    func probeMessage(op: MMonProbe.Op, offeringMonmapAbove peerEpoch: UInt32? = nil) -> MMonProbe {
+        let offers = peerEpoch.map { $0 < monmap.epoch } ?? false
+        return MMonProbe(op: op, senderName: name, senderRank: rank, state: state, electionEpoch: electionEpoch,
+                         monmapEpoch: monmap.epoch, quorum: state.isInQuorum ? quorum : [],
+                         leader: state.isInQuorum ? leader : nil,
+                         firstCommitted: paxos.firstCommitted, lastCommitted: paxos.lastCommitted,
+                         monmap: offers ? monmap.members : [])
     }
 
     mutating func handleProbe(_ message: MMonProbe, from sender: TransportAddress) {
+        if message.op == .probe, message.monmapEpoch < monmap.epoch, monmap.rank(of: sender) != message.senderRank {
+            // A monitor our map no longer names where it says (removed, or moved), probing with an
+            // older map: tell it the current one, so it finds out (Ceph answers probes from outside
+            // the monmap the same way). It learns nothing it could not ask any monitor's status for.
+            return send(probeMessage(op: .reply, offeringMonmapAbove: message.monmapEpoch), to: sender)
+        }
+        if message.op == .reply, message.monmapEpoch > monmap.epoch, !message.monmap.isEmpty,
+           let known = monmap.rank(of: sender), monmap.member(rank: known)?.name == message.senderName {
+            // A newer map from a monitor of ours, checked by address and name: its rank may have
+            // changed in the map it offers (ranks close up when a member is removed).
+            return adoptOffered(epoch: message.monmapEpoch, members: message.monmap, from: known)
+        }
         guard let peer = verifiedSender(sender, claims: message.senderRank),
               monmap.member(rank: peer)?.name == message.senderName else { return }
         switch message.op {
         case .probe:
-            send(probeMessage(op: .reply), toRank: peer)
+            send(probeMessage(op: .reply, offeringMonmapAbove: message.monmapEpoch), toRank: peer)
+            // A peer that follows a newer map offers it in its replies: ask it.
+            if message.monmapEpoch > monmap.epoch { send(probeMessage(op: .probe), toRank: peer) }
         case .reply:
             handleProbeReply(message, from: peer)
         }

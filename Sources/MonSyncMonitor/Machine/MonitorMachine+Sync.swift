@@ -75,7 +75,7 @@ extension MonitorMachine {
     /// snapshot holds committed versions only, and the requester joins through Paxos recovery.
     var canServeSync: Bool {
         switch state {
-        case .synchronizing, .shutdown: return false
+        case .synchronizing, .shutdown, .removed: return false
         case .probing, .electing, .leader, .peon: break
         }
         if case .needsFullSync = lastJoinDecision { return false }

@@ -22,16 +22,20 @@ public import MonSyncStoreSync
 /// for action in machine.step(.start, now: clock.now) { execute(action) }
 /// ```
 public struct MonitorMachine: Sendable {
-    /// The cluster's membership.
-    public let monmap: MonMap
-    /// This monitor's rank.
-    public let rank: Int32
+    /// The cluster's membership: the newest map this monitor knows (see <doc:ChangingMembership>).
+    public internal(set) var monmap: MonMap
+    /// This monitor's rank in ``monmap`` (its last rank once it was removed).
+    public internal(set) var rank: Int32
+    /// This monitor's name, which identifies it across monmap epochs (ranks change when a member is removed).
+    public let name: String
     /// Timers, lease and Paxos settings.
     public let configuration: MonitorConfiguration
     /// The registered services.
     public let services: ServiceRegistry
     /// The key-value service.
     public let keyValue = KeyValueService()
+    /// The monmap service: membership changes committed through Paxos.
+    public let monmapService = MonmapService()
     /// The store sync's timers and limits.
     public let syncConfiguration: SyncConfiguration
 
@@ -78,6 +82,11 @@ public struct MonitorMachine: Sendable {
     var trimHolds = TrimHolds()
     var pendingWrites: [PendingWrite] = []
     var pendingServiceProposals: [ServiceProposal] = []
+    /// The membership change waiting for the next proposal (one at a time).
+    var pendingMembershipChange: PendingWrite?
+    /// A monmap committed during this step, adopted at its end (after the step's COMMITs and replies
+    /// went out under the map they were decided with).
+    var monmapToAdopt: MonMap?
     /// The store sync's leader role: grants, and the versions they need kept.
     public internal(set) var syncLeader: SyncLeaderMachine
     /// The store sync's provider role: the sessions this monitor serves.
@@ -97,7 +106,8 @@ public struct MonitorMachine: Sendable {
     /// A machine for the monitor of `rank`, with the persistent state `store` holds.
     ///
     /// - Parameters:
-    ///   - monmap: the cluster's membership.
+    ///   - monmap: the cluster's membership as configured; a newer map the store holds (committed
+    ///     through Paxos, or learned from a peer) takes its place.
     ///   - rank: this monitor's rank in `monmap`.
     ///   - store: the monitor's store; the machine reads it, and persists only through actions.
     ///   - configuration: timers and Paxos settings.
@@ -116,10 +126,16 @@ public struct MonitorMachine: Sendable {
         var registry = ServiceRegistry()
         do {
             try registry.register(KeyValueService())
+            try registry.register(MonmapService())
             for service in extraServices { try registry.register(service) }
         } catch { throw .service(error) }
-        self.monmap = monmap
-        self.rank = rank
+        self.name = me.name
+        do {
+            let newest = try MonmapService().newest(configured: monmap, in: store)
+            self.monmap = newest
+            self.rank = newest.member(named: me.name)?.rank ?? rank
+            if newest.member(named: me.name) == nil { state = .removed }
+        } catch { throw .store(error) }
         self.configuration = configuration
         self.syncConfiguration = syncConfiguration
         self.services = registry
@@ -154,9 +170,6 @@ public struct MonitorMachine: Sendable {
         public static let commitOnFirstAccept = Mutations(rawValue: 1 << 1)
     }
 
-    /// This monitor's name.
-    public var name: String { monmap.members[Int(rank)].name }
-
     // MARK: Stepping
 
     /// Handles `input` at the monitor's time `now` and returns what the shell must do, in order.
@@ -165,6 +178,7 @@ public struct MonitorMachine: Sendable {
         actions = []
         defer { store.endStep() }
         guard state != .shutdown else { return [] }
+        if state == .removed { return stepWhileRemoved(input) }
         switch input {
         case .start:
             bootstrap(reason: "start")
@@ -180,7 +194,8 @@ public struct MonitorMachine: Sendable {
             bootstrap(reason: "store failure")
         case .syncFinished:
             reloadPersistentState()
-            bootstrap(reason: "sync finished")
+            // The copy carries the monmap the provider had committed: follow it if it is newer.
+            if !adoptStoredMonmap() { bootstrap(reason: "sync finished") }
         case let .releaseTrim(hold):
             if trimHolds.release(hold) {
                 logger.info("trim released", metadata: ["hold": "\(hold)"])
@@ -194,7 +209,11 @@ public struct MonitorMachine: Sendable {
             cancelAllTimers()
             state = .shutdown
         }
-        if state != .shutdown { rearmSyncTimers() }
+        if let map = monmapToAdopt {
+            monmapToAdopt = nil
+            adopt(map, reason: "committed through Paxos")
+        }
+        if state != .shutdown && state != .removed { rearmSyncTimers() }
         let result = actions
         actions = []
         return result

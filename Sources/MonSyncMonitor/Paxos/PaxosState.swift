@@ -53,6 +53,9 @@ struct PaxosState: Sendable {
         var isTrim: Bool
         /// When the leader sent BEGIN (the machine's time): a commit's latency is measured from it.
         var beganAt: Duration = .zero
+
+        /// Whether the value changes the monmap (a membership change is proposed alone).
+        var isMembershipChange: Bool { writes.contains { $0.command.op.isMembershipChange } }
     }
 
     static let lastPNKey = "last_pn"

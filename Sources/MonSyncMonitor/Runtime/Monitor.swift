@@ -29,10 +29,11 @@ import Synchronization
 /// <doc:EmbeddingAMonitor> shows a monitor in a program of its own, and <doc:RunningAStoreSync>
 /// how to watch and tune its store sync.
 public actor Monitor {
-    /// The cluster's membership.
-    public nonisolated let monmap: MonMap
-    /// This monitor's rank.
-    public nonisolated let rank: Int32
+    /// The cluster's membership: the newest map this monitor follows (it changes when a membership
+    /// change commits, see <doc:ChangingMembership>).
+    public var monmap: MonMap { machine.monmap }
+    /// This monitor's rank in ``monmap``.
+    public var rank: Int32 { machine.rank }
     /// This monitor's name.
     public nonisolated let name: String
     /// The dispatcher this monitor's messages go through, MMonSync included (the monitor routes the
@@ -104,8 +105,6 @@ public actor Monitor {
         machine.syncsItself = runsStoreSync
         self.machine = machine
         self.syncConfiguration = syncConfiguration
-        self.monmap = monmap
-        self.rank = me.rank
         self.name = name
         self.store = store
         self.configuration = configuration
@@ -130,8 +129,8 @@ public actor Monitor {
     /// Ceph's `get_sync_targets_names`: the prefixes a store sync copies, derived from the registered services.
     public nonisolated var syncTargetNames: [String] { services.syncTargetNames }
 
-    /// This monitor's entity.
-    public nonisolated var entity: MonitorEntity { monmap.members[Int(rank)] }
+    /// This monitor's entity in ``monmap`` (`nil` once it was removed).
+    public var entity: MonitorEntity? { machine.monmap.member(named: name) }
 
     // MARK: State (the machine's)
 

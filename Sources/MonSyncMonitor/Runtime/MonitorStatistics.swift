@@ -2,6 +2,8 @@
 public struct MonitorStatistics: Sendable, Hashable {
     /// Times the monitor went back to probing.
     public var bootstraps = 0
+    /// Newer monmaps adopted (committed through Paxos, or learned from a peer).
+    public var monmapsAdopted = 0
     /// Elections this monitor started (proposed itself in).
     public var electionsStarted = 0
     /// Elections this monitor won.

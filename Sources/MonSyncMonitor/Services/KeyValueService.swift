@@ -54,7 +54,7 @@ public struct KeyValueService: MonitorService {
             switch command.op {
             case .put: transaction.put(Self.prefix, command.key, command.value)
             case .delete: transaction.erase(Self.prefix, command.key)
-            case .get, .list, .status: continue
+            case .get, .list, .status, .monAdd, .monRemove: continue
             }
             if applied[command.clientID] == nil { applied[command.clientID] = try appliedTids(clientID: command.clientID, in: store) }
             applied[command.clientID]!.append(command.tid)
