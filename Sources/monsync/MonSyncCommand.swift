@@ -14,7 +14,7 @@ struct MonSyncCommand: AsyncParsableCommand {
         """,
         version: MonSyncVersion.description,
         subcommands: [DemoCommand.self, NodeCommand.self, PutCommand.self, GetCommand.self, DeleteCommand.self,
-                      ListCommand.self, StatusCommand.self, HealthCommand.self, StoreCommand.self, SnapshotCommand.self, BenchCommand.self,
+                      ListCommand.self, StatusCommand.self, HealthCommand.self, MonCommand.self, StoreCommand.self, SnapshotCommand.self, BenchCommand.self,
                       KeygenCommand.self],
         defaultSubcommand: DemoCommand.self
     )

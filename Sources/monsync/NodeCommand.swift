@@ -37,6 +37,10 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Cluster")
     var cluster: ClusterOptions
 
+    @Option(help: ArgumentHelp("Fetch the monmap from the member at this address instead of --monmap: for a monitor added with `monsync mon add` that starts empty (it then catches up by store sync and joins). The newest of this map, --monmap and the one the store follows is used.",
+                               valueName: "url"))
+    var join: String?
+
     @Option(help: ArgumentHelp("The store directory (RocksDB, created if missing), or 'memory' for a store that lives only as long as the process.",
                                valueName: "dir|memory"))
     var store: String
@@ -76,7 +80,10 @@ struct NodeCommand: AsyncParsableCommand {
         try monitorOptions.validate()
         try syncOptions.validate()
         guard cluster.monitors.isEmpty else {
-            throw ValidationError("a node needs every monitor's name: give the monmap with --monmap or --config, not --mon.")
+            throw ValidationError("a node needs every monitor's name: give the monmap with --monmap or --config (or a member to fetch it from with --join), not --mon.")
+        }
+        if let join, (try? TransportAddress(join)) == nil {
+            throw ValidationError("--join needs a member's address as a URL (tcp://HOST:PORT, ipc://PATH), got \(join).")
         }
         guard shutdownTimeout > 0 && shutdownTimeout <= 3600 else {
             throw ValidationError("--shutdown-timeout must be between 0 and 3600 seconds (got \(shutdownTimeout)).")
@@ -128,7 +135,20 @@ struct NodeCommand: AsyncParsableCommand {
 
     private func runNode(storePath: String, logger: Logger, opened: OpenedStore, metrics: PrometheusMetricsBackend) async throws {
         try await UserFacingError.reporting(storePath: storePath) {
-            let monmap = try cluster.resolve(allowAnonymous: false)
+            let configured: MonMap
+            if let join {
+                configured = try await Self.fetchMonmap(from: join, name: name, cluster: cluster, logger: logger)
+            } else {
+                configured = try cluster.resolve(allowAnonymous: false)
+            }
+            let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
+            opened.track(store)
+            // A store that followed a newer monmap (changes committed while this node ran) wins
+            // over the map it was started with.
+            let monmap = try MonmapService().newest(configured: configured, in: store)
+            if monmap.epoch > configured.epoch {
+                logger.info("following the store's newer monmap", metadata: ["epoch": "\(monmap.epoch)", "configured": "\(configured.epoch)"])
+            }
             guard let me = monmap.member(named: name), let address = monmap.address(of: me.rank) else {
                 throw UserFacingError.notInMonmap(name: name, members: monmap.members.map(\.name))
             }
@@ -154,8 +174,6 @@ struct NodeCommand: AsyncParsableCommand {
                     logger.warning("cannot tell systemd the node is ready", metadata: ["NOTIFY_SOCKET": "\(systemd.socketPath ?? "")"])
                 }
             }
-            let store: any MonitorStore = storePath == "memory" ? InMemoryStore() : try RocksDBStore(path: storePath)
-            opened.track(store)
             var configuration = monitorOptions.configuration
             // Authenticated: the leader could not prove a client's key to answer a write a peon
             // forwarded, so peons send clients to the leader instead (docs/SECURITY.md).
@@ -455,5 +473,39 @@ struct SyncOptions: ParsableArguments {
         configuration.providerByteRate = syncMaxBytesPerSecond
         configuration.maxBackupSessions = syncMaxBackups
         return configuration
+    }
+}
+
+extension NodeCommand {
+    /// The monmap the member at `url` follows (`--join`), asked over a client connection with this
+    /// node's keys, for up to 30 s (the member may itself be starting).
+    ///
+    /// - Throws: ``UserFacingError/joinFailed(member:detail:)`` when no monmap came back,
+    ///   ``UserFacingError/notYetAdded(name:member:epoch:members:)`` when it does not name `name`.
+    static func fetchMonmap(from url: String, name: String, cluster: ClusterOptions, logger: Logger) async throws -> MonMap {
+        let seed: MonMap
+        do { seed = try MonMap(named: [(url, url)]) } catch { throw UserFacingError.invalidMonmap("\(error)") }
+        let connection = try await ClientEndpoint.startClient(
+            monmap: seed, registry: try Transports.registry(logger: logger, cluster: cluster, monmap: seed),
+            options: TransportOptions(sendTimeout: .seconds(5)), logger: logger)
+        defer { Task { await connection.close() } }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        while true {
+            let survey = await connection.client.survey(timeout: .seconds(5), attemptTimeout: .seconds(2))
+            if let (epoch, members) = survey.clusterMonmap {
+                let map: MonMap
+                do { map = try MonMap(epoch: epoch, members: members) } catch {
+                    throw UserFacingError.joinFailed(member: url, detail: "its monmap is invalid (\(error))")
+                }
+                guard map.member(named: name) != nil else {
+                    throw UserFacingError.notYetAdded(name: name, member: url, epoch: epoch, members: members.map(\.name))
+                }
+                logger.info("joining with the monmap of a member", metadata: ["member": "\(url)", "monmap": "\(map)"])
+                return map
+            }
+            guard clock.now < deadline else { throw UserFacingError.joinFailed(member: url, detail: "no answer in 30 s") }
+            try await clock.sleep(for: .seconds(1))
+        }
     }
 }

@@ -53,6 +53,10 @@ enum UserFacingError: Error, CustomStringConvertible {
     case storeFailed(String, detail: String)
     /// The node's name is not a member of the monmap.
     case notInMonmap(name: String, members: [String])
+    /// `node --join`: the monmap the member follows does not name this monitor yet.
+    case notYetAdded(name: String, member: String, epoch: UInt32, members: [String])
+    /// `node --join`: no monmap could be fetched from the member.
+    case joinFailed(member: String, detail: String)
     /// The monmap does not parse or is inconsistent.
     case invalidMonmap(String)
     /// The configuration file cannot be read or parsed.
@@ -115,6 +119,10 @@ enum UserFacingError: Error, CustomStringConvertible {
             "the store \(path) failed (\(detail)); check the directory's permissions and free space"
         case let .notInMonmap(name, members):
             "mon.\(name) is not in the monmap (members: \(members.joined(separator: ", "))); pass one of those names with --name or add \(name)=URL to the monmap"
+        case let .notYetAdded(name, member, epoch, members):
+            "mon.\(name) is not in monmap e\(epoch) that \(member) follows (members: \(members.joined(separator: ", "))); add it first: monsync mon add \(name) URL --mon \(member)"
+        case let .joinFailed(member, detail):
+            "cannot fetch the monmap from \(member) to join: \(detail); check that it runs and that --join names a member's address"
         case let .invalidMonmap(detail):
             "the monmap is invalid (\(detail)); write it as name=URL,name=URL, e.g. a=tcp://127.0.0.1:7001"
         case let .invalidConfig(path, detail):
@@ -145,8 +153,10 @@ enum UserFacingError: Error, CustomStringConvertible {
         case .listIncomplete: .incomplete
         case .invalidRequest, .valueTooLarge, .unreadableValue, .invalidMonmap, .invalidConfig, .invalidKeys, .plaintextNotChosen, .noMonitors,
              .unsupportedScheme, .invalidAddress, .inProcessOnly,
-             .notInMonmap:
+             .notInMonmap, .notYetAdded:
             .usage
+        case .joinFailed:
+            .unreachable
         case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed,
              .adminEndpointFailed:
             .software
