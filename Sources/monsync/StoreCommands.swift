@@ -12,13 +12,8 @@ struct StoreCommand: AsyncParsableCommand {
         subcommands: [StoreDigestCommand.self, StoreDumpCommand.self, StoreLoadCommand.self]
     )
 
-    /// The prefixes a monitor's store sync copies: `kv`, `kv_clients`, `paxos`.
-    static var syncTargets: [String] {
-        var registry = ServiceRegistry()
-        // The key-value service always registers on a fresh registry.
-        try? registry.register(KeyValueService())
-        return registry.syncTargetNames
-    }
+    /// The prefixes a monitor's store sync copies: `kv`, `kv_clients`, `monmap`, `paxos`.
+    static var syncTargets: [String] { ServiceRegistry.standard.syncTargetNames }
 
     /// Every prefix a monitor writes: the sync targets, its bookkeeping and the protected prefix.
     static var allPrefixes: [String] {
@@ -47,7 +42,7 @@ struct StoreDigestCommand: AsyncParsableCommand {
 
     @Argument(help: "The store directory.") var directory: String
 
-    @Option(name: .customLong("prefix"), help: "Digest only these prefixes (repeatable; default: the sync targets kv, kv_clients, paxos).")
+    @Option(name: .customLong("prefix"), help: "Digest only these prefixes (repeatable; default: the sync targets kv, kv_clients, monmap, paxos).")
     var prefixes: [String] = []
 
     @Flag(help: "Print JSON instead of text.") var json = false

@@ -57,6 +57,11 @@ final class NodeCluster: @unchecked Sendable {
 
     /// The rows of `monsync status --json` that answered, by name (any build's output reads the same here).
     func answeringRows() async throws -> [String: [String: Any]] {
+        try await Self.answeringRows(monmap: monmap)
+    }
+
+    /// The rows of `monsync status --json` against `monmap` that answered, by name.
+    static func answeringRows(monmap: String) async throws -> [String: [String: Any]] {
         let status = try await monsync(["status", "--monmap", monmap, "--timeout", "2", "--json"])
         guard let rows = try? statusMonitors(status.stdout) else { return [:] }
         var byName: [String: [String: Any]] = [:]

@@ -43,7 +43,7 @@ final class RunningProcess: Sendable {
     }()
 
     /// The commands that take `--insecure-plaintext` (a command path's first word, or its two).
-    static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench", "snapshot save"]
+    static let networkCommands: Set<String> = ["node", "get", "put", "delete", "list", "status", "health", "bench", "snapshot save", "mon"]
 
     /// `arguments` with `--insecure-plaintext` if their command talks to monitors and they give no keys.
     static func choosingPlaintext(_ arguments: [String]) -> [String] {

@@ -123,10 +123,8 @@ public struct MonitorMachine: Sendable {
                 services extraServices: [any MonitorService] = [],
                 seed: UInt64 = 0, now: Duration, logger: Logger = Logger(label: "monsync.monitor")) throws(MonitorError) {
         guard let me = monmap.member(rank: rank) else { throw .notInMonmap("rank \(rank)") }
-        var registry = ServiceRegistry()
+        var registry = ServiceRegistry.standard
         do {
-            try registry.register(KeyValueService())
-            try registry.register(MonmapService())
             for service in extraServices { try registry.register(service) }
         } catch { throw .service(error) }
         self.name = me.name

@@ -19,6 +19,17 @@ public struct ServiceRegistry: Sendable {
         services.append(PaxosService())
     }
 
+    /// The registry every monitor starts from: the Paxos log, the key-value service and the monmap
+    /// service; its ``syncTargetNames`` are what a store sync copies from any monitor (`kv`,
+    /// `kv_clients`, `monmap`, `paxos`) unless more services are registered.
+    public static var standard: ServiceRegistry {
+        var registry = ServiceRegistry()
+        // Fixed, distinct, valid prefixes on a fresh registry: these registrations cannot fail.
+        try? registry.register(KeyValueService())
+        try? registry.register(MonmapService())
+        return registry
+    }
+
     /// Adds `service`.
     ///
     /// - Throws: ``ServiceRegistryError`` if a prefix is invalid, reserved, or already owned.
