@@ -1,4 +1,5 @@
 import Logging
+import MonSyncCore
 import MonSyncMonitor
 import ServiceLifecycle
 import UnixSignals
@@ -12,21 +13,40 @@ import MonSyncZeroMQ
 /// (connections they already opened stay until they close — restart the node to cut them at once).
 /// A file that cannot be used changes nothing: the node keeps the keyring it had and logs why.
 /// The node's own key pair is not reloaded (that takes a restart).
+///
+/// The keys monitors must present at their addresses follow the monmap the node follows: when a
+/// membership change commits, ``monmapChanged(_:logger:)`` reloads the keyring against the new map
+/// (a new member's key must be in the file by then: add it and send SIGHUP before `mon add`).
 struct KeyringReload: Sendable {
     let options: SecurityOptions
-    let monmap: MonMap
+    /// The monmap the node follows now.
+    let monmap: LockedState<MonMap>
     #if ZeroMQ
     let keyring: CurveKeyring
     #endif
 
+    #if ZeroMQ
+    init(options: SecurityOptions, monmap: MonMap, keyring: CurveKeyring) {
+        self.options = options
+        self.monmap = LockedState(monmap)
+        self.keyring = keyring
+    }
+    #endif
+
+    /// Follows `map`: the keyring is read again so each member's address maps to its key.
+    func monmapChanged(_ map: MonMap, logger: Logger) {
+        monmap.withLock { $0 = map }
+        perform(logger: logger, reason: "monmap e\(map.epoch)")
+    }
+
     /// Reloads, and logs the outcome.
-    func perform(logger: Logger) {
+    func perform(logger: Logger, reason: String = "SIGHUP") {
         #if ZeroMQ
         do {
-            let admitted = try options.reloadKeyring(into: keyring, monmap: monmap)
-            logger.notice("SIGHUP: keyring reloaded", metadata: ["keyring": "\(options.keyring ?? "")", "keys": "\(admitted)"])
+            let admitted = try options.reloadKeyring(into: keyring, monmap: monmap.withLock { $0 })
+            logger.notice("\(reason): keyring reloaded", metadata: ["keyring": "\(options.keyring ?? "")", "keys": "\(admitted)"])
         } catch {
-            logger.error("SIGHUP: keyring not reloaded, the previous one stays in force: \(error)")
+            logger.error("\(reason): keyring not reloaded, the previous one stays in force: \(error)")
         }
         #endif
     }

@@ -37,8 +37,8 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Cluster")
     var cluster: ClusterOptions
 
-    @Option(help: ArgumentHelp("Fetch the monmap from the member at this address instead of --monmap: for a monitor added with `monsync mon add` that starts empty (it then catches up by store sync and joins). The newest of this map, --monmap and the one the store follows is used.",
-                               valueName: "url"))
+    @Option(help: ArgumentHelp("Fetch the monmap from the member at this address instead of --monmap: for a monitor added with `monsync mon add` that starts empty (it then catches up by store sync and joins). With CURVE keys name the member too (NAME=URL), so its key is known. The newest of this map, --monmap and the one the store follows is used.",
+                               valueName: "[name=]url"))
     var join: String?
 
     @Option(help: ArgumentHelp("The store directory (RocksDB, created if missing), or 'memory' for a store that lives only as long as the process.",
@@ -82,8 +82,14 @@ struct NodeCommand: AsyncParsableCommand {
         guard cluster.monitors.isEmpty else {
             throw ValidationError("a node needs every monitor's name: give the monmap with --monmap or --config (or a member to fetch it from with --join), not --mon.")
         }
-        if let join, (try? TransportAddress(join)) == nil {
-            throw ValidationError("--join needs a member's address as a URL (tcp://HOST:PORT, ipc://PATH), got \(join).")
+        if let join {
+            let (member, url) = Self.joinTarget(join)
+            if (try? TransportAddress(url)) == nil {
+                throw ValidationError("--join needs a member's address as a URL (tcp://HOST:PORT, ipc://PATH), or NAME=URL; got \(join).")
+            }
+            if member == nil && cluster.security.isSecured {
+                throw ValidationError("with --key, give --join as NAME=URL (the member's name, so its key in the keyring is known), e.g. a=\(url).")
+            }
         }
         guard shutdownTimeout > 0 && shutdownTimeout <= 3600 else {
             throw ValidationError("--shutdown-timeout must be between 0 and 3600 seconds (got \(shutdownTimeout)).")
@@ -182,6 +188,10 @@ struct NodeCommand: AsyncParsableCommand {
                                       configuration: configuration,
                                       syncConfiguration: syncOptions.configuration, logger: logger)
             logger.debug("node configured", metadata: ["name": "\(name)", "store": "\(storePath)", "monmap": "\(monmap)"])
+            if let keyringReload {
+                // Monitors present their keys at their monmap addresses: follow membership changes.
+                await monitor.observeMonmap { map in keyringReload.monmapChanged(map, logger: logger) }
+            }
             let telemetry = NodeTelemetry(monitor: monitor, thresholds: healthOptions.thresholds, backend: metrics)
             // Bound before the monitor starts: a busy admin port stops the node with one sentence.
             var admin: AdminServer?
@@ -228,6 +238,12 @@ struct NodeCommand: AsyncParsableCommand {
 }
 
 extension NodeCommand {
+    /// `--join`'s member name (when given as NAME=URL) and URL.
+    static func joinTarget(_ join: String) -> (name: String?, url: String) {
+        guard let equals = join.firstIndex(of: "="), !join[..<equals].contains(":") else { return (nil, join) }
+        return (String(join[..<equals]), String(join[join.index(after: equals)...]))
+    }
+
     /// Metric samples as logger metadata: `name{label=value,…}` → the value (whole numbers without a fraction).
     static func metadata(_ samples: [(name: String, value: Double)]) -> Logger.Metadata {
         var metadata: Logger.Metadata = [:]
@@ -482,9 +498,10 @@ extension NodeCommand {
     ///
     /// - Throws: ``UserFacingError/joinFailed(member:detail:)`` when no monmap came back,
     ///   ``UserFacingError/notYetAdded(name:member:epoch:members:)`` when it does not name `name`.
-    static func fetchMonmap(from url: String, name: String, cluster: ClusterOptions, logger: Logger) async throws -> MonMap {
+    static func fetchMonmap(from join: String, name: String, cluster: ClusterOptions, logger: Logger) async throws -> MonMap {
+        let (member, url) = joinTarget(join)
         let seed: MonMap
-        do { seed = try MonMap(named: [(url, url)]) } catch { throw UserFacingError.invalidMonmap("\(error)") }
+        do { seed = try MonMap(named: [(member ?? url, url)]) } catch { throw UserFacingError.invalidMonmap("\(error)") }
         let connection = try await ClientEndpoint.startClient(
             monmap: seed, registry: try Transports.registry(logger: logger, cluster: cluster, monmap: seed),
             options: TransportOptions(sendTimeout: .seconds(5)), logger: logger)

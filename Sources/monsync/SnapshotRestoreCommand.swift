@@ -100,7 +100,11 @@ struct SnapshotRestoreCommand: AsyncParsableCommand {
         let database = try RocksDBStore(path: store)
         defer { _ = database.close() }
         var epilogue = StoreTransaction()
-        epilogue.setLatestMonmap(map.encoded())
+        // The restored cluster follows the map given here, not the one the snapshot's data commits
+        // (`monmap/current`, the old cluster's members at its own epoch): a restored monitor starts
+        // from the newest map its store holds, so this one is numbered past the saved cluster's.
+        let restoredMap = (try? MonMap(epoch: reader.header.monmapEpoch &+ 1, members: map.members)) ?? map
+        epilogue.setLatestMonmap(restoredMap.encoded())
         let digest = try SnapshotRestore.restore(reader, into: database, epilogue: epilogue)
         guard digest == reader.header.digest else {
             throw SnapshotFileError.digestMismatch(recorded: reader.header.digest, computed: digest)

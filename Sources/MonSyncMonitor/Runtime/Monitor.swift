@@ -66,6 +66,8 @@ public actor Monitor {
     private var nextServiceProposalID: UInt64 = 0
     private var started = false
     private var stopped = false
+    /// Told each newer monmap this monitor adopts.
+    private var monmapObservers: [@Sendable (MonMap) -> Void] = []
     private var dispatchTask: Task<Void, Never>?
     private var syncTask: Task<Void, Never>?
     /// Interrupted syncs ``start()`` found and discarded (0 or 1).
@@ -296,8 +298,18 @@ public actor Monitor {
     // MARK: The shell
 
     /// Runs `input` through the machine and executes its actions.
+    /// Calls `observer` with each newer monmap this monitor adopts from now on (a membership change
+    /// committed, or a newer map learned from a peer), after the step that adopted it.
+    public func observeMonmap(_ observer: @escaping @Sendable (MonMap) -> Void) {
+        monmapObservers.append(observer)
+    }
+
     private func feed(_ input: MonitorInput) {
         let before = (machine.state, machine.statistics, machine.firstCommitted, machine.lastCommitted)
+        let monmapEpoch = machine.monmap.epoch
+        defer {
+            if machine.monmap.epoch != monmapEpoch { for observer in monmapObservers { observer(machine.monmap) } }
+        }
         let roles = (machine.syncLeader.statistics, machine.syncProvider.statistics,
                      machine.syncLeader.grants.count, machine.syncLeader.isHoldingTrim, machine.syncProvider.activeSessions)
         let quorum = (machine.electionEpoch, machine.quorum)
@@ -449,6 +461,8 @@ public actor Monitor {
         }
         guard let command = message as? MMonCommand else { return .monitor }
         if command.flags.contains(.forwarded) { return .monitor }
+        // Changing who decides is more than writing data: a monitor's key (the operator's admin key).
+        if command.op.isMembershipChange { return .monitor }
         return command.op.isWrite ? .write : .read
     }
 
