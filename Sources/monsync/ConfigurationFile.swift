@@ -136,13 +136,15 @@ enum ConfigurationFile {
         }
         for (key, shape) in top {
             let components = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            if components.count == 1, let options = sections[key] {
-                guard case let .object(nested) = shape else {
-                    throw .wrongType(key: key, source: .file(path: path, key: key), expected: "an object of settings for monsync \(key)")
-                }
+            // `mon` names both a setting (`--mon URL`) and the section of `monsync mon`: an object is
+            // the section, anything else the setting.
+            let isAlsoSetting = everywhere.contains { $0.key == key }
+            if components.count == 1, let options = sections[key], case let .object(nested) = shape {
                 for (innerKey, innerShape) in nested {
                     try checkSetting("\(key).\(innerKey)", innerShape, options: options)
                 }
+            } else if components.count == 1, sections[key] != nil, !isAlsoSetting {
+                throw .wrongType(key: key, source: .file(path: path, key: key), expected: "an object of settings for monsync \(key)")
             } else if components.count == 2, let options = sections[components[0]] {
                 try checkSetting(key, shape, options: options)
             } else if components.count == 1 {
