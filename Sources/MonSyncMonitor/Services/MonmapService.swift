@@ -4,11 +4,10 @@ public import MonSyncStore
 /// The monmap as a replicated service (Ceph's `MonmapMonitor`): the current map, committed through
 /// Paxos, at `monmap/current`.
 ///
-/// A membership change (``MonSyncMessages/MMonCommand/Op/monAdd``,
-/// ``MonSyncMessages/MMonCommand/Op/monRemove``) is a Paxos value that writes the next epoch's map
+/// A membership change (`MMonCommand.Op.monAdd`, `MMonCommand.Op.monRemove`) is a Paxos value that writes the next epoch's map
 /// here. Registering the service makes `monmap` a sync target, so a monitor that joins by store sync
 /// receives the map with the data. Each monitor also keeps the map it follows under the store's
-/// protected prefix (``MonSyncStore/StoreLayout/latestMonmapKey``), outside Paxos: that one is local,
+/// protected prefix (`StoreLayout.latestMonmapKey`), outside Paxos: that one is local,
 /// survives a sync's swap, and may be ahead of its `monmap/current` when it learned a newer map from
 /// a peer's probe reply before it caught up with the log.
 public struct MonmapService: MonitorService {
