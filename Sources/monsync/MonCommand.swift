@@ -63,8 +63,7 @@ struct MonRemoveCommand: AsyncParsableCommand {
 
         Example:
           monsync mon remove c --monmap a=tcp://10.0.0.1:7001,b=tcp://10.0.0.2:7001,c=tcp://10.0.0.3:7001
-        """,
-        aliases: ["rm"])
+        """)
 
     @Argument(help: "The name of the monitor to remove.") var name: String
     @OptionGroup var options: ClientOptions
