@@ -68,6 +68,8 @@ extension MonitorMachine {
     private mutating func handlePropose(_ message: MMonElection, from peer: Int32) {
         if message.monmapEpoch != monmap.epoch {
             send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch), toRank: peer)
+            // The proposer follows a newer monmap: probing asks it for that map.
+            if message.monmapEpoch > monmap.epoch { bootstrap(reason: "mon.\(peer) proposes under monmap e\(message.monmapEpoch)") }
             return
         }
         if message.lastCommitted &+ 1 < paxos.firstCommitted {

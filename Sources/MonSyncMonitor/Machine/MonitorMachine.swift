@@ -336,6 +336,12 @@ public struct MonitorMachine: Sendable {
 
     /// The rank of the monitor that sent from `sender`, if it is the member it claims to be.
     mutating func verifiedSender(_ sender: TransportAddress, claims claimed: Int32) -> Int32? {
+        if let actual = monmap.rank(of: sender), actual != claimed {
+            // A member under the rank an older (or newer) monmap gave it: ranks close up when a
+            // member is removed, and messages sent before a change arrive after it. Stale, not forged.
+            noteStale("a message from mon.\(monmap.member(rank: actual)?.name ?? "?") claiming rank \(claimed) (its rank is \(actual) in monmap e\(monmap.epoch))")
+            return nil
+        }
         guard monmap.rank(of: sender) == claimed else {
             statistics.impostorMessages += 1
             refusalLog.log(logger, .warning, "message from an address that is not the claimed monitor", key: "\(sender)", now: now,
