@@ -107,6 +107,10 @@ extension MessageTransport {
     /// `completion`; a transport with a cheaper batched path replaces it.
     public func post(_ messages: [[UInt8]], to peer: TransportAddress,
                      completion: @escaping @Sendable (TransportBatchResult) -> Void) {
+        // The whole batch is refused before anything is sent, as the contract says.
+        if let large = messages.first(where: { $0.count > limits.maximumMessageSize }) {
+            return completion(TransportBatchResult(sent: 0, failure: .messageTooLarge(size: large.count, limit: limits.maximumMessageSize)))
+        }
         Task {
             var sent = 0
             for message in messages {

@@ -14,7 +14,9 @@ import Synchronization
 /// actions the machine returns, in order: persists are written to the store (durably, before
 /// anything after them), sends go to per-destination queues that never make the monitor wait,
 /// timers sleep on the injected `Timebase`. Nothing suspends between an input and its actions,
-/// so no handler interleaves with another's decision.
+/// so no handler interleaves with another's decision. The persists of one step, and of a run of
+/// Paxos messages and client writes that arrived together, are written as one synced write,
+/// before any action that follows the first of them.
 ///
 /// When probing finds the monitor oblivious, the monitor runs a store sync as requester
 /// (`SyncRequesterMachine`, on a task the monitor owns: ``stop()`` ends it), then rejoins.
