@@ -26,6 +26,18 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     /// time out while a manual clock stands still, and throws `TransportError.sendTimedOut(_:after:)`
     /// promptly once the clock is advanced past the send timeout.
     case sendTimeoutFollowsClock
+    /// Batches handed to `MessageTransport.post(_:to:completion:)` one after the other (1 to 200
+    /// messages each) complete with every message sent and arrive whole, once, in order; a batch
+    /// holding a message over the limit fails with `TransportError.messageTooLarge(size:limit:)`
+    /// and nothing of it arrives.
+    case postedBatches
+    /// Batches posted to a receiver that does not consume complete until one fails with
+    /// `TransportError.sendTimedOut(_:after:)` after the send timeout; once the receiver consumes,
+    /// exactly the messages the completions counted as sent arrive, in order, and nothing of the rest.
+    case postedBatchBackpressure
+    /// A batch posted to an address nobody serves completes with `TransportError.peerUnreachable(_:)`
+    /// and nothing sent, within the send timeout.
+    case postToUnknownPeer
     /// A send to an address nobody serves throws `TransportError.peerUnreachable(_:)`
     /// within the send timeout, and the transport still works afterwards.
     case unknownPeer
@@ -64,7 +76,8 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
     public static var allCases: [ConformanceCheck] {
         [.exchangeBothWays, .connectReportsPeerUp, .perPairOrdering, .hugeMessage, .messageTooLarge, .backpressure,
          .sendTimeoutFollowsClock, .unknownPeer, .peerDown, .gracefulShutdown, .peerRestart, .shutdownWhileBusy,
-         .doubleStart, .duplicateAddress, .sendAfterShutdown, .hostileBytes]
+         .doubleStart, .duplicateAddress, .sendAfterShutdown, .hostileBytes, .postedBatches, .postedBatchBackpressure,
+         .postToUnknownPeer]
     }
 
     /// The checks a transport that authenticates its peers must pass as well.
@@ -83,6 +96,9 @@ public enum ConformanceCheck: String, CaseIterable, Sendable, CustomStringConver
         case .messageTooLarge: MessagingChecks.messageTooLarge
         case .backpressure: MessagingChecks.backpressure
         case .sendTimeoutFollowsClock: MessagingChecks.sendTimeoutFollowsClock
+        case .postedBatches: BatchChecks.postedBatches
+        case .postedBatchBackpressure: BatchChecks.postedBatchBackpressure
+        case .postToUnknownPeer: BatchChecks.postToUnknownPeer
         case .unknownPeer: PeerChecks.unknownPeer
         case .peerDown: PeerChecks.peerDown
         case .gracefulShutdown: PeerChecks.gracefulShutdown

@@ -3,16 +3,20 @@ import CZeroMQ
 import MonSyncCore
 import Glibc
 
-/// One send handed to the I/O thread: the bytes, where to, until when, and whom to tell.
+/// One send handed to the I/O thread: the messages (one or a batch), where to, until when, and whom to tell.
 struct SendRequest: Sendable {
     var id: UInt64
     var peer: TransportAddress
-    var bytes: [UInt8]
+    /// Sent in order, each as one ZeroMQ message.
+    var messages: [[UInt8]]
     /// On the transport's timebase.
     var deadline: Duration
-    var continuation: CheckedContinuation<Result<Void, TransportError>, Never>
+    /// Called exactly once, on the I/O thread (or on the caller's, when the mailbox is closed).
+    var completion: @Sendable (TransportBatchResult) -> Void
 
-    func complete(_ result: Result<Void, TransportError>) { continuation.resume(returning: result) }
+    func complete(sent: Int, _ failure: TransportError? = nil) {
+        completion(TransportBatchResult(sent: sent, failure: failure))
+    }
 }
 
 /// What callers ask of the I/O thread.

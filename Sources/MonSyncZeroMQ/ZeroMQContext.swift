@@ -40,6 +40,9 @@ public final class ZeroMQContext: Sendable {
 
     private let state = LockedState(State())
 
+    /// The most sockets (`ZMQ_MAX_SOCKETS`) an underlying context may open, if libzmq allows that many.
+    static let maximumSockets: Int32 = 16_384
+
     /// Creates a context holder; the libzmq context itself is made on first use.
     ///
     /// - Parameter ioThreads: libzmq I/O threads for the context; 1 handles hundreds of MB/s.
@@ -62,6 +65,14 @@ public final class ZeroMQContext: Sendable {
                     throw .underlying("zmq_ctx_new: \(String(cString: zmq_strerror(zmq_errno())))")
                 }
                 zmq_ctx_set(raw, ZMQ_IO_THREADS, Int32(clamping: ioThreads))
+                // libzmq's default (1023 sockets a context) is too few for a process of many
+                // transports: each takes 3 sockets (ROUTER, its monitor's two PAIRs) and 3 more
+                // per peer (DEALER, its monitor's two), so `monsync bench --clients 128` (12 each,
+                // 1 536) found zmq_socket failing for a third of its clients, which then never
+                // reached a monitor. Raised to what the build allows, at most 16 384 (the context
+                // keeps one slot pointer per socket: 128 KiB).
+                let limit = zmq_ctx_get(raw, ZMQ_SOCKET_LIMIT)
+                zmq_ctx_set(raw, ZMQ_MAX_SOCKETS, min(limit > 0 ? limit : 1023, Self.maximumSockets))
                 handle = ContextHandle(raw: raw)
                 state.handle = handle
             }

@@ -29,6 +29,13 @@ import Synchronization
 /// `TransportError.peerUnreachable(_:)` (peer not up) or
 /// `TransportError.sendTimedOut(_:after:)` (peer up, queue full).
 ///
+/// ``post(_:to:completion:)`` is the same path without the wait: a batch of messages crosses
+/// to the I/O thread as one command, and its completion runs there once libzmq has taken them
+/// all (or at the first that fails). Every `send` and `post` to one peer is queued in the order
+/// of the calls. The bounded queue in front of libzmq's pipe
+/// (`TransportOptions.queueCapacity` messages per peer) takes a batch whole while it is empty,
+/// and otherwise only a batch that fits: one that does not fails at once with `sendTimedOut`.
+///
 /// ## Addresses
 /// `tcp://host:port` (a numeric port, no wildcard: the address is also the
 /// node's identity), `ipc:///path`, and `inproc://name` (only between
@@ -179,14 +186,37 @@ public final class ZeroMQTransport: MessageTransport {
         let id = nextSendID.add(1, ordering: .relaxed).newValue
         let deadline = timebase.now + options.sendTimeout
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, TransportError>, Never>) in
-                let request = SendRequest(id: id, peer: peer, bytes: bytes, deadline: deadline, continuation: continuation)
-                if !mailbox.post(.send(request)) { continuation.resume(returning: .failure(.notRunning)) }
+            await withCheckedContinuation { (continuation: CheckedContinuation<TransportBatchResult, Never>) in
+                let request = SendRequest(id: id, peer: peer, messages: [bytes], deadline: deadline) { continuation.resume(returning: $0) }
+                if !mailbox.post(.send(request)) { request.complete(sent: 0, .notRunning) }
             }
         } onCancel: {
             _ = mailbox.post(.cancel(id: id))
         }
-        try result.get()
+        if let failure = result.failure { throw failure }
+    }
+
+    /// Hands `messages` to the I/O thread for `peer` in one command, without waiting; see
+    /// `MessageTransport.post(_:to:completion:)`.
+    ///
+    /// One wake-up of the I/O thread sends the whole batch (and whatever else was posted
+    /// meanwhile), so small messages do not each cost a round trip to it. Posts are queued in the
+    /// order of the calls, so batches to one peer keep the order they were posted in, whether
+    /// or not the earlier one has completed. The batch waits as a `send` does, up to
+    /// `TransportOptions.sendTimeout`, for a peer that is not up or whose queue is full;
+    /// `completion` runs on the I/O thread (or at once, here, when the batch is refused).
+    public func post(_ messages: [[UInt8]], to peer: TransportAddress,
+                     completion: @escaping @Sendable (TransportBatchResult) -> Void) {
+        if let large = messages.first(where: { $0.count > limits.maximumMessageSize }) {
+            return completion(TransportBatchResult(sent: 0, failure: .messageTooLarge(size: large.count, limit: limits.maximumMessageSize)))
+        }
+        do throws(TransportError) { try Self.validatePeer(peer) } catch {
+            return completion(TransportBatchResult(sent: 0, failure: error))
+        }
+        guard phase.withLock({ $0 == .running }) else { return completion(TransportBatchResult(sent: 0, failure: .notRunning)) }
+        let request = SendRequest(id: nextSendID.add(1, ordering: .relaxed).newValue, peer: peer, messages: messages,
+                                  deadline: timebase.now + options.sendTimeout, completion: completion)
+        if !mailbox.post(.send(request)) { request.complete(sent: 0, .notRunning) }
     }
 
     /// Inbound messages and peer up/down events, for one consumer.

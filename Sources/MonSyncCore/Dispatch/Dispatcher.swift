@@ -141,6 +141,37 @@ public final class Dispatcher: Sendable {
         counter.increment()
     }
 
+    /// Validates and encodes `message`, as ``send(_:to:)`` does before sending, for ``post(_:to:completion:)``.
+    ///
+    /// - Throws: ``DispatchError/invalidMessage(_:)`` for a message its receiver would refuse.
+    public func encode<M: WireMessage>(_ message: M) throws(DispatchError) -> [UInt8] {
+        do { try message.validate() } catch { throw .invalidMessage(error) }
+        return codec.encode(message)
+    }
+
+    /// Hands already encoded messages (from ``encode(_:)``) to the transport for `peer`, in order,
+    /// without waiting: ``MessageTransport/post(_:to:completion:)``, with the dispatcher's counters.
+    ///
+    /// `completion` runs exactly once, perhaps on a transport's thread: keep it short.
+    public func post(_ messages: [[UInt8]], to peer: TransportAddress,
+                     completion: @escaping @Sendable (TransportBatchResult) -> Void) {
+        transport.post(messages, to: peer) { [self] result in
+            if result.sent > 0 {
+                statistics.update { $0.sent += result.sent }
+                sentCounter.increment(by: result.sent)
+                var bytes = 0
+                for message in messages.prefix(result.sent) { bytes += message.count }
+                sentBytes.increment(by: bytes)
+            }
+            let failed = messages.count - result.sent
+            if failed > 0 {
+                statistics.update { $0.sendFailures += failed }
+                sendFailures.increment(by: failed)
+            }
+            completion(result)
+        }
+    }
+
     /// Validates, encodes and sends `message` to `peer`.
     ///
     /// - Throws: ``DispatchError/invalidMessage(_:)`` for a message its receiver would refuse,

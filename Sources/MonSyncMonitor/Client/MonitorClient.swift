@@ -123,12 +123,7 @@ public final class MonitorClient: Sendable {
             state.withLock { $0.waiters[command.tid] = continuation }
             // The timer may have fired before the waiter was registered.
             if timebase.now >= deadline { expire(tid: command.tid) }
-            Task {
-                do { try await dispatcher.send(command, to: address) } catch {
-                    logger.debug("command send failed", metadata: ["to": "\(address)", "error": "\(error)"])
-                    self.expire(tid: command.tid)
-                }
-            }
+            post(command, to: address) { [self] in expire(tid: command.tid) }
         }
     }
 
@@ -362,13 +357,21 @@ public final class MonitorClient: Sendable {
 
     /// Sends a copy of `command` to `peer` in the background; a failure is reported on `inbox`.
     private func send(_ command: MMonCommand, to peer: TransportAddress, attempt: Int, inbox: AsyncStream<ClientEvent>.Continuation) {
-        let dispatcher = dispatcher
+        post(command, to: peer) { inbox.yield(.sendFailed(peer, attempt: attempt)) }
+    }
+
+    /// Hands `command` to the transport without a task or a wait; `failed` runs if it cannot be sent.
+    private func post(_ command: MMonCommand, to peer: TransportAddress, failed: @escaping @Sendable () -> Void) {
         let logger = logger
-        Task {
-            do { try await dispatcher.send(command, to: peer) } catch {
-                logger.debug("command send failed", metadata: ["to": "\(peer)", "error": "\(error)"])
-                inbox.yield(.sendFailed(peer, attempt: attempt))
-            }
+        let bytes: [UInt8]
+        do throws(DispatchError) { bytes = try dispatcher.encode(command) } catch {
+            logger.debug("command send failed", metadata: ["to": "\(peer)", "error": "\(error)"])
+            return failed()
+        }
+        dispatcher.post([bytes], to: peer) { result in
+            guard let failure = result.failure else { return }
+            logger.debug("command send failed", metadata: ["to": "\(peer)", "error": "\(failure)"])
+            failed()
         }
     }
 

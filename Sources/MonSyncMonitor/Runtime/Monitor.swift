@@ -14,7 +14,9 @@ import Synchronization
 /// actions the machine returns, in order: persists are written to the store (durably, before
 /// anything after them), sends go to per-destination queues that never make the monitor wait,
 /// timers sleep on the injected `Timebase`. Nothing suspends between an input and its actions,
-/// so no handler interleaves with another's decision.
+/// so no handler interleaves with another's decision. The persists of one step, and of a run of
+/// Paxos messages and client writes that arrived together, are written as one synced write,
+/// before any action that follows the first of them.
 ///
 /// When probing finds the monitor oblivious, the monitor runs a store sync as requester
 /// (`SyncRequesterMachine`, on a task the monitor owns: ``stop()`` ends it), then rejoins.
@@ -61,6 +63,23 @@ public actor Monitor {
 
     /// The protocol state machine this actor runs.
     private(set) var machine: MonitorMachine
+    /// The machine's view of ``store``: it also holds the persists of an inbox run not yet written.
+    private nonisolated let deferredWrites: DeferredWrites
+    /// The actions of an inbox run's steps, executed together once the run ends (``drainInbox()``).
+    private var deferredActions: [MonitorAction] = []
+    /// Messages the dispatcher handed over, not yet fed to the machine.
+    private nonisolated let inbox = LockedState<[InboxItem]>([])
+    /// Rung when the inbox stops being empty; the drain task answers.
+    private nonisolated let doorbell: AsyncStream<Void>.Continuation
+    private let doorbellRings: AsyncStream<Void>
+    private var drainTask: Task<Void, Never>?
+    /// Past this many waiting messages the dispatcher drains the inbox itself (and so waits for the monitor).
+    static let inboxLimit = 1024
+
+    private struct InboxItem: Sendable {
+        var message: any WireMessage
+        var sender: TransportAddress
+    }
     private var timerTasks = TimerTasks<MonitorTimer>()
     private var serviceWaiters: [UInt64: CheckedContinuation<Result<UInt64, ProposalError>, Never>] = [:]
     private var nextServiceProposalID: UInt64 = 0
@@ -101,7 +120,10 @@ public actor Monitor {
         guard monmap.address(of: me.rank) == transport.localAddress else {
             throw .addressMismatch(name: name, monmap: me.address, transport: transport.localAddress.description)
         }
-        var machine = try MonitorMachine(monmap: monmap, rank: me.rank, store: store, configuration: configuration,
+        let deferredWrites = DeferredWrites(base: store)
+        self.deferredWrites = deferredWrites
+        (doorbellRings, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        var machine = try MonitorMachine(monmap: monmap, rank: me.rank, store: deferredWrites, configuration: configuration,
                                          syncConfiguration: syncConfiguration, services: extraServices,
                                          seed: seed ?? UInt64.random(in: .min ... .max), now: timebase.now, logger: logger)
         machine.syncsItself = runsStoreSync
@@ -169,6 +191,13 @@ public actor Monitor {
             throw .transport(error)
         }
         let dispatcher = dispatcher
+        let rings = doorbellRings
+        drainTask = Task { [weak self] in
+            for await _ in rings {
+                guard let self else { return }
+                await self.drainInbox()
+            }
+        }
         dispatchTask = Task { await dispatcher.run() }
         logger.info("monitor starting", metadata: ["rank": "\(rank)", "epoch": "\(machine.electionEpoch)",
                                                    "fc": "\(machine.firstCommitted)", "lc": "\(machine.lastCommitted)"])
@@ -185,6 +214,8 @@ public actor Monitor {
         syncTask?.cancel()
         await syncTask?.value
         dispatcher.register { $0 = MessageRouter() }
+        doorbell.finish()
+        await drainTask?.value
         // Let the answers to waiting clients go out before the transport closes.
         await outbox.close()
         await dispatcher.transport.shutdown()
@@ -304,7 +335,7 @@ public actor Monitor {
         monmapObservers.append(observer)
     }
 
-    private func feed(_ input: MonitorInput) {
+    private func feed(_ input: MonitorInput, deferring: Bool = false) {
         let before = (machine.state, machine.statistics, machine.firstCommitted, machine.lastCommitted)
         let monmapEpoch = machine.monmap.epoch
         defer {
@@ -314,9 +345,14 @@ public actor Monitor {
                      machine.syncLeader.grants.count, machine.syncLeader.isHoldingTrim, machine.syncProvider.activeSessions)
         let quorum = (machine.electionEpoch, machine.quorum)
         var actions = machine.step(input, now: timebase.now)
-        // A failed persist ends the list there; the machine is told, and its answer executed instead.
-        while let failure = execute(actions) {
-            actions = machine.step(.persistFailed(failure), now: timebase.now)
+        if deferring {
+            for case let .persist(transaction) in actions { deferredWrites.hold(transaction) }
+            deferredActions.append(contentsOf: actions)
+        } else {
+            // A failed persist ends the list there; the machine is told, and its answer executed instead.
+            while let failure = execute(actions) {
+                actions = machine.step(.persistFailed(failure), now: timebase.now)
+            }
         }
         if machine.state != before.0 || machine.electionEpoch != quorum.0 || machine.quorum != quorum.1 {
             metrics.record(state: machine.state, electionEpoch: machine.electionEpoch, quorum: machine.quorum)
@@ -336,8 +372,14 @@ public actor Monitor {
     }
 
     /// Executes `actions` in order; returns the error of a persist that failed (nothing after it ran).
+    ///
+    /// Every persist of the list is written at the first one, as one atomic synced write
+    /// (``mergedPersists(_:)``): the actions between them then run after a write that is already
+    /// durable — later than the machine asked, never earlier — and a step that commits one
+    /// Paxos version and begins the next costs one sync, not two. When that write fails,
+    /// nothing after the first persist ran, as if it alone had failed.
     private func execute(_ actions: [MonitorAction]) -> StoreError? {
-        for action in actions {
+        for action in Self.mergedPersists(actions).actions {
             switch action {
             case let .persist(transaction):
                 do { try store.apply(transaction) } catch { return error }
@@ -361,6 +403,34 @@ public actor Monitor {
             }
         }
         return nil
+    }
+
+    /// `actions` with every persist folded into the first one (their operations in order: one
+    /// write applies them as the separate writes would, one after the other), and how many
+    /// persists the machine asked for.
+    static func mergedPersists(_ actions: [MonitorAction]) -> (actions: [MonitorAction], persists: Int) {
+        var first: Int?
+        var merged = StoreTransaction()
+        var persists = 0
+        for (index, action) in actions.enumerated() {
+            guard case let .persist(transaction) = action else { continue }
+            persists += 1
+            if first == nil { first = index }
+            merged.append(transaction)
+        }
+        guard persists > 1, let first else { return (actions, persists) }
+        var result: [MonitorAction] = []
+        result.reserveCapacity(actions.count - persists + 1)
+        for (index, action) in actions.enumerated() {
+            if index == first {
+                result.append(.persist(merged))
+            } else if case .persist = action {
+                continue
+            } else {
+                result.append(action)
+            }
+        }
+        return (result, persists)
     }
 
     private func timerFired(_ timer: MonitorTimer, generation: UInt64) {
@@ -434,8 +504,68 @@ public actor Monitor {
         }
     }
 
-    private func receive(_ message: any WireMessage, from sender: TransportAddress) {
-        feed(.message(message, from: sender))
+    /// Hands a message to the monitor in arrival order without waiting for it (unless the inbox is
+    /// full: then the caller drains it, which bounds what waits).
+    private nonisolated func enqueue(_ message: any WireMessage, from sender: TransportAddress) async {
+        let count = inbox.withLock { inbox in
+            inbox.append(InboxItem(message: message, sender: sender))
+            return inbox.count
+        }
+        if count >= Self.inboxLimit {
+            await drainInbox()
+        } else if count == 1 {
+            doorbell.yield()
+        }
+    }
+
+    /// Feeds the waiting messages to the machine, in order, as runs whose persists are written once.
+    ///
+    /// Paxos messages and client writes are stepped one after the other with their actions held
+    /// back (``DeferredWrites`` lets each step read what the earlier ones decided); at the end of
+    /// the run every held action is executed, its persists as one synced write at the first
+    /// (``execute(_:)``). So a peon that finds COMMIT v and BEGIN v+1 waiting syncs once, and a
+    /// leader that finds an ACCEPT and new writes commits, begins the next version and answers in
+    /// one sync. Sends and the rest only ever run later than when they were decided, never before
+    /// the writes that preceded them. Any other message (a read, a LIST, an election, a sync
+    /// message) first ends the run: it is handled as if alone, on a store that holds everything.
+    private func drainInbox() {
+        while true {
+            let items = inbox.withLock { inbox -> [InboxItem] in
+                defer { inbox.removeAll(keepingCapacity: true) }
+                return inbox
+            }
+            guard !items.isEmpty else { return }
+            for item in items {
+                if Self.mayDefer(item.message) {
+                    feed(.message(item.message, from: item.sender), deferring: true)
+                } else {
+                    flushDeferred()
+                    feed(.message(item.message, from: item.sender))
+                }
+            }
+            flushDeferred()
+        }
+    }
+
+    /// Whether a message's step may be held back in a run: Paxos messages and client writes, which
+    /// read the store only by key (nothing of theirs takes a snapshot or answers a read).
+    private static func mayDefer(_ message: any WireMessage) -> Bool {
+        if message is MMonPaxos { return true }
+        if let command = message as? MMonCommand { return command.op.isWrite }
+        return false
+    }
+
+    /// Executes the actions held back by a run (its persists as one write), then forgets the run.
+    private func flushDeferred() {
+        guard !deferredActions.isEmpty else { return }
+        let actions = deferredActions
+        deferredActions.removeAll(keepingCapacity: true)
+        var failure = execute(actions)
+        // Written, or failed and never applied: either way the overlay must not be read again.
+        deferredWrites.clear()
+        while let error = failure {
+            failure = execute(machine.step(.persistFailed(error), now: timebase.now))
+        }
     }
 
     /// Messages refused because the sender's authenticated key does not allow them (a client's key
@@ -495,19 +625,19 @@ public actor Monitor {
         dispatcher.register { router in
             router.register(MMonProbe.self) { [weak self] message, context in
                 guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
-                await self.receive(message, from: context.sender)
+                await self.enqueue(message, from: context.sender)
             }
             router.register(MMonElection.self) { [weak self] message, context in
                 guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
-                await self.receive(message, from: context.sender)
+                await self.enqueue(message, from: context.sender)
             }
             router.register(MMonPaxos.self) { [weak self] message, context in
                 guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
-                await self.receive(message, from: context.sender)
+                await self.enqueue(message, from: context.sender)
             }
             router.register(MMonCommand.self) { [weak self] message, context in
                 guard let self, self.admits(message, from: context.peer, at: context.sender) else { return }
-                await self.receive(message, from: context.sender)
+                await self.enqueue(message, from: context.sender)
             }
             // The requester's ops go straight to its driver (chunks never queue behind the
             // monitor's own work); the leader's and the provider's go through the machine.
@@ -517,7 +647,7 @@ public actor Monitor {
                 if message.op.isForRequester {
                     requester.post(message, from: context.sender)
                 } else {
-                    await self.receive(message, from: context.sender)
+                    await self.enqueue(message, from: context.sender)
                 }
             }
         }
