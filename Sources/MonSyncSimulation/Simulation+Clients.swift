@@ -58,7 +58,7 @@ extension Simulation {
     }
 
     /// No answer in time: resend (to another monitor), or give up at the deadline.
-    private func resend(_ index: Int) {
+    func resend(_ index: Int) {
         guard var pending = clients[index].pending else { return }
         if now >= pending.deadline {
             note("client\(index) gives up on #\(pending.operation)")
@@ -97,6 +97,12 @@ extension Simulation {
         default:
             // Not the leader, no quorum, retry: resend soon, to the leader the reply names.
             if let leader = reply.leader { clients[index].leaderHint = slot(of: leader) }
+            if options.membershipChanges {
+                // A removed monitor answers NO_QUORUM, naming no leader, for ever: a hint that led
+                // to it is stale. And replies that come fast never let the resend tick give up.
+                if reply.leader == nil { clients[index].leaderHint = nil }
+                if now >= pending.deadline { return resend(index) }
+            }
             var next = pending
             next.target = clients[index].leaderHint ?? randomTarget()
             next.attempt += 1  // the resend tick of the attempt that was answered is stale now

@@ -124,9 +124,16 @@ extension Simulation {
         start(slot)
     }
 
-    /// Stops monitor `slot` for good, if it is still life `life` and still not a member.
+    /// Stops monitor `slot` for good, if it is still life `life` and still not a member — once every
+    /// member of the newest map is up and follows it (else it looks again in 2 s). A careful
+    /// operator waits so: until then the removed monitor may be the only one that knows its removal
+    /// committed (a leader that removed itself from two members, its COMMIT lost), and the rest
+    /// learn the map from its probe replies.
     func operatorStop(_ slot: Int, life: Int) {
-        guard nodes[slot].lives == life, nodes[slot].intended, latestMonmap.member(named: nodes[slot].name) == nil else { return }
+        let latest = latestMonmap
+        guard nodes[slot].lives == life, nodes[slot].intended, latest.member(named: nodes[slot].name) == nil else { return }
+        let followed = memberSlots(of: latest).allSatisfy { (nodes[$0].machine?.monmap.epoch ?? 0) >= latest.epoch }
+        guard followed else { return schedule(after: .seconds(2), .operatorStop(slot: slot, life: life)) }
         note("operator stops \(nodes[slot].name) (removed)")
         nodes[slot].machine = nil
         nodes[slot].requester = nil
@@ -161,16 +168,28 @@ extension Simulation {
         // The versions the ledger holds without a gap from v1: the map in force is known below them.
         var contiguous: UInt64 = 0
         while ledger.values[contiguous + 1] != nil { contiguous += 1 }
+        var decided: Set<UInt64> = []
         for (leader, record) in commitRecords {
             guard record.version <= contiguous + 1 else { continue }
             let inForce = maps.last { $0.key < record.version }
             let map = inForce?.value ?? monmap
             let source = inForce.map { "committed at v\($0.key)" } ?? "the initial map"
+            let accepted = Set(record.acceptedBy)
+            let isDecision = decided.insert(record.version).inserted
+            if !isDecision, let own = ledger.monmaps[record.version], record.monmapEpoch == own.epoch,
+               accepted.intersection(own.members.map(\.name)).count >= own.majority,
+               ledger.values[record.version] == record.value {
+                // A change already decided by the old map, committed again by a leader of the map it
+                // commits (which learned that map from a peer before its log held the change, and
+                // found the value uncommitted in recovery): the same value, and the two maps differ
+                // by one member, so their majorities intersect. Allowed; see the DocC article.
+                note("v\(record.version) (monmap e\(own.epoch)) committed again by mon.\(leader) under the map it commits")
+                continue
+            }
             if record.monmapEpoch != map.epoch {
                 violations.append("membership: mon.\(leader) committed v\(record.version) under monmap e\(record.monmapEpoch) (election e\(record.electionEpoch)), but e\(map.epoch) (\(source)) is in force at v\(record.version)")
             }
-            let accepted = Set(record.acceptedBy).intersection(map.members.map(\.name))
-            if accepted.count < map.majority {
+            if accepted.intersection(map.members.map(\.name)).count < map.majority {
                 violations.append("membership: mon.\(leader) committed v\(record.version) with accepts from \(record.acceptedBy.sorted()), not a majority of monmap e\(map.epoch) \(map.members.map(\.name)) (\(source))")
             }
             if let value = ledger.values[record.version], value != record.value {

@@ -13,7 +13,8 @@ struct SimulateCommand: ParsableCommand {
         discussion: """
         Each seed runs the real monitor state machines on a simulated network and clock with crashes, \
         partitions, loss, duplication and reordering, and a client workload; the checkers (linearizability, \
-        agreement, durability, liveness) run on each history. The last line is \
+        agreement, durability, liveness, membership) run on each history; --membership adds and removes \
+        monitors while the faults run. The last line is \
         `simulate: N seeds, M steps, K client operations, V violations`; the exit status is 0 only when V is 0. \
         A failing seed prints its violations and trace; `--first S --seeds 1 --trace` replays it.
         """)
