@@ -14,7 +14,10 @@ import MonSyncStore
 /// A run has three phases: *faults* (``SimulationOptions/steps`` events with faults injected),
 /// *heal* (every partition healed, every monitor restarted, the network clean: a write must be
 /// acknowledged within ``SimulationOptions/livenessBound``), and *settle* (the clients stop; the
-/// monitors must converge on one quorum and one state).
+/// monitors must converge on one quorum and one state). With
+/// ``SimulationOptions/membershipChanges``, "every monitor" is every member of the newest
+/// committed monmap, in one quorum under that map, and every removed monitor still running must
+/// know it was removed.
 public final class Simulation {
     let options: SimulationOptions
     let seed: UInt64
@@ -321,7 +324,7 @@ public final class Simulation {
         guard var machine = nodes[rank].machine else { return }
         let before = options.recordTrace ? describe(machine) : ""
         let actions = machine.step(input, now: localTime(of: rank))
-        for record in machine.takeCommitRecords() { commitRecords.append((nodes[rank].name, record)) }
+        let records = machine.takeCommitRecords()
         nodes[rank].machine = machine
         // Sends of this step were decided before it adopted a removal (at the step's end); later ones are checked.
         defer { if nodes[rank].machine?.state == .removed { nodes[rank].removedInLife = true } }
@@ -340,9 +343,27 @@ public final class Simulation {
         for (index, action) in actions.enumerated() {
             if index == crashAfter {
                 note("\(nodes[rank].name) crashes after \(index) of \(actions.count) actions")
+                noteCommitRecords(records, of: rank, lost: actions[index...])
                 return crash(rank)
             }
             execute(action, on: rank)
+        }
+        noteCommitRecords(records, of: rank, lost: [])
+    }
+
+    /// Keeps the leader's commit records for the membership checker, except a commit whose leader
+    /// accepted the value in the same step (a single member) and crashed before that acceptance
+    /// was persisted: nothing durable was decided, and the value may be proposed anew.
+    private func noteCommitRecords(_ records: [MonitorMachine.CommitRecord], of rank: Int, lost: ArraySlice<MonitorAction>) {
+        let unpersisted = lost.flatMap { action -> [[UInt8]] in
+            guard case let .persist(transaction) = action else { return [] }
+            return transaction.operations.compactMap { operation in
+                guard case let .put(_, key, value) = operation, key == MonitorMachine.pendingValueKey else { return nil }
+                return Array(value)
+            }
+        }
+        for record in records where !unpersisted.contains(record.value) {
+            commitRecords.append((nodes[rank].name, record))
         }
     }
 

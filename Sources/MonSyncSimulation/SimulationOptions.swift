@@ -4,7 +4,7 @@ import MonSyncStore
 
 /// One simulated scenario: the cluster, the faults, the workload and how long it runs.
 public struct SimulationOptions: Sendable {
-    /// Monitors in the cluster (3 or 5).
+    /// Monitors in the cluster (3 or 5); in the membership scenario, the initial members.
     public var monitors: Int = 3
     /// Events (message deliveries, timer firings, client and fault actions) in the fault phase.
     public var steps: Int = 4_000

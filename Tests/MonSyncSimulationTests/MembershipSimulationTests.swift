@@ -56,6 +56,19 @@ struct MembershipSimulationTests {
         #expect(result.violations.isEmpty, "\(result.violations)")
     }
 
+    /// Seed 2623 (3 initial monitors, 4 000 steps): the only member, leader, decides v68 alone and
+    /// crashes before any action of that step — its own acceptance never persisted, so nothing was
+    /// decided and it later commits another value at v68. The checker once called that an agreement
+    /// violation; it now counts a leader's commit only once its acceptance is durable.
+    @Test("a single member's commit cut short before its acceptance persisted is no decision (seed 2623)")
+    func undurableDecisionIsNoDecision() async {
+        var options = Self.options()
+        options.steps = 4_000
+        let result = await offPool { [options] in Simulation(options: options, seed: 2623).run() }
+        #expect(result.monmapChanges >= 4)
+        #expect(result.violations.isEmpty, "\(result.violations)")
+    }
+
     @Test("without membership changes the membership checker still runs (every commit had a majority) and finds nothing")
     func checkerRunsWithoutChanges() async {
         var options = SimulationOptions()

@@ -192,6 +192,10 @@ public struct MonitorMachine: Sendable {
         public var electionEpoch: UInt32
     }
 
+    /// The bookkeeping key of the value a monitor accepted and has not committed: the simulator tells
+    /// a leader's durable acceptance (that persist executed) from one a crash cut short.
+    @_spi(Testing) public static var pendingValueKey: String { PaxosState.pendingValueKey }
+
     /// The leader's commits recorded since the last call (see ``recordsCommits``).
     @_spi(Testing) public mutating func takeCommitRecords() -> [CommitRecord] {
         defer { commitRecords.removeAll() }
