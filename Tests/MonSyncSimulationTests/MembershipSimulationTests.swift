@@ -41,6 +41,10 @@ struct MembershipSimulationTests {
         #expect(first.trace == second.trace)
         #expect(first.monmapChanges == second.monmapChanges)
         #expect(first.violations.isEmpty, "\(first.violations)")
+        // Seed 11 removes m0, then adds m3 and m4, each started with an empty store.
+        #expect(first.trace.contains { $0.hasSuffix("monmap e2 committed: [\"m1\", \"m2\"]") })
+        #expect(first.trace.contains { $0.contains("operator starts m3 at loopback://m3 (life 1, monmap e3, empty store)") })
+        #expect(first.trace.contains { $0.contains("operator starts m4") })
     }
 
     /// Seed 234 (3 initial monitors, 4 000 steps) failed liveness before the machine's fix: the
