@@ -106,7 +106,7 @@ public final class Simulation {
                                            clientID: 0xC1_0000 + UInt64(index)))
         }
         if options.membershipChanges {
-            var admin = SimulatedClient(index: options.clients, address: try! TransportAddress("loopback://operator"),
+            var admin = SimulatedClient(index: options.clients, address: "loopback://operator",
                                         clientID: 0xAD_0000)
             admin.isOperator = true
             clients.append(admin)
