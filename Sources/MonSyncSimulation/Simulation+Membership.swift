@@ -25,12 +25,26 @@ extension Simulation {
         map.members.compactMap { member in nodes.firstIndex { $0.name == member.name } }
     }
 
-    /// Whether every running monitor that `map` does not name knows it was removed.
+    /// Whether every running monitor that `map` does not name knows it was removed — each that can
+    /// find out: one that some running monitor with a newer map answers, at an address of the map it
+    /// follows. A removed monitor that was away while every monitor of its map moved (re-added at a
+    /// new address) or stopped has no one to ask; it is isolated, and only safety is required of it.
     func outsidersRemoved(_ map: MonMap) -> Bool {
         guard options.membershipChanges else { return true }
         return nodes.allSatisfy { node in
             guard let machine = node.machine, map.member(named: node.name) == nil else { return true }
-            return machine.state == .removed
+            return machine.state == .removed || !canLearnNewerMap(machine)
+        }
+    }
+
+    /// Whether a running monitor at an address of `machine`'s map, under the name the map gives it,
+    /// follows a newer map (and so answers `machine`'s probes with it).
+    private func canLearnNewerMap(_ machine: MonitorMachine) -> Bool {
+        machine.monmap.members.contains { member in
+            guard member.name != machine.name, let address = try? TransportAddress(member.address),
+                  let slot = addressSlots[address], nodes[slot].name == member.name,
+                  let other = nodes[slot].machine else { return false }
+            return other.monmap.epoch > machine.monmap.epoch
         }
     }
 
