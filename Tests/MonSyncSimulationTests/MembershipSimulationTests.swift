@@ -73,6 +73,18 @@ struct MembershipSimulationTests {
         #expect(result.violations.isEmpty, "\(result.violations)")
     }
 
+    /// Seeds that failed liveness because a removed monitor left running, away during its removal,
+    /// had no one to learn it from: every monitor of the map it follows was re-added at a new address
+    /// or stopped. Such an isolated monitor is no longer required to know it was removed.
+    @Test("an isolated removed monitor is not required to learn its removal", arguments: [(5, UInt64(26_439)), (3, UInt64(34_091))])
+    func isolatedOutsiderIsNotALivenessFailure(monitors: Int, seed: UInt64) async {
+        var options = Self.options(monitors: monitors)
+        options.steps = 4_000
+        let result = await offPool { [options] in Simulation(options: options, seed: seed).run() }
+        #expect(result.monmapChanges >= 5)
+        #expect(result.violations.isEmpty, "\(result.violations)")
+    }
+
     @Test("without membership changes the membership checker still runs (every commit had a majority) and finds nothing")
     func checkerRunsWithoutChanges() async {
         var options = SimulationOptions()
