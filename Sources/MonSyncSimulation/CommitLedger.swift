@@ -6,6 +6,14 @@ import MonSyncStore
 struct CommitLedger {
     private(set) var values: [UInt64: [UInt8]] = [:]
     private(set) var violations: [String] = []
+    /// Whether to note the monmaps the committed values make current (the membership scenario).
+    let tracksMonmaps: Bool
+    /// The monmaps committed through Paxos, by version (only when ``tracksMonmaps``).
+    private(set) var monmaps: [UInt64: MonMap] = [:]
+    /// The committed monmap of the highest version, if any was committed.
+    private(set) var latestMonmap: (version: UInt64, map: MonMap)?
+
+    init(tracksMonmaps: Bool = false) { self.tracksMonmaps = tracksMonmaps }
 
     /// Notes the commits `transaction` makes on `node`.
     mutating func observe(_ transaction: StoreTransaction, on node: String, at time: UInt64) {
@@ -18,6 +26,11 @@ struct CommitLedger {
                 }
             } else {
                 values[version] = Array(value)
+                if tracksMonmaps, let decoded = try? StoreTransaction(decoding: Array(value)),
+                   let map = MonmapService().committedMap(in: decoded) {
+                    monmaps[version] = map
+                    if version > latestMonmap?.version ?? 0 { latestMonmap = (version, map) }
+                }
             }
         }
     }

@@ -24,4 +24,6 @@ struct SimulatedClient {
     var pending: Pending?
     /// The rank the last reply named as leader.
     var leaderHint: Int?
+    /// The membership scenario's operator: it sends `mon add` and `mon remove`, not key-value operations.
+    var isOperator = false
 }

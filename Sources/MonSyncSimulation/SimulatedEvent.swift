@@ -6,7 +6,8 @@ import MonSyncStoreSync
 /// Something that happens at a moment of the simulation's global clock (nanoseconds).
 struct SimulatedEvent: Comparable, Sendable {
     enum Kind: Sendable {
-        case deliver(any WireMessage, from: TransportAddress, to: Int)
+        /// A message for monitor `to`'s life `life` (a later life at another address does not receive it).
+        case deliver(any WireMessage, from: TransportAddress, to: Int, life: Int)
         case timer(node: Int, MonitorTimer, generation: UInt64, incarnation: Int)
         case clientReply(client: Int, MMonCommandReply)
         /// The client starts its next operation (none pending), or — when `attempt` is still the
@@ -15,6 +16,10 @@ struct SimulatedEvent: Comparable, Sendable {
         /// The client resends its pending operation to its current target, if `attempt` is still current.
         case clientResend(client: Int, attempt: Int)
         case restart(rank: Int, incarnation: Int)
+        /// Membership: the operator starts monitor `slot`, which the newest committed monmap names, with an empty store.
+        case operatorStart(slot: Int)
+        /// Membership: the operator stops monitor `slot` (life `life`), which the newest committed monmap no longer names.
+        case operatorStop(slot: Int, life: Int)
         /// A failed sync's pause is over: the monitor probes again.
         case syncDone(rank: Int, incarnation: Int)
         /// A timer of monitor `node`'s sync requester.

@@ -14,7 +14,10 @@ import MonSyncStore
 /// A run has three phases: *faults* (``SimulationOptions/steps`` events with faults injected),
 /// *heal* (every partition healed, every monitor restarted, the network clean: a write must be
 /// acknowledged within ``SimulationOptions/livenessBound``), and *settle* (the clients stop; the
-/// monitors must converge on one quorum and one state).
+/// monitors must converge on one quorum and one state). With
+/// ``SimulationOptions/membershipChanges``, "every monitor" is every member of the newest
+/// committed monmap, in one quorum under that map, and every removed monitor still running must
+/// know it was removed.
 public final class Simulation {
     let options: SimulationOptions
     let seed: UInt64
@@ -26,7 +29,7 @@ public final class Simulation {
     var sequence: UInt64 = 0
     /// The global clock, in nanoseconds.
     var now: UInt64 = 0
-    /// Ordered pairs (from, to) of monitor ranks whose messages are lost.
+    /// Ordered pairs (from, to) of monitor indices whose messages are lost.
     var cut: Set<[Int]> = []
     /// A network link: sender (address) to monitor rank, or to client `-1 - index`.
     struct Link: Hashable { var from: String; var to: Int }
@@ -36,7 +39,14 @@ public final class Simulation {
     var clientsOn = true
     var stepsRun = 0
     var history: [KVOperationRecord] = []
-    var ledger = CommitLedger()
+    var ledger: CommitLedger
+    /// Where each monitor's current life listens: messages to another address are not delivered.
+    var addressSlots: [TransportAddress: Int] = [:]
+    /// The leaders' commits (``MonitorMachine/CommitRecord``), by leader name: the membership checker's input.
+    var commitRecords: [(leader: String, record: MonitorMachine.CommitRecord)] = []
+    /// The membership scenario: the operator's changes, and the newest monmap epoch it has acted on.
+    var membershipOperations: [MembershipOperation] = []
+    var operatorEpoch: UInt32 = 1
     var violations: [String] = []
     var trace: [String] = []
     /// Store syncs that swapped a copy in, and those that failed (live data untouched).
@@ -67,20 +77,39 @@ public final class Simulation {
             options.configuration.electionTimeout = [.seconds(1), .seconds(2), .seconds(3), .seconds(5)].randomElement(using: &random)!
         }
         self.options = options
-        let names = (0..<options.monitors).map { "m\($0)" }
-        monmap = try! MonMap(named: names.map { ($0, "loopback://\($0)") })  // valid by construction
+        // The membership scenario's pool: every monitor that may ever be a member, the first
+        // `monitors` of them members from the start.
+        let pool = options.membershipChanges ? max(options.monitorPool, options.monitors) : options.monitors
+        let names = (0..<pool).map { "m\($0)" }
+        monmap = try! MonMap(named: names.prefix(options.monitors).map { ($0, "loopback://\($0)") })  // valid by construction
+        ledger = CommitLedger(tracksMonmaps: options.membershipChanges)
         var logger = Logger(label: "monsync.simulation")
         logger.logLevel = .critical
         self.logger = logger
-        for rank in 0..<options.monitors {
+        for rank in 0..<pool {
             let drift = options.clockRateDrift
-            nodes.append(SimulatedNode(rank: rank, name: names[rank], address: monmap.address(of: Int32(rank))!,
-                                       rate: 1 + Double.random(in: -drift...drift, using: &random),
-                                       offset: UInt64.random(in: 0...1_000_000_000, using: &random)))
+            let address = try! TransportAddress("loopback://\(names[rank])")
+            var node = SimulatedNode(rank: rank, name: names[rank], address: address,
+                                     rate: 1 + Double.random(in: -drift...drift, using: &random),
+                                     offset: UInt64.random(in: 0...1_000_000_000, using: &random))
+            if rank < options.monitors {
+                node.lives = 1
+                node.configuredMap = monmap
+            } else {
+                node.intended = false
+            }
+            addressSlots[address] = rank
+            nodes.append(node)
         }
         for index in 0..<options.clients {
             clients.append(SimulatedClient(index: index, address: try! TransportAddress("loopback://client\(index)"),
                                            clientID: 0xC1_0000 + UInt64(index)))
+        }
+        if options.membershipChanges {
+            var admin = SimulatedClient(index: options.clients, address: "loopback://operator",
+                                        clientID: 0xAD_0000)
+            admin.isOperator = true
+            clients.append(admin)
         }
     }
 
@@ -88,9 +117,12 @@ public final class Simulation {
 
     /// Runs the three phases and the checkers.
     public func run() -> SimulationResult {
-        lateJoiner = options.lateJoiner ? Int.random(in: nodes.indices, using: &random) : nil
-        for rank in nodes.indices where rank != lateJoiner { start(rank) }
-        for index in clients.indices { schedule(after: .milliseconds(Int64.random(in: 100...2_000, using: &random)), .clientTick(client: index, attempt: 0)) }
+        lateJoiner = options.lateJoiner ? Int.random(in: 0..<options.monitors, using: &random) : nil
+        for rank in nodes.indices where rank != lateJoiner && nodes[rank].intended { start(rank) }
+        for index in clients.indices {
+            let delay: ClosedRange<Int64> = clients[index].isOperator ? 2_000...10_000 : 100...2_000
+            schedule(after: .milliseconds(Int64.random(in: delay, using: &random)), .clientTick(client: index, attempt: 0))
+        }
         // Faults.
         while !livelocked, stepsRun < options.steps, let event = events.popMin() {
             handle(event)
@@ -135,6 +167,7 @@ public final class Simulation {
         case .violation: violations.append("linearizability: \(LinearizabilityChecker().describe(verdict))")
         }
         violations.append(contentsOf: ledger.violations)
+        checkMembership()
         return result()
     }
 
@@ -143,6 +176,7 @@ public final class Simulation {
                          acknowledged: history.filter { $0.outcome != .unknown }.count,
                          commits: ledger.values.count, syncsCompleted: syncsCompleted, syncsFailed: syncsFailed,
                          rejoinWrites: rejoin.writes, rejoinNanoseconds: rejoin.nanoseconds,
+                         monmapChanges: ledger.monmaps.count,
                          violations: violations, trace: trace)
     }
 
@@ -162,19 +196,28 @@ public final class Simulation {
 
     private var acknowledgedWrites: Int { history.count { $0.isWrite && $0.outcome == .ok } }
 
+    /// Every member of the newest committed monmap is up, follows that map and is in a quorum of all
+    /// of them; every other monitor still running knows it was removed.
     private var everyoneInQuorum: Bool {
-        let everyone = (0..<Int32(nodes.count)).map { $0 }
-        return nodes.allSatisfy { $0.machine.map { $0.state.isInQuorum && $0.quorum == everyone } ?? false }
+        let latest = latestMonmap
+        let everyone = latest.ranks
+        return memberSlots(of: latest).allSatisfy { slot in
+            nodes[slot].machine.map { $0.state.isInQuorum && $0.quorum == everyone && $0.monmap.epoch == latest.epoch } ?? false
+        } && outsidersRemoved(latest)
     }
 
+    /// ``everyoneInQuorum``, with one leader, one last_committed, and every round finished.
     private var converged: Bool {
-        guard let first = nodes.first?.machine, first.state.isInQuorum else { return false }
-        let everyone = (0..<Int32(nodes.count)).map { $0 }
-        return nodes.allSatisfy { node in
-            guard let machine = node.machine else { return false }
+        let latest = latestMonmap
+        let members = memberSlots(of: latest)
+        guard let first = members.first.flatMap({ nodes[$0].machine }), first.state.isInQuorum else { return false }
+        let everyone = latest.ranks
+        return members.allSatisfy { slot in
+            guard let machine = nodes[slot].machine else { return false }
             return machine.state.isInQuorum && machine.quorum == everyone && machine.leader == first.leader
                 && machine.lastCommitted == first.lastCommitted && machine.phaseDescription == "active"
-        }
+                && machine.monmap.epoch == latest.epoch
+        } && outsidersRemoved(latest)
     }
 
     // MARK: Events
@@ -202,8 +245,8 @@ public final class Simulation {
         }
         stepsRun += 1
         switch event.kind {
-        case let .deliver(message, sender, rank):
-            guard nodes[rank].machine != nil else { return }
+        case let .deliver(message, sender, rank, life):
+            guard nodes[rank].machine != nil, nodes[rank].lives == life else { return }
             note("\(nodes[rank].name) ← \(message) from \(sender)")
             if let sync = message as? MMonSync, sync.op.isForRequester {
                 // The shell routes the requester's ops to its driver, not to the monitor.
@@ -222,8 +265,12 @@ public final class Simulation {
         case let .clientResend(index, attempt):
             if clients[index].pending?.attempt == attempt { transmit(index) }
         case let .restart(rank, incarnation):
-            guard nodes[rank].incarnation == incarnation, nodes[rank].machine == nil else { return }
+            guard nodes[rank].incarnation == incarnation, nodes[rank].machine == nil, nodes[rank].intended else { return }
             start(rank)
+        case let .operatorStart(slot):
+            operatorStart(slot)
+        case let .operatorStop(slot, life):
+            operatorStop(slot, life: life)
         case let .syncDone(rank, incarnation):
             guard nodes[rank].incarnation == incarnation, nodes[rank].machine?.state == .synchronizing else { return }
             step(rank, .syncFinished)
@@ -235,17 +282,22 @@ public final class Simulation {
     }
 
     /// Starts (or restarts) a monitor from what its store holds.
-    private func start(_ rank: Int) {
+    func start(_ rank: Int) {
         nodes[rank].incarnation += 1
         do {
             // As the shell does: a sync interrupted before its swap is discarded (live data untouched).
             if try nodes[rank].store.syncMarker() != nil { try nodes[rank].store.abandonStaging() }
-            var machine = try MonitorMachine(monmap: monmap, rank: Int32(rank), store: nodes[rank].store,
+            // A monitor starts with the map it was configured with (the initial map, or the one that
+            // added it); the machine follows a newer one its store holds.
+            let configured = nodes[rank].configuredMap ?? monmap
+            var machine = try MonitorMachine(monmap: configured, rank: configured.member(named: nodes[rank].name)?.rank ?? Int32(rank),
+                                             store: nodes[rank].store,
                                              configuration: options.configuration,
                                              syncConfiguration: options.syncConfiguration, seed: random.next(),
                                              now: localTime(of: rank), logger: logger)
             machine.syncsItself = true
             machine.mutations = options.mutations
+            machine.recordsCommits = true
             nodes[rank].machine = machine
         } catch {
             violations.append("store: mon.\(nodes[rank].name) cannot restart from its store: \(error)")
@@ -255,7 +307,7 @@ public final class Simulation {
         step(rank, .start)
     }
 
-    private func crash(_ rank: Int) {
+    func crash(_ rank: Int) {
         guard nodes[rank].machine != nil else { return }
         note("\(nodes[rank].name) CRASHES")
         nodes[rank].machine = nil
@@ -272,7 +324,10 @@ public final class Simulation {
         guard var machine = nodes[rank].machine else { return }
         let before = options.recordTrace ? describe(machine) : ""
         let actions = machine.step(input, now: localTime(of: rank))
+        let records = machine.takeCommitRecords()
         nodes[rank].machine = machine
+        // Sends of this step were decided before it adopted a removal (at the step's end); later ones are checked.
+        defer { if nodes[rank].machine?.state == .removed { nodes[rank].removedInLife = true } }
         // What a monitor holds for others' syncs is bounded, whatever they send.
         let backups = machine.syncProvider.activeBackupSessions
         if machine.syncProvider.activeSessions - backups > options.syncConfiguration.maxProviderSessions
@@ -288,9 +343,27 @@ public final class Simulation {
         for (index, action) in actions.enumerated() {
             if index == crashAfter {
                 note("\(nodes[rank].name) crashes after \(index) of \(actions.count) actions")
+                noteCommitRecords(records, of: rank, lost: actions[index...])
                 return crash(rank)
             }
             execute(action, on: rank)
+        }
+        noteCommitRecords(records, of: rank, lost: [])
+    }
+
+    /// Keeps the leader's commit records for the membership checker, except a commit whose leader
+    /// accepted the value in the same step (a single member) and crashed before that acceptance
+    /// was persisted: nothing durable was decided, and the value may be proposed anew.
+    private func noteCommitRecords(_ records: [MonitorMachine.CommitRecord], of rank: Int, lost: ArraySlice<MonitorAction>) {
+        let unpersisted = lost.flatMap { action -> [[UInt8]] in
+            guard case let .persist(transaction) = action else { return [] }
+            return transaction.operations.compactMap { operation in
+                guard case let .put(_, key, value) = operation, key == MonitorMachine.pendingValueKey else { return nil }
+                return Array(value)
+            }
+        }
+        for record in records where !unpersisted.contains(record.value) {
+            commitRecords.append((nodes[rank].name, record))
         }
     }
 
@@ -301,6 +374,7 @@ public final class Simulation {
                 violations.append("store: apply failed on mon.\(nodes[rank].name): \(error)")
             }
             ledger.observe(transaction, on: nodes[rank].name, at: now)
+            if options.membershipChanges { noticeCommittedMonmap() }
         case let .send(message, destination):
             send(message, from: rank, to: destination)
         case let .answerStatus(reply, destination):
@@ -315,7 +389,8 @@ public final class Simulation {
             let floor = max((try? nodes[rank].store.lastCommittedFloor()) ?? 0, machine.lastCommitted)
             nodes[rank].requester = SyncRequesterMachine(
                 configuration: options.syncConfiguration, targets: machine.services.syncTargetNames,
-                leader: requirement.leader, candidates: requirement.providers.map(\.entity), members: monmap.members.filter { $0.rank != Int32(rank) },
+                leader: requirement.leader, candidates: requirement.providers.map(\.entity),
+                members: machine.monmap.members.filter { $0.name != machine.name },
                 session: random.next(), floor: floor, logger: logger)
             nodes[rank].requester?.mutations = options.syncMutations
             note("\(nodes[rank].name) starts a store sync (\(requirement))")
@@ -422,10 +497,13 @@ public final class Simulation {
     }
 
     private func send(_ message: any WireMessage, from rank: Int, to destination: TransportAddress) {
+        if nodes[rank].removedInLife, message is MMonPaxos || message is MMonElection {
+            violations.append("membership: mon.\(nodes[rank].name) sent \(message) after it adopted its removal (t=\(Self.format(now)))")
+        }
         guard let message = wire(message) else { return }
-        if let target = monmap.rank(of: destination).map(Int.init) {
+        if let target = addressSlots[destination] {
             if cut.contains([rank, target]) { return }
-            deliver(.deliver(message, from: nodes[rank].address, to: target))
+            deliver(.deliver(message, from: nodes[rank].address, to: target, life: nodes[target].lives))
         } else if let index = clients.firstIndex(where: { $0.address == destination }), let reply = message as? MMonCommandReply {
             deliver(.clientReply(client: index, reply))
         }
@@ -440,7 +518,7 @@ public final class Simulation {
         if faultsOn && random.chance(options.dropRate) { return }
         let link: Link
         switch kind {
-        case let .deliver(_, sender, rank): link = Link(from: sender.description, to: rank)
+        case let .deliver(_, sender, rank, _): link = Link(from: sender.description, to: rank)
         case let .clientReply(client, reply): link = Link(from: "mon\(reply.status.rank)", to: -1 - client)
         default: return schedule(at: now, kind)
         }
@@ -489,7 +567,7 @@ public final class Simulation {
         faultsOn = false
         cut.removeAll()
         note("HEAL EVERYTHING")
-        for rank in nodes.indices where nodes[rank].machine == nil { start(rank) }
+        for rank in nodes.indices where nodes[rank].machine == nil && nodes[rank].intended { start(rank) }
     }
 
     // MARK: Clocks
@@ -524,23 +602,28 @@ public final class Simulation {
     }
 
     func describeNodes() -> String {
-        nodes.map { node in
-            guard let m = node.machine else { return "\(node.name): down" }
-            return "\(node.name): \(m.state) e\(m.electionEpoch) q\(m.quorum) lc\(m.lastCommitted) \(m.phaseDescription)"
+        let nodesText = nodes.map { node in
+            guard let m = node.machine else { return "\(node.name): \(node.intended ? "down" : "not running")" }
+            let map = options.membershipChanges ? " monmap e\(m.monmap.epoch)" : ""
+            return "\(node.name): \(m.state) e\(m.electionEpoch) q\(m.quorum) lc\(m.lastCommitted) \(m.phaseDescription)\(map)"
         }.joined(separator: ", ")
+        guard options.membershipChanges else { return nodesText }
+        return nodesText + "; newest committed monmap \(latestMonmap)"
     }
 
     // MARK: Checks
 
     private func checkConvergedState() {
-        let digests = nodes.map { try? $0.store.digest(of: nodes[0].machine!.services.syncTargetNames) }
+        let members = memberSlots(of: latestMonmap).map { nodes[$0] }
+        guard let targets = members.first?.machine?.services.syncTargetNames else { return }
+        let digests = members.map { try? $0.store.digest(of: targets) }
         if Set(digests.map { $0.map { "\($0)" } ?? "unreadable" }).count != 1 {
-            violations.append("agreement: monitors at the same version hold different state: \(zip(nodes.map(\.name), digests.map { $0.map { "\($0)" } ?? "?" }).map { "\($0)=\($1)" })")
+            violations.append("agreement: monitors at the same version hold different state: \(zip(members.map(\.name), digests.map { $0.map { "\($0)" } ?? "?" }).map { "\($0)=\($1)" })")
         }
     }
 
     private func checkDurability() {
-        let final = nodes.compactMap { $0.machine?.lastCommitted }.min() ?? 0
+        let final = memberSlots(of: latestMonmap).compactMap { nodes[$0].machine?.lastCommitted }.min() ?? 0
         for record in history where record.isWrite && record.outcome == .ok && record.version > 0 {
             let value: [UInt8]? = if case let .put(bytes) = record.operation.kind { bytes } else { nil }
             if !ledger.contains(version: record.version, key: record.operation.key, value: value) {
@@ -554,11 +637,25 @@ public final class Simulation {
 }
 
 /// One monitor of the simulation: its store survives crashes, its machine does not.
+///
+/// In the membership scenario a node is a slot of the pool: a monitor removed and later added
+/// again under its name starts a new *life*, with an empty store, at a new address.
 struct SimulatedNode {
     let rank: Int
     let name: String
-    let address: TransportAddress
-    let store = InMemoryStore()
+    var address: TransportAddress
+    var store = InMemoryStore()
+    /// Lives started: a message sent to an earlier life is not delivered to this one.
+    var lives = 0
+    /// The monmap this life was started with: the initial map, or the committed map that added it.
+    var configuredMap: MonMap?
+    /// Whether this monitor should run: restarted after a crash and at the heal. False until a
+    /// pool monitor is added, and once the operator stopped a removed one.
+    var intended = true
+    /// This life adopted its removal (it must take no further part).
+    var removedInLife = false
+    /// The operator has scheduled this life's stop (it was removed).
+    var stopScheduled = false
     var machine: MonitorMachine?
     /// The store sync this monitor runs as requester, while it runs.
     var requester: SyncRequesterMachine?

@@ -26,6 +26,8 @@ public struct SimulationCampaign: Sendable {
         public var rejoinWrites = 0
         /// Simulated seconds the monitors took to rejoin after the heal, over all seeds.
         public var rejoinSeconds = 0.0
+        /// Monmap epochs committed (membership changes), over all seeds.
+        public var monmapChanges = 0
         /// The failing runs (their violations, and their traces when recorded).
         public var failures: [SimulationResult] = []
 
@@ -38,7 +40,8 @@ public struct SimulationCampaign: Sendable {
         public var line: String {
             "simulate: \(seeds) seeds, \(steps) steps, \(operations) client operations, "
                 + "\(syncsCompleted) store syncs in \(seedsWithSync) seeds (\(syncsFailed) failed and retried), "
-            + "\(rejoinSeconds > 0 ? Int((Double(rejoinWrites) / rejoinSeconds).rounded()) : 0) writes/s while rejoining, \(violations) violations"
+            + "\(rejoinSeconds > 0 ? Int((Double(rejoinWrites) / rejoinSeconds).rounded()) : 0) writes/s while rejoining, "
+            + (monmapChanges > 0 ? "\(monmapChanges) monmap changes committed, " : "") + "\(violations) violations"
         }
     }
 
@@ -61,6 +64,7 @@ public struct SimulationCampaign: Sendable {
             if result.syncsCompleted > 0 { summary.seedsWithSync += 1 }
             summary.rejoinWrites += result.rejoinWrites
             summary.rejoinSeconds += Double(result.rejoinNanoseconds) / 1e9
+            summary.monmapChanges += result.monmapChanges
             if !result.violations.isEmpty { summary.failures.append(result) }
             progress(seed, result)
         }

@@ -4,7 +4,7 @@ import MonSyncStore
 
 /// One simulated scenario: the cluster, the faults, the workload and how long it runs.
 public struct SimulationOptions: Sendable {
-    /// Monitors in the cluster (3 or 5).
+    /// Monitors in the cluster (3 or 5); in the membership scenario, the initial members.
     public var monitors: Int = 3
     /// Events (message deliveries, timer firings, client and fault actions) in the fault phase.
     public var steps: Int = 4_000
@@ -74,6 +74,15 @@ public struct SimulationOptions: Sendable {
     /// campaign runs without it and the sync campaign with it. Syncs happen in both (a monitor down
     /// long enough for its log to be trimmed).
     public var lateJoiner = false
+    /// The membership scenario: an operator (a client of its own, with time-outs and retries) sends
+    /// `mon add` and `mon remove` at random moments of the fault phase, among a pool of
+    /// ``monitorPool`` monitors of which the first ``monitors`` are the initial members. A monitor
+    /// is started (with an empty store: it catches up by recovery or by store sync) once a committed
+    /// monmap adds it, and a removed one is stopped soon, much later, or never. The membership
+    /// checker runs in every scenario; this one gives it changes to check.
+    public var membershipChanges = false
+    /// The membership scenario's pool: every monitor that can be a member (at most this many are).
+    public var monitorPool = 5
 
     /// The store-sync scenario: a late joiner, and a log short enough (trimmed every dozen
     /// versions, syncs aborted past 40 held versions) that monitors that were down a few seconds
@@ -82,6 +91,18 @@ public struct SimulationOptions: Sendable {
     /// conflicting values meet the majority's, and the consensus mutations are found less often.
     public mutating func useSyncScenario() {
         lateJoiner = true
+        configuration.paxosMin = 8
+        configuration.paxosTrimMin = 4
+        configuration.paxosTrimMax = 12
+        configuration.trimDisabledMaxVersions = 40
+    }
+
+    /// The membership scenario: three initial members of a pool of five, membership changes
+    /// interleaved with every fault, and the sync scenario's short log, so an added monitor (empty
+    /// store) often joins by store sync rather than by recovery.
+    public mutating func useMembershipScenario() {
+        membershipChanges = true
+        monitorPool = max(monitorPool, monitors)
         configuration.paxosMin = 8
         configuration.paxosTrimMin = 4
         configuration.paxosTrimMax = 12

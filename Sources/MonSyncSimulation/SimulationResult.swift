@@ -19,6 +19,8 @@ public struct SimulationResult: Sendable {
     public var rejoinWrites: Int
     /// How long the monitors took to rejoin after the heal, in simulated nanoseconds.
     public var rejoinNanoseconds: UInt64
+    /// Monmap epochs committed through Paxos (membership changes; 0 outside the membership scenario).
+    public var monmapChanges: Int
     /// Every checker failure, one sentence each; empty when the run is correct.
     public var violations: [String]
     /// The readable trace (time, monitor, input), when it was recorded.

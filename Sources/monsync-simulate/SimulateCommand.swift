@@ -13,7 +13,8 @@ struct SimulateCommand: ParsableCommand {
         discussion: """
         Each seed runs the real monitor state machines on a simulated network and clock with crashes, \
         partitions, loss, duplication and reordering, and a client workload; the checkers (linearizability, \
-        agreement, durability, liveness) run on each history. The last line is \
+        agreement, durability, liveness, membership) run on each history; --membership adds and removes \
+        monitors while the faults run. The last line is \
         `simulate: N seeds, M steps, K client operations, V violations`; the exit status is 0 only when V is 0. \
         A failing seed prints its violations and trace; `--first S --seeds 1 --trace` replays it.
         """)
@@ -22,7 +23,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "The first seed.") var first: UInt64 = 1
     @Option(help: "Events in each seed's fault phase.") var steps: Int = 4_000
     @Option(help: "Cluster sizes to run each seed with (comma-separated).") var monitors: String = "3,5"
-    @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept, sync-accepts-older-snapshots, sync-skips-roll-forward.")
+    @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept, change-commits-under-new-map, sync-accepts-older-snapshots, sync-skips-roll-forward.")
     var mutation: String?
     @Option(help: "Slow links, FROM:TO:MS comma-separated (e.g. 0:1:7000,0:2:8000): every message from monitor FROM to TO takes MS longer.")
     var slow: String?
@@ -30,6 +31,8 @@ struct SimulateCommand: ParsableCommand {
     var crashRate: Double?
     @Flag(help: "The store-sync scenario: one monitor starts late, with an empty store, after the first trim, and joins by store sync; the log is trimmed every dozen versions.")
     var lateJoiner = false
+    @Flag(help: "The membership scenario: an operator adds monitors of a pool of 5 (started with empty stores) and removes members while the faults run; each --monitors size is the initial cluster (at most 5); the log is trimmed every dozen versions.")
+    var membership = false
     @Flag(help: "Print the trace of every seed, not only of failing ones.") var trace = false
     @Option(help: "Trace lines printed for a failing seed (its last ones).") var traceLines: Int = 300
     @Option(help: "Print a progress line (seeds run, violations so far) to standard error every N seeds; 0 prints none.")
@@ -38,6 +41,7 @@ struct SimulateCommand: ParsableCommand {
     mutating func run() throws {
         let sizes = try monitors.split(separator: ",").map { text -> Int in
             guard let size = Int(text), size >= 1, size <= 9 else { throw ValidationError("--monitors takes sizes from 1 to 9, like 3,5") }
+            guard !membership || size <= 5 else { throw ValidationError("--membership starts from 1 to 5 monitors (the pool is 5)") }
             return size
         }
         var mutations: MonitorMachine.Mutations = []
@@ -49,6 +53,7 @@ struct SimulateCommand: ParsableCommand {
         case "reads-without-lease": mutations = .readsWithoutLease
         case "commit-on-first-accept": mutations = .commitOnFirstAccept
         case "peon-reads-under-lease": mutations = .peonReadsUnderLease
+        case "change-commits-under-new-map": mutations = .changeCommitsUnderNewMap
         case let other?: throw ValidationError("unknown mutation \(other)")
         }
         var total = SimulationCampaign.Summary()
@@ -59,6 +64,7 @@ struct SimulateCommand: ParsableCommand {
             options.mutations = mutations
             options.syncMutations = syncMutations
             if lateJoiner { options.useSyncScenario() }
+            if membership { options.useMembershipScenario() }
             options.recordTrace = trace
             if let crashRate {
                 let scale = crashRate / options.crashRate
@@ -99,6 +105,7 @@ struct SimulateCommand: ParsableCommand {
             total.seedsWithSync += summary.seedsWithSync
             total.rejoinWrites += summary.rejoinWrites
             total.rejoinSeconds += summary.rejoinSeconds
+            total.monmapChanges += summary.monmapChanges
             total.failures += summary.failures
         }
         print(total.line)

@@ -167,6 +167,40 @@ struct MembershipTests {
         await cluster.stopAll()
     }
 
+    /// The simulator's seed 234 (membership scenario, 3 monitors, 4 000 steps): a leader removed
+    /// itself from {m1, m3}, m3 accepted but missed the COMMIT, and — the removed monitor ignoring
+    /// every probe — m3 stayed in the old map, where it can never form a majority alone.
+    @Test("a removed monitor answers a probe from an older map with its own map, and nothing else")
+    func removedMonitorTellsTheNewMap() throws {
+        let old = try MonMap(epoch: 4, named: [("m1", "loopback://m1"), ("m3", "loopback://m3")])
+        let new = try MonMap(epoch: 5, named: [("m3", "loopback://m3")])
+        let store = InMemoryStore()
+        var transaction = StoreTransaction()
+        transaction.setLatestMonmap(new.encoded())
+        try store.apply(transaction)
+        var removed = try MonitorMachine(monmap: old, rank: 0, store: store, seed: 1, now: .zero)
+        #expect(removed.state == .removed)
+        _ = removed.step(.start, now: .zero)
+        let probe = MMonProbe(op: .probe, senderName: "m3", senderRank: 1, state: .probing, electionEpoch: 3,
+                              monmapEpoch: 4, firstCommitted: 1, lastCommitted: 8)
+        let actions = removed.step(.message(probe, from: "loopback://m3"), now: .milliseconds(1))
+        guard actions.count == 1, case let .send(reply as MMonProbe, to) = actions[0] else { Issue.record("\(actions)"); return }
+        #expect(to == "loopback://m3" && reply.op == .reply)
+        #expect(reply.monmapEpoch == 5 && reply.monmap == new.members)
+        // A probe from a monitor as new as it, and the protocol's other messages, get nothing.
+        var current = probe
+        current.monmapEpoch = 5
+        #expect(removed.step(.message(current, from: "loopback://m3"), now: .milliseconds(2)).isEmpty)
+        let election = MMonElection(op: .propose, epoch: 5, senderRank: 0, monmapEpoch: 5, quorum: [])
+        #expect(removed.step(.message(election, from: "loopback://m3"), now: .milliseconds(3)).isEmpty)
+
+        // The member with the old map adopts the new one from that reply.
+        var member = try MonitorMachine(monmap: old, rank: 1, store: InMemoryStore(), seed: 2, now: .zero)
+        _ = member.step(.start, now: .zero)
+        _ = member.step(.message(reply, from: "loopback://m1"), now: .milliseconds(4))
+        #expect(member.monmap == new && member.rank == 0)
+    }
+
     @Test("one change at a time: refused requests say why; removing the last monitor is refused")
     func refusals() async throws {
         let cluster = try MonitorCluster(size: 1, configuration: MonitorConfiguration(paxosMin: 500))

@@ -155,12 +155,21 @@ extension MonitorMachine {
 
     // MARK: Removed
 
-    /// A removed monitor answers status (and refuses the rest), and ignores the protocol.
+    /// A removed monitor answers status (and refuses the rest), and ignores the protocol — except a
+    /// probe from a monitor that follows an older map, which it answers with its own.
+    ///
+    /// It may be the only monitor that knows its removal committed: a leader that removed itself
+    /// from two members commits once the other accepted, and if that COMMIT is lost the other
+    /// still follows the old map, where it cannot form a majority without the removed one. Told the
+    /// new map, it adopts it, is elected alone and commits the change again (found uncommitted in
+    /// recovery). The reply carries only a committed map and takes no part in any quorum.
     mutating func stepWhileRemoved(_ input: MonitorInput) -> [MonitorAction] {
         switch input {
         case .start:
             logger.warning("this monitor is not in the monmap it follows: it takes no part; stop it",
                            metadata: ["epoch": "\(monmap.epoch)", "monmap": "\(monmap)"])
+        case let .message(probe as MMonProbe, sender) where probe.op == .probe && probe.monmapEpoch < monmap.epoch:
+            send(probeMessage(op: .reply, offeringMonmapAbove: probe.monmapEpoch), to: sender)
         case let .message(command as MMonCommand, sender):
             handleCommand(command, from: sender)
         case let .propose(id, _):

@@ -240,7 +240,17 @@ extension MonitorMachine {
                                 values: [MMonPaxos.Value(version: version, bytes: value)])
         for peer in quorum where peer != rank { send(message, toRank: peer) }
         arm(.paxosRound, after: configuration.acceptTimeout)
-        if monmap.majority <= 1 { commitProposal() }
+        if acceptsNeeded(for: value) <= 1 { commitProposal() }
+    }
+
+    /// How many accepts (the leader's own included) commit `value`: a majority of the map in force.
+    private func acceptsNeeded(for value: [UInt8]) -> Int {
+        if mutations.contains(.commitOnFirstAccept) { return min(2, monmap.majority) }
+        if mutations.contains(.changeCommitsUnderNewMap), let transaction = try? StoreTransaction(decoding: value),
+           let next = monmapService.committedMap(in: transaction) {
+            return next.majority
+        }
+        return monmap.majority
     }
 
     private mutating func handleBegin(_ message: MMonPaxos) {
@@ -268,11 +278,16 @@ extension MonitorMachine {
               message.lastCommitted + 1 == proposal.version else { return noteStale("accept from \(peer) for no current round") }
         proposal.accepted.insert(peer)
         paxos.proposal = proposal
-        if proposal.accepted.count >= (mutations.contains(.commitOnFirstAccept) ? 2 : monmap.majority) { commitProposal() }
+        if proposal.accepted.count >= acceptsNeeded(for: proposal.value) { commitProposal() }
     }
 
     private mutating func commitProposal() {
         guard let proposal = paxos.proposal else { return }
+        if recordsCommits {
+            commitRecords.append(CommitRecord(version: proposal.version, value: proposal.value,
+                                              acceptedBy: proposal.accepted.sorted().compactMap { monmap.member(rank: $0)?.name },
+                                              monmapEpoch: monmap.epoch, electionEpoch: electionEpoch))
+        }
         cancel(.paxosRound)
         paxos.proposal = nil
         guard commitVersion(proposal.version, value: proposal.value) else {

@@ -66,6 +66,12 @@ public struct MonitorMachine: Sendable {
     /// Faults re-introduced on purpose, so the simulator's checkers can be shown to catch them.
     /// Never set outside tests.
     @_spi(Testing) public var mutations: Mutations = []
+    /// Whether the leader keeps a ``CommitRecord`` of every version it commits (the simulator's
+    /// membership checker reads them with ``takeCommitRecords()``). Off outside tests: it changes
+    /// nothing the machine decides or sends.
+    @_spi(Testing) public var recordsCommits = false
+    /// The leader's commits since the last ``takeCommitRecords()`` (only when ``recordsCommits``).
+    var commitRecords: [CommitRecord] = []
     /// Whether a store sync takes over when probing finds this monitor oblivious
     /// (``MonitorAction/needsFullSync(_:)``, answered by ``MonitorInput/syncFinished``);
     /// without one the monitor stays out of the quorum and probes again now and then.
@@ -166,6 +172,34 @@ public struct MonitorMachine: Sendable {
         public static let peonReadsUnderLease = Mutations(rawValue: 1 << 2)
         /// The leader commits once any one peon accepted, not a majority.
         public static let commitOnFirstAccept = Mutations(rawValue: 1 << 1)
+        /// The leader counts a membership change's own commit with the majority of the map it
+        /// proposes instead of the map in force (the defect of deciding a change under the new
+        /// configuration: removing one of 2 or of 4 members commits with too few of the old ones).
+        public static let changeCommitsUnderNewMap = Mutations(rawValue: 1 << 3)
+    }
+
+    /// Observation only: a version the leader committed, with the monitors whose accepts it counted.
+    @_spi(Testing) public struct CommitRecord: Sendable, Hashable {
+        /// The version committed.
+        public var version: UInt64
+        /// The value committed.
+        public var value: [UInt8]
+        /// The names of the monitors that had accepted it (the leader included), in the leader's map.
+        public var acceptedBy: [String]
+        /// The epoch of the monmap the leader decided it under.
+        public var monmapEpoch: UInt32
+        /// The leader's election epoch.
+        public var electionEpoch: UInt32
+    }
+
+    /// The bookkeeping key of the value a monitor accepted and has not committed: the simulator tells
+    /// a leader's durable acceptance (that persist executed) from one a crash cut short.
+    @_spi(Testing) public static var pendingValueKey: String { PaxosState.pendingValueKey }
+
+    /// The leader's commits recorded since the last call (see ``recordsCommits``).
+    @_spi(Testing) public mutating func takeCommitRecords() -> [CommitRecord] {
+        defer { commitRecords.removeAll() }
+        return commitRecords
     }
 
     // MARK: Stepping
