@@ -28,8 +28,9 @@ extension MonitorMachine {
         case .success(nil):
             replyToWrite(write, result: .ok, message: unchangedMessage(for: write.command))
         case .success(.some):
-            // Proposed when the leader is next idle (after recovery, a round in flight, or the old
-            // leader's lease); answered NO_QUORUM if it loses its quorum first.
+            guard isWritable || paxos.phase == .active || paxos.phase == .updating else {
+                return replyToWrite(write, result: .retry, message: "mon.\(name) is the leader but not serving yet; retry")
+            }
             pendingMembershipChange = write
             proposeNextIfIdle()
         }
