@@ -24,19 +24,7 @@ final class StepStore: MonitorStore {
     func endStep() { pending.withLock { $0.removeAll() } }
 
     func get(_ prefix: String, _ key: String) throws(StoreError) -> [UInt8]? {
-        let overlaid = pending.withLock { pending -> [UInt8]?? in
-            for transaction in pending.reversed() {
-                for operation in transaction.operations.reversed() {
-                    switch operation {
-                    case let .put(p, k, value) where p == prefix && k == key: return .some(Array(value))
-                    case let .erase(p, k) where p == prefix && k == key: return .some(nil)
-                    case let .erasePrefix(p) where p == prefix: return .some(nil)
-                    default: continue
-                    }
-                }
-            }
-            return nil
-        }
+        let overlaid = pending.withLock { $0.overlaidValue(prefix: prefix, key: key) }
         if let overlaid { return overlaid }
         return try base.get(prefix, key)
     }
