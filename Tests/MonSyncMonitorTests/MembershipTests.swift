@@ -201,6 +201,18 @@ struct MembershipTests {
         #expect(member.monmap == new && member.rank == 0)
     }
 
+    @Test("changing the membership needs a monitor's key: a write key may put, not add or remove monitors")
+    func membershipNeedsMonitorRole() {
+        let add = MMonCommand(op: .monAdd, clientID: 1, tid: 1, key: "d", value: Array("tcp://10.0.0.4:7001".utf8))
+        let remove = MMonCommand(op: .monRemove, clientID: 1, tid: 2, key: "c")
+        let put = MMonCommand(op: .put, clientID: 1, tid: 3, key: "k", value: Array("v".utf8))
+        #expect(Monitor.requiredRole(for: add) == .monitor)
+        #expect(Monitor.requiredRole(for: remove) == .monitor)
+        #expect(Monitor.requiredRole(for: put) == .write)
+        #expect(!PeerIdentity.Role.write.allows(Monitor.requiredRole(for: add)))
+        #expect(PeerIdentity.Role.monitor.allows(Monitor.requiredRole(for: remove)))
+    }
+
     @Test("one change at a time: refused requests say why; removing the last monitor is refused")
     func refusals() async throws {
         let cluster = try MonitorCluster(size: 1, configuration: MonitorConfiguration(paxosMin: 500))
