@@ -28,6 +28,10 @@ public enum MetricsCatalog {
         .init("monsync_monitor_refused_messages_total", .counter, labels: ["mon", "kind"],
               help: "Messages the monitor refused, by kind: stale, impostor, unauthorized, invalid_command, oblivious_proposal."),
         .init("monsync_monitor_store_failures_total", .counter, labels: ["mon"], help: "Store operations that failed."),
+        .init("monsync_monitor_step_duration_seconds", .histogram, labels: ["mon"], buckets: commitBuckets,
+              help: "Steps of the monitor's machine with the actions they asked for (a synced write, sends): nothing else is answered meanwhile."),
+        .init("monsync_monitor_slow_steps_total", .counter, labels: ["mon"],
+              help: "Steps that took over 100 ms (each also logged as a warning: slow step)."),
     ]
 
     static let paxos: [MetricDescription] = [

@@ -40,6 +40,22 @@ public protocol StoreSnapshot: Sendable {
     /// requester's progress and ETA; 0 when unknown. RocksDB answers from its file sizes
     /// (`GetApproximateSizes`), so it is an estimate, not a count.
     var estimatedSize: UInt64 { get }
+
+    /// The next encoded chunk after `position` if it can be had now, or `nil` while it is being
+    /// read on another thread; whoever arranged that read is told when the chunk is ready, and
+    /// asks again.
+    ///
+    /// A sync provider takes its chunks through this call, so a snapshot may read ahead off the
+    /// thread that runs Paxos. The default reads the chunk at once
+    /// (``encodedChunk(after:limits:)``) and never answers `nil`.
+    func readyChunk(after position: SyncKey, limits: ChunkLimits) throws(StoreError) -> EncodedStoreChunk?
+}
+
+extension StoreSnapshot {
+    /// Reads the chunk at once: a plain snapshot has nobody reading ahead for it.
+    public func readyChunk(after position: SyncKey, limits: ChunkLimits) throws(StoreError) -> EncodedStoreChunk? {
+        try encodedChunk(after: position, limits: limits)
+    }
 }
 
 /// How large a sync chunk may grow.

@@ -9,10 +9,14 @@ struct PaxosImage {
     /// Encoded transactions of the versions above `versionsAfter` (only those, to bound memory).
     var versions: [UInt64: [UInt8]] = [:]
 
-    /// Reads the `paxos` prefix of `snapshot` once.
+    /// Reads the `paxos` prefix of `snapshot` once; without a `floor`, only its two bounds.
     init(snapshot: any StoreSnapshot, versionsAfter floor: UInt64) throws(StoreError) {
         var image = PaxosImage()
-        _ = try snapshot.scan(after: SyncKey(prefix: PaxosLog.prefix, key: "")) { entry in
+        // Version keys are decimal digits, which sort before ":" and the bounds' keys after it:
+        // without a floor no version is needed, and a scan from ":" skips them all in one seek
+        // (measured: 156 ms to step over a loaded store's five versions, each a bulk load's data).
+        let start = floor > 0 ? "" : ":"
+        _ = try snapshot.scan(after: SyncKey(prefix: PaxosLog.prefix, key: start)) { entry in
             guard entry.prefix.elementsEqual(PaxosLog.prefix.utf8) else { return false }
             let key = String(decoding: entry.key, as: UTF8.self)
             switch key {

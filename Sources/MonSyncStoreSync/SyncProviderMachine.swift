@@ -47,7 +47,9 @@ public struct SyncSend: Sendable, CustomStringConvertible {
 ///   chunk bytes a second: a paused provider resumes at ``nextDeadline`` (its owner's timer).
 ///
 /// The machine reads the store (snapshots) synchronously and does no other I/O: every handler
-/// returns the messages to send.
+/// returns the messages to send. A snapshot may read its chunks ahead on another thread
+/// (``StoreSnapshot/readyChunk(after:limits:)``): a chunk not read yet leaves the window open
+/// until the owner calls ``resumeReadySessions(now:)``.
 public struct SyncProviderMachine: Sendable {
     struct SessionKey: Hashable, Sendable {
         var requester: TransportAddress
@@ -254,9 +256,14 @@ public struct SyncProviderMachine: Sendable {
         }
         guard pausedForBudget, let resume = budgetResumes, now >= resume else { return [] }
         pausedForBudget = false
-        // In a fixed order (the simulator replays runs exactly); each pump stops when the budget does.
-        let keys = sessions.keys.sorted { ($0.requester.description, $0.session) < ($1.requester.description, $1.session) }
-        return keys.flatMap { pump($0, now: now) }
+        // Each pump stops when the budget does.
+        return orderedKeys.flatMap { pump($0, now: now) }
+    }
+
+    /// Sends what the window and the byte budget allow now that chunks a snapshot was reading
+    /// ahead are ready (``StoreSnapshot/readyChunk(after:limits:)`` answered `nil` before).
+    public mutating func resumeReadySessions(now: Duration) -> [SyncSend] {
+        orderedKeys.flatMap { pump($0, now: now) }
     }
 
     /// Drops every session (this monitor starts syncing itself, or stops).
@@ -266,6 +273,11 @@ public struct SyncProviderMachine: Sendable {
     }
 
     // MARK: Internals
+
+    /// The sessions in a fixed order: the simulator replays runs exactly.
+    private var orderedKeys: [SessionKey] {
+        sessions.keys.sorted { ($0.requester.description, $0.session) < ($1.requester.description, $1.session) }
+    }
 
     struct Refusal: Error { var reason: SyncAbortReason }
 
@@ -360,8 +372,12 @@ public struct SyncProviderMachine: Sendable {
             }
             body = transaction.encoded()
         } else {
-            // Encoded straight from the snapshot's entries: no String or array per key.
-            let chunk = try session.snapshot.encodedChunk(after: session.position, limits: configuration.chunkLimits)
+            // Encoded straight from the snapshot's entries: no String or array per key. A snapshot
+            // that reads ahead on another thread may not have it yet: the owner steps the machine
+            // with ``resumeReadySessions(now:)`` once it does.
+            guard let chunk = try session.snapshot.readyChunk(after: session.position, limits: configuration.chunkLimits) else {
+                return nil
+            }
             body = chunk.bytes
             lastKey = chunk.lastKey
             session.position = chunk.lastKey

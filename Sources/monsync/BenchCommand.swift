@@ -14,7 +14,8 @@ struct BenchCommand: AsyncParsableCommand {
         requests follow a fixed start schedule shared by the clients (open loop): a request's latency \
         counts from when it was due, so a slow cluster shows as latency, not as a lower sending rate. \
         A progress line goes to standard error every second; the summary (or --json) to standard output. \
-        Exits 1 when no request succeeded.
+        SIGINT or SIGTERM ends the run early: nothing more is sent, the requests in flight are awaited, and \
+        the summary covers the run so far. Exits 1 when no request succeeded.
 
         Example:
           monsync bench put --clients 16 --duration 10 --monmap a=tcp://127.0.0.1:7001,b=tcp://127.0.0.1:7002
@@ -42,6 +43,12 @@ struct BenchOptions: ParsableArguments {
 
     @Option(help: "Seed of the choice of keys, values and operations (the same seed, keys and clients give the same requests).")
     var seed: UInt64 = 1
+
+    @Option(help: ArgumentHelp("""
+        Write every request to this file as CSV, one line each: when it was due (Unix seconds), its latency and \
+        service time (seconds), the operation, and the outcome (ok, miss, or the error's kind). Like fio's latency log.
+        """, valueName: "file"))
+    var latencyLog: String?
 
     /// `--monmap`/`--mon`/`--config`, `--timeout` (per request), `--json`, `--log-level`.
     @OptionGroup var client: ClientOptions
@@ -182,10 +189,16 @@ struct BenchRunner {
             + "running for \(BenchSummary.format(options.duration, decimals: options.duration < 10 ? 1 : 0)) s")
 
         let recorder = LockedState(BenchRecorder())
+        let samples = options.latencyLog == nil ? nil : LockedState<[BenchSample]>([])
         let schedule = BenchSchedule(rate: options.rate, clients: connections.count)
         let duration = options.duration.seconds
         let start = clock.now
+        let startUnix = Date().timeIntervalSince1970
         let end = start + duration
+        // SIGINT and SIGTERM end the run early, as the end of --duration would.
+        let stopped = LockedState<ContinuousClock.Instant?>(nil)
+        let interrupts = Self.stoppingOnInterrupt { stopped.withLock { $0 = $0 ?? clock.now } }
+        defer { for source in interrupts { source.cancel() } }
 
         // The progress line, every second until the clients are done.
         let progress = Task {
@@ -223,7 +236,7 @@ struct BenchRunner {
                             due = clock.now
                         }
                         // A client behind its schedule sends nothing after the end.
-                        guard clock.now < end else { break }
+                        guard clock.now < end, stopped.withLock({ $0 }) == nil else { break }
                         let (operation, key) = stream.next()
                         let sent = clock.now
                         let result: Result<Bool, MonitorClientError>
@@ -240,6 +253,15 @@ struct BenchRunner {
                             } catch { result = .failure(error) }
                         }
                         let answered = clock.now
+                        if let samples {
+                            let outcome = switch result {
+                            case let .success(miss): miss ? "miss" : "ok"
+                            case let .failure(error): BenchErrorKind(error).rawValue
+                            }
+                            let sample = BenchSample(due: startUnix + start.duration(to: due).inSeconds, latency: due.duration(to: answered),
+                                                     service: sent.duration(to: answered), operation: operation, outcome: outcome)
+                            samples.withLock { $0.append(sample) }
+                        }
                         recorder.withLock { recorder in
                             switch result {
                             case let .success(miss):
@@ -257,7 +279,25 @@ struct BenchRunner {
         let elapsed = start.duration(to: clock.now)
         progress.cancel()
         await progress.value
+        if let samples, let path = options.latencyLog { try BenchSample.write(samples.withLock { $0 }, to: path) }
+        var configuration = configuration
+        if let stoppedAt = stopped.withLock({ $0 }) {
+            // Interrupted: what was due is what the schedule held until then.
+            configuration.durationSeconds = min(configuration.durationSeconds, start.duration(to: stoppedAt).inSeconds)
+            Self.log("bench \(command): interrupted after \(BenchSummary.format(configuration.durationSeconds, decimals: 1)) s")
+        }
         return recorder.withLock { $0.summary(configuration, elapsed: elapsed) }
+    }
+
+    /// Calls `stop` on SIGINT or SIGTERM (the sources are returned to be kept alive, and cancelled).
+    private static func stoppingOnInterrupt(_ stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: stop)
+            source.resume()
+            return source
+        }
     }
 
     /// Shuts the clients down, all at once.

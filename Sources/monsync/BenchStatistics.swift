@@ -318,3 +318,34 @@ struct BenchProgress: Sendable, Equatable {
             + "\(BenchSummary.format(currentRate, decimals: 0)) ops/s  \(errors) errors"
     }
 }
+
+/// One request of a run, as `--latency-log` writes it.
+struct BenchSample: Sendable, Equatable {
+    /// When the request was due (its start when unpaced), in Unix seconds.
+    var due: Double
+    /// From when it was due to its answer.
+    var latency: Duration
+    /// From when it was sent to its answer.
+    var service: Duration
+    var operation: BenchOperation
+    /// `ok`, `miss` (a get of a key with no value), or the error's kind.
+    var outcome: String
+
+    static let header = "due_unix_s,latency_s,service_s,op,outcome"
+
+    /// The CSV line (microsecond resolution).
+    var line: String {
+        "\(BenchSummary.format(due, decimals: 6)),\(BenchSummary.format(latency.inSeconds, decimals: 6)),"
+            + "\(BenchSummary.format(service.inSeconds, decimals: 6)),\(operation.rawValue),\(outcome)"
+    }
+
+    /// Writes `samples`, in the order they were due, under the header.
+    static func write(_ samples: [BenchSample], to path: String) throws {
+        let lines = [header] + samples.sorted { $0.due < $1.due }.map(\.line)
+        do {
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw UserFacingError.cannotWrite(path: path, reason: error.localizedDescription)
+        }
+    }
+}

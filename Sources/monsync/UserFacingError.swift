@@ -71,6 +71,8 @@ enum UserFacingError: Error, CustomStringConvertible {
     case monitorFailed(String)
     /// `bench` ran, but not one of its requests succeeded.
     case benchFailed(requests: Int, detail: String, seconds: Double)
+    /// `bench --latency-log`: the file cannot be written.
+    case cannotWrite(path: String, reason: String)
     /// The node's admin endpoint (`--admin-address`) could not listen.
     case adminEndpointFailed(String)
 
@@ -139,6 +141,8 @@ enum UserFacingError: Error, CustomStringConvertible {
             "\(detail); pick another --admin-address, or stop what listens there"
         case let .benchFailed(requests, detail, seconds):
             "no request succeeded in \(BenchSummary.format(seconds, decimals: 1)) s (\(requests) failed\(detail.isEmpty ? "" : ": \(detail)")); check the cluster with monsync status"
+        case let .cannotWrite(path, reason):
+            "cannot write \(path): \(reason)"
         }
     }
 
@@ -158,7 +162,7 @@ enum UserFacingError: Error, CustomStringConvertible {
         case .joinFailed:
             .unreachable
         case .addressInUse, .cannotListen, .storeLocked, .storeCorrupt, .storeMissing, .storeFailed, .monitorFailed, .benchFailed,
-             .adminEndpointFailed:
+             .adminEndpointFailed, .cannotWrite:
             .software
         }
     }

@@ -214,15 +214,38 @@ extension BenchTests {
         }
         try #require(quorum, "no quorum of 3 within 20 s: \(nodes.map(\.stderrSoFar))")
         let common = ["--clients", "4", "--keys", "200", "--seed", "3", "--timeout", "10", "--json", "--monmap", monmap]
-        let put = try await monsync(["bench", "put", "--duration", "2"] + common)
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bench-latency-\(UInt64.random(in: 1 ... .max)).csv").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let before = Date().timeIntervalSince1970
+        let put = try await monsync(["bench", "put", "--duration", "2", "--latency-log", log] + common)
         #expect(put.status == 0, "\(put) \(nodes.map(\.stderrSoFar))")
         let written = try Self.check(put, command: "put")
         #expect(put.stderr.contains(" s  "), "the progress lines go to standard error: \(put.stderr)")
+        // The latency log: the header, then one line per request, in the order they were due.
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.first == "due_unix_s,latency_s,service_s,op,outcome")
+        let rows = lines.dropFirst().map { $0.split(separator: ",").map(String.init) }
+        #expect(rows.count == written["ops"] as? Int, "one line per answered request: \(rows.count) lines, \(written)")
+        let dues = rows.compactMap { Double($0[0]) }
+        #expect(dues.count == rows.count && dues == dues.sorted() && (dues.first ?? 0) >= before - 1 && (dues.last ?? 0) <= Date().timeIntervalSince1970)
+        #expect(rows.allSatisfy { $0.count == 5 && $0[3] == "put" && $0[4] == "ok" && (Double($0[1]) ?? -1) > 0 && (Double($0[2]) ?? -1) > 0 })
 
         let get = try await monsync(["bench", "get", "--duration", "1"] + common)
         #expect(get.status == 0, "\(get)")
         let read = try Self.check(get, command: "get")
         #expect(read["misses"] as? Int ?? -1 < read["ops"] as? Int ?? 0, "most keys were written by the put run: \(get.stdout), wrote \(written["ops"] ?? 0)")
+
+        // SIGINT ends a long run early, with the summary of the run so far.
+        let long = try await RunningProcess(["bench", "put", "--duration", "600", "--rate", "50"] + common)
+        let started = clock.now
+        while !long.stderrSoFar.contains(" 1 s ") && clock.now < started + .seconds(20) { try await clock.sleep(for: .milliseconds(100)) }
+        long.signal(SIGINT)
+        let interrupted = try await long.wait(timeout: .seconds(20))
+        #expect(interrupted.status == 0 && interrupted.stderr.contains("interrupted after"), "\(interrupted)")
+        let partial = try Self.check(interrupted, command: "put")
+        // Due until the interrupt, not for 600 s: at most one request per client was due but unsent as it came.
+        #expect((partial["notStarted"] as? Int ?? 99) <= 4 && (partial["elapsedSeconds"] as? Double ?? 600) < 30,
+                "nothing counted as due after the interrupt: \(interrupted.stdout)")
     }
 
     /// The summary of a successful run: one JSON object, ops > 0, no errors, ordered percentiles.

@@ -17,6 +17,9 @@ public enum MonitorInput: Sendable {
     case persistFailed(StoreError)
     /// A store sync replaced the store: reload the Paxos state and probe again.
     case syncFinished
+    /// Chunks the sync provider's snapshots were reading ahead are ready: send what the windows
+    /// allow (``SyncProviderMachine/resumeReadySessions(now:)``).
+    case syncChunksReady
     /// A trim hold was given back: a trim that became due is proposed.
     case releaseTrim(TrimHold)
     /// A service proposes `transaction`; the answer is ``MonitorAction/finishProposal(id:_:)``.

@@ -178,7 +178,7 @@ extension MonitorMachine {
         case .stop:
             cancelAllTimers()
             state = .shutdown
-        case .message, .timer, .persistFailed, .syncFinished, .releaseTrim:
+        case .message, .timer, .persistFailed, .syncFinished, .releaseTrim, .syncChunksReady:
             break
         }
         let result = actions

@@ -52,6 +52,11 @@ extension MonitorMachine {
         }
     }
 
+    /// Chunks the provider's snapshots read ahead are in: send what the windows allow.
+    mutating func syncChunksReady() {
+        send(syncProvider.resumeReadySessions(now: now))
+    }
+
     /// Arms (or cancels) the two sync timers at the roles' next deadlines; run after every step,
     /// because bootstraps and elections cancel every timer while provider sessions live on.
     mutating func rearmSyncTimers() {

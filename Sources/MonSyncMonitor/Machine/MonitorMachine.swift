@@ -228,6 +228,8 @@ public struct MonitorMachine: Sendable {
             reloadPersistentState()
             // The copy carries the monmap the provider had committed: follow it if it is newer.
             if !adoptStoredMonmap() { bootstrap(reason: "sync finished") }
+        case .syncChunksReady:
+            syncChunksReady()
         case let .releaseTrim(hold):
             if trimHolds.release(hold) {
                 logger.info("trim released", metadata: ["hold": "\(hold)"])

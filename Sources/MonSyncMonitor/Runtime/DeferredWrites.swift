@@ -12,11 +12,19 @@ import MonSyncStore
 /// reads are overlaid; the shell writes the deferred transactions before feeding any input that
 /// may take a snapshot (a LIST, a sync message), so ``snapshot(of:)`` never runs while any wait.
 /// Every method but the reads passes straight through.
+///
+/// Snapshots are handed out as ``ReadAheadSnapshot``s on `reader`, so the sync provider's chunk
+/// reads run off the monitor's executor; `chunksReady` is called when one it waited for is in.
 final class DeferredWrites: MonitorStore {
     let base: any MonitorStore
     private let pending = LockedState<[StoreTransaction]>([])
+    private let reader = SnapshotReader()
+    private let chunksReady: @Sendable () -> Void
 
-    init(base: any MonitorStore) { self.base = base }
+    init(base: any MonitorStore, chunksReady: @escaping @Sendable () -> Void = {}) {
+        self.base = base
+        self.chunksReady = chunksReady
+    }
 
     /// Whether transactions wait to be written.
     var isEmpty: Bool { pending.withLock { $0.isEmpty } }
@@ -41,7 +49,7 @@ final class DeferredWrites: MonitorStore {
         // The shell never lets a snapshot see a store with deferred writes (see above); if it ever
         // did, the snapshot would miss decided state: refuse rather than answer from it.
         guard isEmpty else { throw .invalidArgument("a snapshot was asked while writes are deferred") }
-        return try base.snapshot(of: prefixes)
+        return ReadAheadSnapshot(base: try base.snapshot(of: prefixes), reader: reader, ready: chunksReady)
     }
 
     func beginStaging(targets: [String]) throws(StoreError) -> SyncMarker { try base.beginStaging(targets: targets) }

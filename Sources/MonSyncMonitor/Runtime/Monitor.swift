@@ -65,6 +65,8 @@ public actor Monitor {
     private(set) var machine: MonitorMachine
     /// The machine's view of ``store``: it also holds the persists of an inbox run not yet written.
     private nonisolated let deferredWrites: DeferredWrites
+    /// Set (and the doorbell rung) when chunks the sync provider waited for were read ahead.
+    private nonisolated let chunksReady: LockedState<Bool>
     /// The actions of an inbox run's steps, executed together once the run ends (``drainInbox()``).
     private var deferredActions: [MonitorAction] = []
     /// Messages the dispatcher handed over, not yet fed to the machine.
@@ -120,9 +122,15 @@ public actor Monitor {
         guard monmap.address(of: me.rank) == transport.localAddress else {
             throw .addressMismatch(name: name, monmap: me.address, transport: transport.localAddress.description)
         }
-        let deferredWrites = DeferredWrites(base: store)
+        let (doorbellRings, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (self.doorbellRings, self.doorbell) = (doorbellRings, doorbell)
+        let chunksReady = LockedState(false)
+        self.chunksReady = chunksReady
+        let deferredWrites = DeferredWrites(base: store) {
+            chunksReady.withLock { $0 = true }
+            doorbell.yield()
+        }
         self.deferredWrites = deferredWrites
-        (doorbellRings, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var machine = try MonitorMachine(monmap: monmap, rank: me.rank, store: deferredWrites, configuration: configuration,
                                          syncConfiguration: syncConfiguration, services: extraServices,
                                          seed: seed ?? UInt64.random(in: .min ... .max), now: timebase.now, logger: logger)
@@ -344,7 +352,10 @@ public actor Monitor {
         let roles = (machine.syncLeader.statistics, machine.syncProvider.statistics,
                      machine.syncLeader.grants.count, machine.syncLeader.isHoldingTrim, machine.syncProvider.activeSessions)
         let quorum = (machine.electionEpoch, machine.quorum)
+        let began = ContinuousClock.now
         var actions = machine.step(input, now: timebase.now)
+        let stepped = ContinuousClock.now
+        defer { noteStep(input, machine: began.duration(to: stepped), actions: stepped.duration(to: .now)) }
         if deferring {
             for case let .persist(transaction) in actions { deferredWrites.hold(transaction) }
             deferredActions.append(contentsOf: actions)
@@ -369,6 +380,21 @@ public actor Monitor {
         if leader.grants.count != roles.2 || leader.isHoldingTrim != roles.3 || provider.activeSessions != roles.4 {
             metrics.record(syncsRunning: leader.grants.count, trimHeld: leader.isHoldingTrim, providerSessions: provider.activeSessions)
         }
+    }
+
+    /// A step longer than this (the machine's decision and the actions it asked for: a synced
+    /// write, the sends) is logged as a warning and counted: a monitor that takes this long
+    /// answers nobody meanwhile (etcd warns of an apply that took over 100 ms likewise).
+    static let slowStep: Duration = .milliseconds(100)
+
+    /// Records a step's time in the step-duration histogram, and warns of a slow one.
+    private func noteStep(_ what: @autoclosure () -> Any, machine: Duration, actions: Duration) {
+        let total = machine + actions
+        metrics.record(stepDuration: total, slow: total > Self.slowStep)
+        guard total > Self.slowStep else { return }
+        logger.warning("slow step: the monitor answered nothing else meanwhile", metadata: [
+            "input": "\(String(describing: what()).prefix(160))", "machine": "\(machine)", "actions": "\(actions)",
+        ])
     }
 
     /// Executes `actions` in order; returns the error of a persist that failed (nothing after it ran).
@@ -534,7 +560,11 @@ public actor Monitor {
                 defer { inbox.removeAll(keepingCapacity: true) }
                 return inbox
             }
-            guard !items.isEmpty else { return }
+            let chunks = chunksReady.withLock { ready in
+                defer { ready = false }
+                return ready
+            }
+            guard !items.isEmpty || chunks else { return }
             for item in items {
                 if Self.mayDefer(item.message) {
                     feed(.message(item.message, from: item.sender), deferring: true)
@@ -544,6 +574,8 @@ public actor Monitor {
                 }
             }
             flushDeferred()
+            // After the messages that waited with it: Paxos goes first, the provider's chunks after.
+            if chunks { feed(.syncChunksReady) }
         }
     }
 
@@ -560,7 +592,9 @@ public actor Monitor {
         guard !deferredActions.isEmpty else { return }
         let actions = deferredActions
         deferredActions.removeAll(keepingCapacity: true)
+        let began = ContinuousClock.now
         var failure = execute(actions)
+        noteStep("the held-back actions of a run of steps (\(actions.count))", machine: .zero, actions: began.duration(to: .now))
         // Written, or failed and never applied: either way the overlay must not be read again.
         deferredWrites.clear()
         while let error = failure {
@@ -653,3 +687,4 @@ public actor Monitor {
         }
     }
 }
+

@@ -30,6 +30,8 @@ struct MonitorMetrics: Sendable {
     private let inQuorum: Gauge
     private let quorumSize: Gauge
     private let commitDuration: Timer
+    private let stepDuration: Timer
+    private let slowSteps: Counter
     private let refusedByKind: [RefusedKind: Counter]
     private let replies = LockedState<[String: Counter]>([:])
 
@@ -84,6 +86,8 @@ struct MonitorMetrics: Sendable {
         inQuorum = gauge("monsync_monitor_in_quorum")
         quorumSize = gauge("monsync_monitor_quorum_size")
         commitDuration = Timer(label: "monsync_monitor_paxos_commit_duration_seconds", dimensions: dimensions)
+        stepDuration = Timer(label: "monsync_monitor_step_duration_seconds", dimensions: dimensions)
+        slowSteps = counter("monsync_monitor_slow_steps_total")
         var refused: [RefusedKind: Counter] = [:]
         for kind in RefusedKind.allCases {
             refused[kind] = Counter(label: "monsync_monitor_refused_messages_total", dimensions: [("mon", name), ("kind", kind.rawValue)])
@@ -169,6 +173,12 @@ struct MonitorMetrics: Sendable {
     /// How long Paxos rounds this monitor led took, from BEGIN to commit.
     func record(commitDurations durations: [Duration]) {
         for duration in durations { commitDuration.recordNanoseconds(duration.nanoseconds) }
+    }
+
+    /// One step of the machine with its actions (``Monitor/slowStep`` and longer counted as slow).
+    func record(stepDuration duration: Duration, slow: Bool) {
+        stepDuration.recordNanoseconds(duration.nanoseconds)
+        if slow { slowSteps.increment() }
     }
 
     /// A reply to a client command, by op and result.
