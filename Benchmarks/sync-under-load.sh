@@ -20,7 +20,9 @@
 # from a's and b's /metrics, from c's start to the end.
 # The last argument is each node's --sync-max-bytes-per-second (0: no limit).
 # Environment: MONSYNC (the binary; default .build/release/monsync), KEEP=1 keeps the directory,
-# IDLE (seconds of idle load, 15), C_STORE_DIR puts c's store in that directory instead (another disk
+# IDLE (seconds of idle load, 15), CONTROL=S starts no c: the same load runs S seconds more, and
+# those S seconds are measured as "copy" (the control: what the load alone does in a window of the
+# copy's length at the same point of the run), C_STORE_DIR puts c's store in that directory instead (another disk
 # or a tmpfs: on one machine the requester's writes otherwise share the quorum's disk, which
 # separate machines would not).
 set -euo pipefail
@@ -47,10 +49,13 @@ M="a=tcp://127.0.0.1:${ports[0]},b=tcp://127.0.0.1:${ports[1]},c=tcp://127.0.0.1
 CLIENT=(--monmap "$M" --insecure-plaintext)
 
 # The disk's synced-write ceiling, in the same run: MiB bytes of zeros written and fsynced where the
-# stores live (what a requester's staging can at best do).
-disk=$( { /usr/bin/time -f "%e" dd if=/dev/zero of="$W/disk-ceiling" bs=64M count=$(( (MIB + 63) / 64 )) conv=fsync status=none; } 2>&1 | tail -1)
-rm -f "$W/disk-ceiling"
-echo "disk: $(( (MIB + 63) / 64 * 64 )) MiB written and synced in $disk s" >&2
+# stores live (what a requester's staging can at best do), three times; the median counts (a VM's
+# disk varies from one run to the next).
+disk=$(for _ in 1 2 3; do
+  { /usr/bin/time -f "%e" dd if=/dev/zero of="$W/disk-ceiling" bs=64M count=$(( (MIB + 63) / 64 )) conv=fsync status=none; } 2>&1 | tail -1
+  rm -f "$W/disk-ceiling"
+done | sort -n | sed -n 2p)
+echo "disk: $(( (MIB + 63) / 64 * 64 )) MiB written and synced in $disk s (median of 3)" >&2
 echo "loading a: $KEYS keys of $VALUE bytes ($MIB MiB)" >&2
 "$MONSYNC" store load "$W/a" --keys "$KEYS" --value-size "$VALUE" --keep 5 > /dev/null
 cp -a "$W/a" "$W/b"
@@ -83,26 +88,32 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$MONSYNC" bench put --clients 4 --rate "$RATE" --duration 3600 --value-size 100 --timeout 10 --json \
   --latency-log "$W/latency.csv" "${CLIENT[@]}" > "$W/bench.json" 2> "$W/bench.err" &
 BENCH=$!
+PIDS+=("$BENCH")
 bench_started=$(date +%s.%N)
 sleep "$IDLE"
 expiries_before=$(both monsync_monitor_lease_expiries_total)
 slow_before=$(both monsync_monitor_slow_steps_total)
 for n in 3 4; do curl -s "http://127.0.0.1:${ports[$n]}/metrics" > "$W/metrics.$n.before"; done
 c_started=$(date +%s.%N)
-start c
-for _ in $(seq 1 3600); do [ "$(status | quorum)" = "a,b,c" ] && break; sleep 0.25; done
-[ "$(status | quorum)" = "a,b,c" ] || { echo "c never rejoined" >&2; exit 1; }
-sleep 3
+if [ -n "${CONTROL:-}" ]; then
+  sleep "$CONTROL"
+else
+  start c
+  for _ in $(seq 1 3600); do [ "$(status | quorum)" = "a,b,c" ] && break; sleep 0.25; done
+  [ "$(status | quorum)" = "a,b,c" ] || { echo "c never rejoined" >&2; exit 1; }
+  sleep 3
+fi
+kill -0 "$BENCH" 2>/dev/null || { echo "the bench ended early:" >&2; cat "$W/bench.err" >&2; exit 1; }
 kill -INT "$BENCH"
-wait "$BENCH" || true
+wait "$BENCH" || { echo "the bench failed:" >&2; tail -5 "$W/bench.err" >&2; exit 1; }
 expiries=$(( $(both monsync_monitor_lease_expiries_total) - expiries_before ))
 slow=$(( $(both monsync_monitor_slow_steps_total) - slow_before ))
 for n in 3 4; do curl -s "http://127.0.0.1:${ports[$n]}/metrics" > "$W/metrics.$n.after"; done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-python3 - "$W" "$bench_started" "$c_started" "$MIB" "$VALUE" "$RATE" "$BYTE_RATE" "$expiries" "$slow" "$disk" "$M" <<'PY'
+python3 - "$W" "$bench_started" "$c_started" "$MIB" "$VALUE" "$RATE" "$BYTE_RATE" "$expiries" "$slow" "$disk" "$M" "${CONTROL:-}" <<'PY'
 import csv, json, sys, datetime
-w, bench_started, c_started, mib, value, rate, byte_rate, expiries, slow, disk, monmap = sys.argv[1:]
+w, bench_started, c_started, mib, value, rate, byte_rate, expiries, slow, disk, monmap, control = sys.argv[1:]
 names = {address: name for name, address in (member.split("=", 1) for member in monmap.split(","))}
 disk_mib_s = ((int(mib) + 63) // 64 * 64) / float(disk)
 bench_started, c_started = float(bench_started), float(c_started)
@@ -116,13 +127,18 @@ def events(name):
 def first(name, message):
     return next(t for t, m, _ in events(name) if m == message)
 
-copy_start = first("c", "starting a full store sync")
-copy_done = first("c", "store sync finished")
-rejoined = next(t for t, m, _ in events("c") if m == "joined the quorum as peon" and t >= copy_done)
+if control:
+    # No c: the window a copy would have had, and nothing after it.
+    copy_start, copy_done = c_started, c_started + float(control)
+    rejoined, provider = copy_done - 1, "nobody (control run: no c)"
+else:
+    copy_start = first("c", "starting a full store sync")
+    copy_done = first("c", "store sync finished")
+    rejoined = next(t for t, m, _ in events("c") if m == "joined the quorum as peon" and t >= copy_done)
+    provider = next((e.get("metadata", {}).get("provider") for t, m, e in events("c") if m == "sync granted"), "?")
+    provider = names.get(provider, provider)
+    provider = f"{provider} ({'the leader' if provider == 'a' else 'a peon'})"
 elections = sum(1 for t, m, _ in events("a") if m == "election started" and c_started <= t <= copy_done)
-provider = next((e.get("metadata", {}).get("provider") for t, m, e in events("c") if m == "sync granted"), "?")
-provider = names.get(provider, provider)
-provider = f"{provider} ({'the leader' if provider == 'a' else 'a peon'})"
 
 rows = list(csv.DictReader(open(f"{w}/latency.csv")))
 def window(lo, hi):
@@ -147,7 +163,20 @@ print(f"copy: {copy_done - copy_start:.2f} s ({copy_mib_s:.0f} MiB/s, {copy_mib_
       f"{disk_mib_s:.0f} MiB/s) from {provider}; c rejoined {rejoined - copy_done:.2f} s after its copy")
 print(show("idle", idle, c_started - bench_started - 1))
 print(show("copy", copy, copy_done - copy_start))
-print(show("rejoin", rejoin, rejoined + 1 - copy_done))
+if not control: print(show("rejoin", rejoin, rejoined + 1 - copy_done))
+# RocksDB's flushes and compactions on a and b inside the copy window (from their LOG files).
+import re
+for name in ("a", "b"):
+    jobs = []
+    for line in open(f"{w}/{name}/LOG", errors="replace"):
+        found = re.search(r"EVENT_LOG_v1 (\{.*\})", line)
+        if not found: continue
+        event = json.loads(found.group(1))
+        at = event.get("time_micros", 0) / 1e6
+        if copy_start <= at <= copy_done and event.get("event") in ("flush_finished", "compaction_finished"):
+            size = event.get("total_output_size") or 0
+            jobs.append(f"{event['event'].split('_')[0]} at +{at - copy_start:.1f} s" + (f" ({size / 1048576:.0f} MiB out)" if size else ""))
+    print(f"RocksDB on {name} during the copy window: {', '.join(jobs) or 'nothing'}")
 if idle["ops"] and copy["ops"]:
     print(f"copy p99 / idle p99: {copy['p99'] / idle['p99']:.2f}x   copy max / idle max: {copy['max'] / idle['max']:.2f}x")
 print(f"elections a started during the copy: {elections}; lease expiries on a and b from c's start to the end: {expiries}; "
