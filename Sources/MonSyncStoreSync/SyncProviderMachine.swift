@@ -48,7 +48,7 @@ public struct SyncSend: Sendable, CustomStringConvertible {
 ///
 /// The machine reads the store (snapshots) synchronously and does no other I/O: every handler
 /// returns the messages to send. A snapshot may read its chunks ahead on another thread
-/// (``StoreSnapshot/readyChunk(after:limits:)``): a chunk not read yet leaves the window open
+/// (`StoreSnapshot.readyChunk(after:limits:)`): a chunk not read yet leaves the window open
 /// until the owner calls ``resumeReadySessions(now:)``.
 public struct SyncProviderMachine: Sendable {
     struct SessionKey: Hashable, Sendable {
@@ -261,7 +261,7 @@ public struct SyncProviderMachine: Sendable {
     }
 
     /// Sends what the window and the byte budget allow now that chunks a snapshot was reading
-    /// ahead are ready (``StoreSnapshot/readyChunk(after:limits:)`` answered `nil` before).
+    /// ahead are ready (`StoreSnapshot.readyChunk(after:limits:)` answered `nil` before).
     public mutating func resumeReadySessions(now: Duration) -> [SyncSend] {
         orderedKeys.flatMap { pump($0, now: now) }
     }

@@ -18,7 +18,7 @@ public enum MonitorInput: Sendable {
     /// A store sync replaced the store: reload the Paxos state and probe again.
     case syncFinished
     /// Chunks the sync provider's snapshots were reading ahead are ready: send what the windows
-    /// allow (``SyncProviderMachine/resumeReadySessions(now:)``).
+    /// allow (`SyncProviderMachine.resumeReadySessions(now:)`).
     case syncChunksReady
     /// A trim hold was given back: a trim that became due is proposed.
     case releaseTrim(TrimHold)

@@ -7,12 +7,12 @@ import MonSyncStore
 /// that streams it never reads the store on the monitor's executor.
 ///
 /// The provider asks for the chunk after a position
-/// (``StoreSnapshot/readyChunk(after:limits:)``). A chunk read ahead from that position is
+/// (`StoreSnapshot.readyChunk(after:limits:)`). A chunk read ahead from that position is
 /// handed over at once; otherwise the read is queued on the reader, the answer is `nil`, and
 /// `ready` is called when the chunk is in (the monitor then steps its machine with
 /// ``MonitorInput/syncChunksReady``). Up to ``depth`` chunks are read ahead of the provider, each
 /// from where the one before it ended, so a provider streaming steadily always finds its next
-/// chunk waiting. The chunks are the same, byte for byte, as ``StoreSnapshot/encodedChunk(after:limits:)``
+/// chunk waiting. The chunks are the same, byte for byte, as `StoreSnapshot.encodedChunk(after:limits:)`
 /// reads directly: read-ahead changes when the work is done, never what is sent.
 ///
 /// Memory: at most ``depth`` chunks per snapshot (4 MiB at the default 1 MiB chunks).
