@@ -687,4 +687,3 @@ public actor Monitor {
         }
     }
 }
-
