@@ -152,6 +152,12 @@ final class RocksDBHandle: @unchecked Sendable {
         }
     }
 
+    /// Compacts the whole key space: every deleted or overwritten entry is dropped and every
+    /// level rewritten, so nothing is left for background compactions (blocks until done).
+    func compactAll() throws(StoreError) {
+        try withDatabase { (db) throws(StoreError) in rocksdb_compact_range(db, nil, 0, nil, 0) }
+    }
+
     /// Makes everything written so far durable (syncs the write-ahead log).
     func syncLog() throws(StoreError) {
         try withDatabase { (db) throws(StoreError) in try Self.check { rocksdb_flush_wal(db, 1, $0) } }

@@ -156,6 +156,12 @@ public final class RocksDBStore: MonitorStore {
     /// Closes the database once no call runs and no snapshot is open (see ``MonitorStore/close()``).
     public func close() -> Bool { handle.close() }
 
+    /// Compacts the whole store now, as Ceph's `ceph-monstore-tool compact` does: deleted entries
+    /// (a trimmed Paxos log's) are dropped and the data rewritten, so the background compactions
+    /// a store would otherwise owe — and run while it serves — are done here. Blocks until done;
+    /// for offline tools (`monsync store load` compacts what it trimmed).
+    public func compact() throws(StoreError) { try handle.compactAll() }
+
     /// The database directory's files and the room left on its filesystem.
     public func usage() -> StoreUsage? { StoreUsage.measure(directory: path) }
 

@@ -136,7 +136,8 @@ struct StoreLoadCommand: AsyncParsableCommand {
         Writes --keys keys of --value-size seeded random bytes under --prefix, --batch keys per \
         Paxos version, each version one atomic, durable write after the store's last_committed. \
         With --keep the log is then trimmed to its last --keep versions, so a monitor that starts \
-        empty next to this one must run a full store sync. Example:
+        empty next to this one must run a full store sync, and the store is compacted (the trimmed \
+        versions dropped), as a long-running monitor's would be. Example:
           monsync store load ./a --keys 100000 --value-size 1024 --keep 5
         """)
 
@@ -197,6 +198,10 @@ struct StoreLoadCommand: AsyncParsableCommand {
         if let keep, version - first + 1 > keep {
             first = version - keep + 1
             try log.trim(to: first)
+            // The trimmed versions hold as much as the data itself: compact them away now, or a
+            // node started on this store pays for it later, with compactions of hundreds of MiB
+            // in the middle of whatever it is measured doing (BENCHMARKS.md, "The cluster while it syncs").
+            try store.compact()
         }
         let digest = try store.digest(of: StoreCommand.syncTargets)
         print("loaded \(keys) keys of \(valueSize) bytes under \(prefix) into \(directory) as versions \(firstNew)...\(version)")

@@ -35,6 +35,34 @@ struct RocksDBStoreTests {
         #expect(try reopened.snapshot(of: ["paxos"]).allEntries().map(\.0.key) == ["newer"])
     }
 
+    /// `compact()` drops what was deleted (a trimmed log's versions) from the files, and keeps
+    /// every live entry as it was.
+    @Test func compactDropsDeletedEntriesAndKeepsTheRest() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var bulk = StoreTransaction()
+        for index in 0..<256 { bulk.put("paxos", "\(index)", [UInt8](repeating: UInt8(index), count: 64 << 10)) }
+        bulk.put("kv", "kept", [7])
+        var trim = StoreTransaction()
+        for index in 0..<255 { trim.erase("paxos", "\(index)") }
+        // Each write reaches the files on its own: reopening replays the log into a table file.
+        for transaction in [bulk, trim] {
+            let store = try RocksDBStore(path: directory)
+            try store.apply(transaction)
+            #expect(store.close(), "nothing uses the store: it closes")
+        }
+        let reopened = try RocksDBStore(path: directory)
+        let before = try reopened.digest(of: ["kv", "paxos"])
+        let filesBefore = try #require(reopened.usage()).storeBytes
+        #expect(filesBefore > 16 << 20, "the deleted values are still in the files: \(filesBefore) bytes")
+        try reopened.compact()
+        let filesAfter = try #require(reopened.usage()).storeBytes
+        #expect(filesAfter < filesBefore / 4, "compacted: \(filesBefore) → \(filesAfter) bytes")
+        #expect(try reopened.digest(of: ["kv", "paxos"]) == before)
+        #expect(try reopened.get("paxos", "255") == [UInt8](repeating: 255, count: 64 << 10))
+        #expect(try reopened.get("paxos", "0") == nil && reopened.get("kv", "kept") == [7])
+    }
+
     /// A stopping node closes its store itself, once nothing uses it: not while a snapshot (a
     /// provider's sync) is open; calls afterwards are refused, and the directory can be opened again.
     @Test func closeWaitsForSnapshotsAndRefusesLaterCalls() throws {
