@@ -100,8 +100,19 @@ struct ReadAheadSnapshotTests {
         return store
     }
 
+    /// Small chunks: 300 entries make about 15.
+    private let limits = ChunkLimits(maxBytes: 2048, maxKeys: 1000)
+
+    /// A read-ahead snapshot of `store`'s `kv` prefix through `gate`, and its count of wake-ups.
+    private func readAhead(_ store: InMemoryStore, gate: ReadGate) throws -> (ReadAheadSnapshot, LockedState<Int>) {
+        let wakes = LockedState(0)
+        let snapshot = ReadAheadSnapshot(base: GatedSnapshot(base: try store.snapshot(of: ["kv"]), gate: gate),
+                                         reader: SnapshotReader()) { wakes.withLock { $0 += 1 } }
+        return (snapshot, wakes)
+    }
+
     /// Takes chunks as a provider does: asks, and on `nil` waits for the wake-up, then asks again.
-    private func drain(_ snapshot: ReadAheadSnapshot, wakes: LockedState<Int>, limits: ChunkLimits) async throws -> [EncodedStoreChunk] {
+    private func drain(_ snapshot: ReadAheadSnapshot, wakes: LockedState<Int>) async throws -> [EncodedStoreChunk] {
         var chunks: [EncodedStoreChunk] = []
         var position = SyncKey.beginning
         while true {
@@ -119,7 +130,6 @@ struct ReadAheadSnapshotTests {
     @Test("the chunks are the ones read directly, byte for byte; the first is not ready, and a wake-up says when it is")
     func sameChunks() async throws {
         let store = try store(keys: 300)
-        let limits = ChunkLimits(maxBytes: 2048, maxKeys: 1000)
         let direct = try store.snapshot(of: ["kv"])
         var expected: [EncodedStoreChunk] = []
         var position = SyncKey.beginning
@@ -131,16 +141,14 @@ struct ReadAheadSnapshotTests {
         }
         #expect(expected.count > 10)
 
-        let wakes = LockedState(0)
         let gate = ReadGate(open: false)
-        let snapshot = ReadAheadSnapshot(base: GatedSnapshot(base: try store.snapshot(of: ["kv"]), gate: gate),
-                                         reader: SnapshotReader()) { wakes.withLock { $0 += 1 } }
+        let (snapshot, wakes) = try readAhead(store, gate: gate)
         // Nothing read yet: no chunk, and the read waits (on the reader thread, not here).
         #expect(try snapshot.readyChunk(after: .beginning, limits: limits) == nil)
         try await eventually("the reader is at the gate") { gate.blocked == 1 }
         #expect(wakes.withLock { $0 } == 0)
         gate.open()
-        let chunks = try await drain(snapshot, wakes: wakes, limits: limits)
+        let chunks = try await drain(snapshot, wakes: wakes)
         #expect(chunks == expected)
         #expect(wakes.withLock { $0 } >= 1)
     }
@@ -148,11 +156,8 @@ struct ReadAheadSnapshotTests {
     @Test("it reads at most four chunks ahead of the provider, each from where the last ended")
     func boundedReadAhead() async throws {
         let store = try store(keys: 300)
-        let limits = ChunkLimits(maxBytes: 2048, maxKeys: 1000)
         let gate = ReadGate()
-        let wakes = LockedState(0)
-        let snapshot = ReadAheadSnapshot(base: GatedSnapshot(base: try store.snapshot(of: ["kv"]), gate: gate),
-                                         reader: SnapshotReader()) { wakes.withLock { $0 += 1 } }
+        let (snapshot, _) = try readAhead(store, gate: gate)
         #expect(try snapshot.readyChunk(after: .beginning, limits: limits) == nil)
         try await eventually("four chunks read ahead") { gate.scans.count == ReadAheadSnapshot.depth }
         // Nobody takes them: no fifth read.
@@ -166,11 +171,8 @@ struct ReadAheadSnapshotTests {
     @Test("a provider that asks from elsewhere gets the chunk from there; a failed read is thrown to it")
     func restartAndFailure() async throws {
         let store = try store(keys: 300)
-        let limits = ChunkLimits(maxBytes: 2048, maxKeys: 1000)
         let gate = ReadGate()
-        let wakes = LockedState(0)
-        let snapshot = ReadAheadSnapshot(base: GatedSnapshot(base: try store.snapshot(of: ["kv"]), gate: gate),
-                                         reader: SnapshotReader()) { wakes.withLock { $0 += 1 } }
+        let (snapshot, _) = try readAhead(store, gate: gate)
         _ = try snapshot.readyChunk(after: .beginning, limits: limits)
         try await eventually("read ahead from the beginning") { gate.scans.count == ReadAheadSnapshot.depth }
         // A resume from a later key: what was read ahead is discarded, and the chunk comes from
