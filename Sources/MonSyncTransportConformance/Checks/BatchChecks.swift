@@ -80,20 +80,8 @@ enum BatchChecks {
                            observed: "\(error) after \(elapsed)")
         }
         // Exactly the messages the completions counted arrive, in order; nothing after them.
-        let probe = EventProbe(b.transport)
-        let received = try await probe.messages(count: accepted, within: context.timeout, "the \(accepted) accepted messages once \(b.address) consumes")
-        for (index, message) in received.enumerated() {
-            guard let (_, sequence) = ProbeFrame.parse(message.bytes), sequence == UInt64(index) else {
-                throw Mismatch(expected: "accepted message \(index) in order", observed: ProbeFrame.describe(message.bytes))
-            }
-        }
-        let marker = ProbeFrame.make(tag: 2, sequence: 0)
-        try await context.send(marker, from: a.transport, to: b.address, "a message once the receiver consumes")
-        let next = try await probe.nextMessage(within: context.timeout, "the message sent after draining")
-        guard sameBytes(marker, next.bytes) else {
-            throw Mismatch(expected: "the message sent after draining (the unsent rest of the failed batch must not be delivered)",
-                           observed: ProbeFrame.describe(next.bytes))
-        }
+        try await context.expectAcceptedThenNothingRefused(accepted, refused: "the unsent rest of the failed batch",
+                                                           marker: ProbeFrame.make(tag: 2, sequence: 0), from: a.transport, to: b.transport)
     }
 
     @Sendable static func postToUnknownPeer(_ context: CheckContext) async throws {

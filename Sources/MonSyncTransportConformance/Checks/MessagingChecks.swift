@@ -145,21 +145,9 @@ enum MessagingChecks {
         }
 
         // Now consume: exactly the accepted messages arrive, in order; the refused one never does.
-        let probe = EventProbe(b.transport)
-        let received = try await probe.messages(count: accepted, within: context.timeout,
-                                                "the \(accepted) accepted messages once \(b.address) consumes")
-        for (index, message) in received.enumerated() {
-            guard let (_, sequence) = ProbeFrame.parse(message.bytes), sequence == UInt64(index) else {
-                throw Mismatch(expected: "accepted message \(index) in order", observed: ProbeFrame.describe(message.bytes))
-            }
-        }
-        let marker = ProbeFrame.make(tag: 1, sequence: UInt64(maximumAccepted + 1))
-        try await context.send(marker, from: a.transport, to: b.address, "a message once the receiver consumes")
-        let next = try await probe.nextMessage(within: context.timeout, "the message sent after draining")
-        guard sameBytes(marker, next.bytes) else {
-            throw Mismatch(expected: "the message sent after draining (the timed-out send must not be delivered)",
-                           observed: ProbeFrame.describe(next.bytes))
-        }
+        try await context.expectAcceptedThenNothingRefused(accepted, refused: "the timed-out send",
+                                                           marker: ProbeFrame.make(tag: 1, sequence: UInt64(maximumAccepted + 1)),
+                                                           from: a.transport, to: b.transport)
     }
 
     @Sendable static func sendTimeoutFollowsClock(_ context: CheckContext) async throws {

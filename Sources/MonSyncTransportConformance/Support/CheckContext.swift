@@ -144,6 +144,27 @@ final class CheckContext: Sendable {
         }
     }
 
+    /// After a send (or a batch) to a receiver that consumed nothing was refused: once the
+    /// receiver consumes, exactly the `accepted` messages arrive, in order (sequence 0, 1, …), and
+    /// a marker sent then is the next to arrive — what was refused (`refused`) is never delivered late.
+    func expectAcceptedThenNothingRefused(_ accepted: Int, refused: String, marker: [UInt8],
+                                          from sender: any MessageTransport, to receiver: any MessageTransport) async throws {
+        let probe = EventProbe(receiver)
+        let received = try await probe.messages(count: accepted, within: timeout,
+                                                "the \(accepted) accepted messages once \(receiver.localAddress) consumes")
+        for (index, message) in received.enumerated() {
+            guard let (_, sequence) = ProbeFrame.parse(message.bytes), sequence == UInt64(index) else {
+                throw Mismatch(expected: "accepted message \(index) in order", observed: ProbeFrame.describe(message.bytes))
+            }
+        }
+        try await send(marker, from: sender, to: receiver.localAddress, "a message once the receiver consumes")
+        let next = try await probe.nextMessage(within: timeout, "the message sent after draining")
+        guard sameBytes(marker, next.bytes) else {
+            throw Mismatch(expected: "the message sent after draining (\(refused) must not be delivered)",
+                           observed: ProbeFrame.describe(next.bytes))
+        }
+    }
+
     /// Shuts `transport` down, which must return promptly.
     func shutdown(_ transport: any MessageTransport, _ situation: String = "") async throws {
         let suffix = situation.isEmpty ? "" : " " + situation
