@@ -37,6 +37,16 @@ extension Simulation {
         }
     }
 
+    /// The running monitors `map` does not name that do not know they were removed and cannot find
+    /// out: those ``outsidersRemoved(_:)`` excuses (0 outside the membership scenario).
+    func isolatedOutsiders(_ map: MonMap) -> Int {
+        guard options.membershipChanges else { return 0 }
+        return nodes.count { node in
+            guard let machine = node.machine, map.member(named: node.name) == nil else { return false }
+            return machine.state != .removed && !canLearnNewerMap(machine)
+        }
+    }
+
     /// Whether a running monitor at an address of `machine`'s map, under the name the map gives it,
     /// follows a newer map (and so answers `machine`'s probes with it).
     private func canLearnNewerMap(_ machine: MonitorMachine) -> Bool {

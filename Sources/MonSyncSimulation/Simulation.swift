@@ -44,6 +44,9 @@ public final class Simulation {
     var addressSlots: [TransportAddress: Int] = [:]
     /// The leaders' commits (``MonitorMachine/CommitRecord``), by leader name: the membership checker's input.
     var commitRecords: [(leader: String, record: MonitorMachine.CommitRecord)] = []
+    /// Commit records left out of ``commitRecords`` because the leader's own acceptance was never
+    /// persisted (it crashed part-way through the step that accepted and committed): no decision.
+    var undurableCommitsIgnored = 0
     /// The membership scenario: the operator's changes, and the newest monmap epoch it has acted on.
     var membershipOperations: [MembershipOperation] = []
     var operatorEpoch: UInt32 = 1
@@ -176,7 +179,8 @@ public final class Simulation {
                          acknowledged: history.filter { $0.outcome != .unknown }.count,
                          commits: ledger.values.count, syncsCompleted: syncsCompleted, syncsFailed: syncsFailed,
                          rejoinWrites: rejoin.writes, rejoinNanoseconds: rejoin.nanoseconds,
-                         monmapChanges: ledger.monmaps.count,
+                         monmapChanges: ledger.monmaps.count, undurableCommitsIgnored: undurableCommitsIgnored,
+                         isolatedOutsiders: isolatedOutsiders(latestMonmap),
                          violations: violations, trace: trace)
     }
 
@@ -362,7 +366,12 @@ public final class Simulation {
                 return Array(value)
             }
         }
-        for record in records where !unpersisted.contains(record.value) {
+        for record in records {
+            if unpersisted.contains(record.value) {
+                undurableCommitsIgnored += 1
+                note("\(nodes[rank].name)'s commit of v\(record.version) is no decision: its acceptance was never persisted")
+                continue
+            }
             commitRecords.append((nodes[rank].name, record))
         }
     }

@@ -28,6 +28,8 @@ public struct SimulationCampaign: Sendable {
         public var rejoinSeconds = 0.0
         /// Monmap epochs committed (membership changes), over all seeds.
         public var monmapChanges = 0
+        /// Leaders' commits left out as no decision (their acceptance never persisted), over all seeds.
+        public var undurableCommitsIgnored = 0
         /// The failing runs (their violations, and their traces when recorded).
         public var failures: [SimulationResult] = []
 
@@ -41,7 +43,8 @@ public struct SimulationCampaign: Sendable {
             "simulate: \(seeds) seeds, \(steps) steps, \(operations) client operations, "
                 + "\(syncsCompleted) store syncs in \(seedsWithSync) seeds (\(syncsFailed) failed and retried), "
             + "\(rejoinSeconds > 0 ? Int((Double(rejoinWrites) / rejoinSeconds).rounded()) : 0) writes/s while rejoining, "
-            + (monmapChanges > 0 ? "\(monmapChanges) monmap changes committed, " : "") + "\(violations) violations"
+            + (monmapChanges > 0 ? "\(monmapChanges) monmap changes committed, " : "")
+            + (undurableCommitsIgnored > 0 ? "\(undurableCommitsIgnored) undurable commits ignored, " : "") + "\(violations) violations"
         }
     }
 
@@ -65,6 +68,7 @@ public struct SimulationCampaign: Sendable {
             summary.rejoinWrites += result.rejoinWrites
             summary.rejoinSeconds += Double(result.rejoinNanoseconds) / 1e9
             summary.monmapChanges += result.monmapChanges
+            summary.undurableCommitsIgnored += result.undurableCommitsIgnored
             if !result.violations.isEmpty { summary.failures.append(result) }
             progress(seed, result)
         }

@@ -21,6 +21,14 @@ public struct SimulationResult: Sendable {
     public var rejoinNanoseconds: UInt64
     /// Monmap epochs committed through Paxos (membership changes; 0 outside the membership scenario).
     public var monmapChanges: Int
+    /// Leaders' commits the checkers left out because the leader's own acceptance of the value was
+    /// never persisted: a single member accepted and committed in one step and crashed before that
+    /// step's persist ran, so nothing was decided (the value may be proposed anew).
+    public var undurableCommitsIgnored: Int
+    /// Removed monitors still running at the end that neither know they were removed nor can find
+    /// out (every monitor of the map they follow moved or stopped): the liveness checks excuse them
+    /// (0 outside the membership scenario).
+    public var isolatedOutsiders: Int
     /// Every checker failure, one sentence each; empty when the run is correct.
     public var violations: [String]
     /// The readable trace (time, monitor, input), when it was recorded.

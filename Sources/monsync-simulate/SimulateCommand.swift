@@ -106,6 +106,7 @@ struct SimulateCommand: ParsableCommand {
             total.rejoinWrites += summary.rejoinWrites
             total.rejoinSeconds += summary.rejoinSeconds
             total.monmapChanges += summary.monmapChanges
+            total.undurableCommitsIgnored += summary.undurableCommitsIgnored
             total.failures += summary.failures
         }
         print(total.line)
