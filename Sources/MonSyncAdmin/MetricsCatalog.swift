@@ -26,7 +26,7 @@ public enum MetricsCatalog {
         .init("monsync_monitor_lease_expiries_total", .counter, labels: ["mon"],
               help: "Leases that ran out: a peon's lease expired or a leader missed lease acks (each sends the monitor probing)."),
         .init("monsync_monitor_refused_messages_total", .counter, labels: ["mon", "kind"],
-              help: "Messages the monitor refused, by kind: stale, impostor, unauthorized, invalid_command, oblivious_proposal."),
+              help: "Messages the monitor refused, by kind: stale, impostor, unauthorized, invalid_command, oblivious_proposal, lacking_features."),
         .init("monsync_monitor_store_failures_total", .counter, labels: ["mon"], help: "Store operations that failed."),
         .init("monsync_monitor_step_duration_seconds", .histogram, labels: ["mon"], buckets: commitBuckets,
               help: "Steps of the monitor's machine with the actions they asked for (a synced write, sends): nothing else is answered meanwhile."),

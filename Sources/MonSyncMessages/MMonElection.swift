@@ -8,10 +8,11 @@ public import MonSyncCore
 /// proposer that is not a member of the receiver's monmap (or has another
 /// monmap epoch). Version-1 payload: `op` u32, `epoch` u32, `rank` i32
 /// (the sender), `monmap_epoch` u32, `quorum` (u32 count, i32 ranks; only
-/// with VICTORY), `last_committed` u64 (the sender's, for logs).
+/// with VICTORY), `last_committed` u64 (the sender's, for logs). Version 2 appends `features` u64:
+/// the ``MonitorFeatures`` the sender supports (none, when a version-1 sender wrote the message).
 public struct MMonElection: WireMessage, Hashable, CustomStringConvertible {
     public static let messageType = MessageType(65)
-    public static let headVersion: UInt8 = 1
+    public static let headVersion: UInt8 = 2
     public static let name = "mon_election"
 
     /// Ceph's values: `OP_PROPOSE` 1, `OP_ACK` 2, `OP_NAK` 3, `OP_VICTORY` 4.
@@ -46,15 +47,19 @@ public struct MMonElection: WireMessage, Hashable, CustomStringConvertible {
     public var quorum: [Int32]
     /// The sender's last committed Paxos version.
     public var lastCommitted: UInt64
+    /// The features the sender's build supports (version 2; none from a version-1 sender).
+    public var features: MonitorFeatures
 
     /// An election message; `quorum` only with VICTORY.
-    public init(op: Op, epoch: UInt32, senderRank: Int32, monmapEpoch: UInt32, quorum: [Int32] = [], lastCommitted: UInt64 = 0) {
+    public init(op: Op, epoch: UInt32, senderRank: Int32, monmapEpoch: UInt32, quorum: [Int32] = [], lastCommitted: UInt64 = 0,
+                features: MonitorFeatures = []) {
         self.op = op
         self.epoch = epoch
         self.senderRank = senderRank
         self.monmapEpoch = monmapEpoch
         self.quorum = quorum.sorted()
         self.lastCommitted = lastCommitted
+        self.features = features
     }
 
     public var routingKey: UInt32? { op.rawValue }
@@ -82,6 +87,7 @@ public struct MMonElection: WireMessage, Hashable, CustomStringConvertible {
         e.encode(monmapEpoch)
         e.encodeRanks(quorum)
         e.encode(lastCommitted)
+        e.encode(features.rawValue)
     }
 
     public init(decodingPayload d: inout WireDecoder, version: UInt8) throws(DecodeError) {
@@ -93,10 +99,11 @@ public struct MMonElection: WireMessage, Hashable, CustomStringConvertible {
         monmapEpoch = try d.decodeUInt32()
         quorum = try d.decodeRanks(field: "quorum")
         lastCommitted = try d.decodeUInt64()
+        features = version >= 2 ? MonitorFeatures(rawValue: try d.decodeUInt64()) : []
         try validate()
     }
 
     public var description: String {
-        "MMonElection(\(op) e\(epoch) from \(senderRank)\(quorum.isEmpty ? "" : " quorum \(quorum)"))"
+        "MMonElection(\(op) e\(epoch) from \(senderRank)\(quorum.isEmpty ? "" : " quorum \(quorum)")\(features.isEmpty ? "" : " features \(features)"))"
     }
 }

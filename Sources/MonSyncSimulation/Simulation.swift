@@ -181,6 +181,7 @@ public final class Simulation {
                          rejoinWrites: rejoin.writes, rejoinNanoseconds: rejoin.nanoseconds,
                          monmapChanges: ledger.monmaps.count, undurableCommitsIgnored: undurableCommitsIgnored,
                          isolatedOutsiders: isolatedOutsiders(latestMonmap),
+                         featuresRequired: nodes.contains { !($0.machine?.requiredFeatures.isEmpty ?? true) },
                          violations: violations, trace: trace)
     }
 
@@ -301,6 +302,7 @@ public final class Simulation {
                                              now: localTime(of: rank), logger: logger)
             machine.syncsItself = true
             machine.mutations = options.mutations
+            if options.rollingUpgrade && !nodes[rank].upgraded { machine.supportedFeatures = [] }
             machine.recordsCommits = true
             nodes[rank].machine = machine
         } catch {
@@ -314,6 +316,8 @@ public final class Simulation {
     func crash(_ rank: Int) {
         guard nodes[rank].machine != nil else { return }
         note("\(nodes[rank].name) CRASHES")
+        // The rolling-upgrade scenario: it restarts as the current build.
+        nodes[rank].upgraded = true
         nodes[rank].machine = nil
         nodes[rank].requester = nil
         nodes[rank].incarnation += 1
@@ -327,9 +331,13 @@ public final class Simulation {
     private func step(_ rank: Int, _ input: MonitorInput) {
         guard var machine = nodes[rank].machine else { return }
         let before = options.recordTrace ? describe(machine) : ""
+        let (failuresBefore, requiredBefore) = (machine.statistics.storeFailures, machine.requiredFeatures)
         let actions = machine.step(input, now: localTime(of: rank))
         let records = machine.takeCommitRecords()
         nodes[rank].machine = machine
+        if options.rollingUpgrade {
+            checkUpgrade(of: rank, machine, failuresBefore: failuresBefore, requiredBefore: requiredBefore)
+        }
         // Sends of this step were decided before it adopted a removal (at the step's end); later ones are checked.
         defer { if nodes[rank].machine?.state == .removed { nodes[rank].removedInLife = true } }
         // What a monitor holds for others' syncs is bounded, whatever they send.
@@ -631,6 +639,21 @@ public final class Simulation {
         }
     }
 
+    /// The rolling-upgrade scenario's checks after a step of monitor `rank`: its store read nothing
+    /// it could not decode, and features became required only with every member upgraded.
+    private func checkUpgrade(of rank: Int, _ machine: MonitorMachine, failuresBefore: Int, requiredBefore: MonitorFeatures) {
+        if machine.statistics.storeFailures > failuresBefore {
+            violations.append("upgrade: mon.\(nodes[rank].name) (\(nodes[rank].upgraded ? "current" : "previous") build) failed to read or write its store (t=\(Self.format(now)))")
+        }
+        if machine.requiredFeatures != requiredBefore {
+            let old = memberSlots(of: machine.monmap).filter { !nodes[$0].upgraded }.map { nodes[$0].name }
+            if !old.isEmpty {
+                violations.append("upgrade: mon.\(nodes[rank].name) requires \(machine.requiredFeatures) while \(old) run the previous build (t=\(Self.format(now)))")
+            }
+            note("\(nodes[rank].name) requires features \(machine.requiredFeatures)")
+        }
+    }
+
     private func checkDurability() {
         let final = memberSlots(of: latestMonmap).compactMap { nodes[$0].machine?.lastCommitted }.min() ?? 0
         for record in history where record.isWrite && record.outcome == .ok && record.version > 0 {
@@ -670,6 +693,8 @@ struct SimulatedNode {
     var requester: SyncRequesterMachine?
     /// Bumped at every crash and start, so the timers and syncs of an earlier life are ignored.
     var incarnation = 0
+    /// The rolling-upgrade scenario: whether this monitor runs the current build (after its first crash).
+    var upgraded = false
     /// The clock's rate against the global clock, and its offset (nanoseconds).
     let rate: Double
     let offset: UInt64

@@ -30,6 +30,8 @@ public struct SimulationCampaign: Sendable {
         public var monmapChanges = 0
         /// Leaders' commits left out as no decision (their acceptance never persisted), over all seeds.
         public var undurableCommitsIgnored = 0
+        /// Seeds that ended with the cluster requiring features (the rolling-upgrade scenario completed).
+        public var seedsRequiringFeatures = 0
         /// The failing runs (their violations, and their traces when recorded).
         public var failures: [SimulationResult] = []
 
@@ -44,7 +46,8 @@ public struct SimulationCampaign: Sendable {
                 + "\(syncsCompleted) store syncs in \(seedsWithSync) seeds (\(syncsFailed) failed and retried), "
             + "\(rejoinSeconds > 0 ? Int((Double(rejoinWrites) / rejoinSeconds).rounded()) : 0) writes/s while rejoining, "
             + (monmapChanges > 0 ? "\(monmapChanges) monmap changes committed, " : "")
-            + (undurableCommitsIgnored > 0 ? "\(undurableCommitsIgnored) undurable commits ignored, " : "") + "\(violations) violations"
+            + (undurableCommitsIgnored > 0 ? "\(undurableCommitsIgnored) undurable commits ignored, " : "")
+            + (seedsRequiringFeatures > 0 ? "\(seedsRequiringFeatures) seeds ended requiring features, " : "") + "\(violations) violations"
         }
     }
 
@@ -69,6 +72,7 @@ public struct SimulationCampaign: Sendable {
             summary.rejoinSeconds += Double(result.rejoinNanoseconds) / 1e9
             summary.monmapChanges += result.monmapChanges
             summary.undurableCommitsIgnored += result.undurableCommitsIgnored
+            if result.featuresRequired { summary.seedsRequiringFeatures += 1 }
             if !result.violations.isEmpty { summary.failures.append(result) }
             progress(seed, result)
         }

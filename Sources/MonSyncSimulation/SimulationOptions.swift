@@ -83,6 +83,12 @@ public struct SimulationOptions: Sendable {
     public var membershipChanges = false
     /// The membership scenario's pool: every monitor that can be a member (at most this many are).
     public var monitorPool = 5
+    /// The rolling-upgrade scenario: every monitor starts as the previous build — it supports no
+    /// ``MonitorFeatures``, so it writes applied-tid records only as lists and reads a runs record
+    /// as corrupt — and a monitor restarted after a crash runs the current build. Checked besides
+    /// the usual: no monitor's store read fails (an old build given a record it cannot read), and
+    /// the cluster requires a feature only once every member of the monmap runs the current build.
+    public var rollingUpgrade = false
 
     /// The store-sync scenario: a late joiner, and a log short enough (trimmed every dozen
     /// versions, syncs aborted past 40 held versions) that monitors that were down a few seconds

@@ -23,7 +23,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "The first seed.") var first: UInt64 = 1
     @Option(help: "Events in each seed's fault phase.") var steps: Int = 4_000
     @Option(help: "Cluster sizes to run each seed with (comma-separated).") var monitors: String = "3,5"
-    @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept, change-commits-under-new-map, sync-accepts-older-snapshots, sync-skips-roll-forward.")
+    @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept, change-commits-under-new-map, runs-before-required (with --rolling-upgrade), sync-accepts-older-snapshots, sync-skips-roll-forward.")
     var mutation: String?
     @Option(help: "Slow links, FROM:TO:MS comma-separated (e.g. 0:1:7000,0:2:8000): every message from monitor FROM to TO takes MS longer.")
     var slow: String?
@@ -33,6 +33,8 @@ struct SimulateCommand: ParsableCommand {
     var lateJoiner = false
     @Flag(help: "The membership scenario: an operator adds monitors of a pool of 5 (started with empty stores) and removes members while the faults run; each --monitors size is the initial cluster (at most 5); the log is trimmed every dozen versions.")
     var membership = false
+    @Flag(help: "The rolling-upgrade scenario: every monitor starts as the previous build (no monitor features: applied-tid records as lists only) and restarts as the current build after a crash; checks that no store read fails and that features are required only once every member is upgraded.")
+    var rollingUpgrade = false
     @Flag(help: "Print the trace of every seed, not only of failing ones.") var trace = false
     @Option(help: "Trace lines printed for a failing seed (its last ones).") var traceLines: Int = 300
     @Option(help: "Print a progress line (seeds run, violations so far) to standard error every N seeds; 0 prints none.")
@@ -54,6 +56,7 @@ struct SimulateCommand: ParsableCommand {
         case "commit-on-first-accept": mutations = .commitOnFirstAccept
         case "peon-reads-under-lease": mutations = .peonReadsUnderLease
         case "change-commits-under-new-map": mutations = .changeCommitsUnderNewMap
+        case "runs-before-required": mutations = .runsBeforeRequired
         case let other?: throw ValidationError("unknown mutation \(other)")
         }
         var total = SimulationCampaign.Summary()
@@ -65,6 +68,7 @@ struct SimulateCommand: ParsableCommand {
             options.syncMutations = syncMutations
             if lateJoiner { options.useSyncScenario() }
             if membership { options.useMembershipScenario() }
+            options.rollingUpgrade = rollingUpgrade
             options.recordTrace = trace
             if let crashRate {
                 let scale = crashRate / options.crashRate
@@ -107,6 +111,7 @@ struct SimulateCommand: ParsableCommand {
             total.rejoinSeconds += summary.rejoinSeconds
             total.monmapChanges += summary.monmapChanges
             total.undurableCommitsIgnored += summary.undurableCommitsIgnored
+            total.seedsRequiringFeatures += summary.seedsRequiringFeatures
             total.failures += summary.failures
         }
         print(total.line)

@@ -34,7 +34,7 @@ struct AppliedTidRecordTests {
 
     /// Applies `tids` of `client` in batches of `batch`, as a leader proposes and commits them.
     static func apply(_ tids: some Sequence<UInt64>, batch: Int, client: UInt64 = 0xC1, to store: InMemoryStore) throws {
-        let service = Service()
+        let service = Service(writesRuns: true)
         var pending: [MMonCommand] = []
         for tid in tids {
             pending.append(put(tid, client: client))
@@ -164,7 +164,7 @@ struct AppliedTidRecordTests {
     @Test("a tid twice in one batch (a resend) is recorded once; so is one already recorded")
     func duplicatesRecordedOnce() throws {
         let store = InMemoryStore()
-        let service = Service()
+        let service = Service(writesRuns: true)
         let batch = [Self.put(1), Self.put(2), Self.put(2), Self.put(3), Self.put(1)]
         try store.apply(service.transaction(applying: batch, in: store))
         #expect(try service.appliedTids(clientID: 0xC1, in: store) == [1, 2, 3])

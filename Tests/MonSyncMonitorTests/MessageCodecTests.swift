@@ -63,7 +63,25 @@ struct MessageCodecTests {
     @Test("MMonElection payload layout (golden)")
     func electionGolden() {
         let expected = le32(4) + le32(6) + le32(0) + le32(1) + le32(2) + le32(0) + le32(2) + le64(12)
+            + le64(0) // version 2: no features
         #expect(payload(Samples.election) == expected)
+    }
+
+    @Test("MMonElection v2 carries the sender's features; a v1 message (an older build) reads as supporting none")
+    func electionFeatures() throws {
+        var election = Samples.election
+        election.features = [.appliedTidRuns]
+        let v2 = payload(election)
+        #expect(Array(v2.suffix(8)) == le64(1), "applied-tid-runs is bit 0")
+        #expect(try decodePayload(MMonElection.self, v2).features == [.appliedTidRuns])
+        var old = WireDecoder(Array(v2.dropLast(8)))
+        let decoded = try MMonElection(decodingPayload: &old, version: 1)
+        #expect(decoded.features.isEmpty && decoded.lastCommitted == 12)
+        // A v1 reader skips what a v2 sender appended (compat 1): the frame header says so.
+        let codec = MessageCodec.monitor()
+        let frame = codec.encode(election)
+        #expect(frame[6] == 2 && frame[7] == 1, "version 2, compat 1")
+        #expect(MonitorFeatures(rawValue: 0b101).description == "[applied-tid-runs, 0x4]")
     }
 
     @Test("MMonPaxos payload layout (golden)")

@@ -49,6 +49,30 @@ struct SimulationTests {
                 "a copy mixing versions went unnoticed in 200 seeds: \(summary.line)")
     }
 
+    @Test("the rolling-upgrade scenario: older builds restarted as the current one; features required only once all are, no record unreadable", arguments: [3, 5])
+    func rollingUpgrade(monitors: Int) async {
+        var options = SimulationOptions()
+        options.monitors = monitors
+        options.steps = 3_000
+        options.rollingUpgrade = true
+        let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...100) }
+        #expect(summary.seedsRequiringFeatures >= (monitors == 3 ? 70 : 30), "upgrades completed: \(summary.line)")
+        for failure in summary.failures {
+            Issue.record("seed \(failure.seed) (\(monitors) monitors, rolling upgrade): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
+        }
+    }
+
+    @Test("the upgrade checker catches records written as runs before every member can read them")
+    func ungatedFormatIsCaught() async {
+        var options = SimulationOptions()
+        options.monitors = 3
+        options.rollingUpgrade = true
+        options.mutations = .runsBeforeRequired
+        let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...50) }
+        #expect(summary.failures.contains { $0.violations.contains { $0.hasPrefix("upgrade:") } },
+                "an older build reading runs went unnoticed in 50 seeds: \(summary.line)")
+    }
+
     @Test("a seed replays identically")
     func replay() async {
         var options = SimulationOptions()

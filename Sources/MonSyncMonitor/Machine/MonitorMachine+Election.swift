@@ -7,6 +7,9 @@ import MonSyncMessages
 /// higher-ranked one (larger number) defers with an ACK; the proposer declares VICTORY when
 /// everyone acked, or at the election timeout with a majority.
 ///
+/// A monitor whose build lacks a feature the cluster requires (``MonitorFeatures``) takes no part:
+/// its proposals are refused with a NAK and its acks ignored, so it never joins a quorum nor leads.
+///
 /// Two rules keep elections live when messages or handlers run late:
 /// - every election and probe timeout is stretched by a random 0–50 %, so monitors that time
 ///   out together do not restart together forever (Raft's randomised timeout);
@@ -22,11 +25,11 @@ extension MonitorMachine {
         if electionEpoch % 2 == 0 { setElectionEpoch(electionEpoch + 1) }
         state = .electing
         statistics.electionsStarted += 1
-        elector = ElectorState(electingMe: true, ackedMe: [rank], leaderAcked: nil)
+        elector = ElectorState(electingMe: true, ackedMe: [rank], leaderAcked: nil, ackedFeatures: supportedFeatures)
         logger.info("election started", metadata: ["epoch": "\(electionEpoch)"])
         if elector.ackedMe.count >= monmap.count { return victory() }
         let propose = MMonElection(op: .propose, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
-                                   lastCommitted: paxos.lastCommitted)
+                                   lastCommitted: paxos.lastCommitted, features: supportedFeatures)
         for peer in monmap.ranks where peer != rank { send(propose, toRank: peer) }
         arm(.election, after: electionTimeout())
     }
@@ -58,7 +61,8 @@ extension MonitorMachine {
         case .propose: handlePropose(message, from: peer)
         case .ack: handleAck(message, from: peer)
         case .nak:
-            logger.warning("election proposal refused", metadata: ["by": "\(peer)", "monmap_epoch": "\(message.monmapEpoch)"])
+            logger.warning("election proposal refused", metadata: ["by": "\(peer)", "monmap_epoch": "\(message.monmapEpoch)",
+                                                                 "their_features": "\(message.features)", "our_features": "\(supportedFeatures)"])
             // The peer follows a newer monmap: probing asks it for that map.
             if message.monmapEpoch > monmap.epoch { bootstrap(reason: "mon.\(peer) follows monmap e\(message.monmapEpoch)") }
         case .victory: handleVictory(message, from: peer)
@@ -67,10 +71,17 @@ extension MonitorMachine {
 
     private mutating func handlePropose(_ message: MMonElection, from peer: Int32) {
         if message.monmapEpoch != monmap.epoch {
-            send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch), toRank: peer)
+            send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch, features: supportedFeatures), toRank: peer)
             // The proposer follows a newer monmap: probing asks it for that map.
             if message.monmapEpoch > monmap.epoch { bootstrap(reason: "mon.\(peer) proposes under monmap e\(message.monmapEpoch)") }
             return
+        }
+        if !message.features.isSuperset(of: requiredFeatures) {
+            // An older build: it may not lead a cluster that writes what it cannot read (Ceph's
+            // Elector refuses a proposer lacking the required mon features the same way).
+            statistics.electionMessagesLackingFeatures += 1
+            send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch, features: supportedFeatures), toRank: peer)
+            return noteLackingFeatures(message, from: peer)
         }
         if message.lastCommitted &+ 1 < paxos.firstCommitted {
             // The proposer is oblivious: it lacks versions this monitor has trimmed, so as leader it
@@ -108,7 +119,7 @@ extension MonitorMachine {
         elector.leaderAcked = peer
         state = .electing
         send(MMonElection(op: .ack, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
-                          lastCommitted: paxos.lastCommitted), toRank: peer)
+                          lastCommitted: paxos.lastCommitted, features: supportedFeatures), toRank: peer)
         arm(.election, after: electionTimeout())
     }
 
@@ -119,7 +130,12 @@ extension MonitorMachine {
             return
         }
         guard message.epoch == electionEpoch, elector.electingMe else { return noteStale("ack e\(message.epoch) from \(peer)") }
+        guard message.features.isSuperset(of: requiredFeatures) else {
+            statistics.electionMessagesLackingFeatures += 1
+            return noteLackingFeatures(message, from: peer)
+        }
         elector.ackedMe.insert(peer)
+        elector.ackedFeatures.formIntersection(message.features)
         if elector.ackedMe.count == monmap.count { victory() }
     }
 
@@ -134,6 +150,7 @@ extension MonitorMachine {
 
     private mutating func victory() {
         let newQuorum = elector.ackedMe.sorted()
+        quorumFeatures = elector.ackedFeatures
         cancel(.election)
         elector = ElectorState()
         setElectionEpoch(electionEpoch + 1)
@@ -141,9 +158,10 @@ extension MonitorMachine {
         quorum = newQuorum
         leader = rank
         statistics.electionsWon += 1
-        logger.info("won the election", metadata: ["epoch": "\(electionEpoch)", "quorum": "\(newQuorum)"])
+        logger.info("won the election", metadata: ["epoch": "\(electionEpoch)", "quorum": "\(newQuorum)",
+                                                   "quorum_features": "\(quorumFeatures)"])
         let message = MMonElection(op: .victory, epoch: electionEpoch, senderRank: rank, monmapEpoch: monmap.epoch,
-                                   quorum: newQuorum, lastCommitted: paxos.lastCommitted)
+                                   quorum: newQuorum, lastCommitted: paxos.lastCommitted, features: supportedFeatures)
         for peer in newQuorum where peer != rank { send(message, toRank: peer) }
         leaderInit()
     }
@@ -175,5 +193,13 @@ extension MonitorMachine {
         leader = peer
         logger.info("joined the quorum as peon", metadata: ["epoch": "\(electionEpoch)", "leader": "\(peer)", "quorum": "\(quorum)"])
         peonInit()
+    }
+
+    /// Logs, once per sender per interval, an election message refused for lacking required features.
+    private mutating func noteLackingFeatures(_ message: MMonElection, from peer: Int32) {
+        refusalLog.log(logger, .warning, "election message from a monitor lacking required features: refused (upgrade it)",
+                       key: "features:\(peer)", now: now,
+                       metadata: ["peer": "\(peer)", "op": "\(message.op)", "its_features": "\(message.features)",
+                                  "required": "\(requiredFeatures)"])
     }
 }

@@ -101,8 +101,11 @@ extension MonitorMachine {
 
     // MARK: Adopting a map
 
-    /// Notes a committed transaction's monmap, to adopt at the end of the step.
+    /// Notes a committed transaction's required features at once, and its monmap, to adopt at the end of the step.
     mutating func noteCommitted(_ transaction: StoreTransaction) {
+        if let required = monmapService.committedRequiredFeatures(in: transaction) {
+            requiredFeatures.formUnion(required)
+        }
         guard let map = monmapService.committedMap(in: transaction), map.epoch > (monmapToAdopt ?? monmap).epoch else { return }
         monmapToAdopt = map
     }

@@ -54,6 +54,7 @@ extension MonitorMachine {
         paxos.resetRound()
         lease.reset()
         quorum = []
+        quorumFeatures = []
         leader = nil
     }
 
@@ -173,6 +174,20 @@ extension MonitorMachine {
             paxos.uncommitted = PaxosState.Uncommitted(version: value.version, pn: message.uncommittedPN, value: Array(value.bytes))
         }
         if paxos.lastReceived.count == quorum.count { finishRecovery() }
+    }
+
+    /// Leader: proposes, alone in a version of its own, to require the features every member of the
+    /// monmap supports and the cluster does not require yet — only when the quorum is the whole map
+    /// (Ceph's monmap persistent features). Returns whether it began a round.
+    private mutating func proposeRequiredFeatures() -> Bool {
+        guard Set(quorum) == Set(monmap.ranks) else { return false }
+        let newlyCommon = quorumFeatures.intersection(.supported).subtracting(requiredFeatures)
+        guard !newlyCommon.isEmpty else { return false }
+        let required = requiredFeatures.union(newlyCommon)
+        logger.notice("every monitor supports new features: requiring them", metadata: [
+            "features": "\(newlyCommon)", "required": "\(required)"])
+        begin(monmapService.transaction(requiring: required).encoded(), writes: [], isTrim: false)
+        return true
     }
 
     private mutating func finishRecovery() {
@@ -492,6 +507,7 @@ extension MonitorMachine {
             }
         }
         if proposeMembershipChange() { return }
+        if proposeRequiredFeatures() { return }
         guard !pendingWrites.isEmpty || !pendingServiceProposals.isEmpty else { return }
         cancel(.propose)
         var writes: [PendingWrite] = []

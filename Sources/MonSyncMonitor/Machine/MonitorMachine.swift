@@ -32,8 +32,12 @@ public struct MonitorMachine: Sendable {
     public let configuration: MonitorConfiguration
     /// The registered services.
     public let services: ServiceRegistry
-    /// The key-value service.
-    public let keyValue = KeyValueService()
+    /// The key-value service, writing applied-tid records in the form the cluster's
+    /// ``requiredFeatures`` allow, reading the forms this build's ``supportedFeatures`` know.
+    public var keyValue: KeyValueService {
+        KeyValueService(readsRuns: supportedFeatures.contains(.appliedTidRuns),
+                        writesRuns: requiredFeatures.contains(.appliedTidRuns) || mutations.contains(.runsBeforeRequired))
+    }
     /// The monmap service: membership changes committed through Paxos.
     public let monmapService = MonmapService()
     /// The store sync's timers and limits.
@@ -59,6 +63,15 @@ public struct MonitorMachine: Sendable {
     public internal(set) var lastJoinDecision: JoinDecision?
     /// Counters.
     public internal(set) var statistics = MonitorStatistics()
+    /// The features this monitor's build supports, announced in its election messages: everything
+    /// this build implements. Tests and the simulator lower them to play an older build in a
+    /// rolling upgrade (it then also reads only what that build could).
+    @_spi(Testing) public var supportedFeatures: MonitorFeatures = .supported
+    /// The features the cluster requires of every monitor in an election: committed through Paxos
+    /// (`monmap/features`) once the whole monmap supported them, never dropped (``MonitorFeatures``).
+    public internal(set) var requiredFeatures: MonitorFeatures = []
+    /// Leader: the features every member of its quorum supports.
+    public internal(set) var quorumFeatures: MonitorFeatures = []
     /// Latencies of rounds committed as leader, BEGIN to commit, not yet taken by the shell.
     var commitDurations: [Duration] = []
     /// The most latencies kept between two ``takeCommitDurations()``.
@@ -157,6 +170,7 @@ public struct MonitorMachine: Sendable {
             let stored = try store.getUInt64(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey) ?? 0
             electionEpoch = UInt32(min(stored, UInt64(UInt32.max - 4)))
             paxos = try PaxosState.load(from: store)
+            requiredFeatures = try monmapService.requiredFeatures(in: store)
         } catch { throw .store(error) }
     }
 
@@ -176,6 +190,10 @@ public struct MonitorMachine: Sendable {
         /// proposes instead of the map in force (the defect of deciding a change under the new
         /// configuration: removing one of 2 or of 4 members commits with too few of the old ones).
         public static let changeCommitsUnderNewMap = Mutations(rawValue: 1 << 3)
+        /// The leader writes applied-tid records as runs before the cluster requires
+        /// ``MonitorFeatures/appliedTidRuns`` (the defect of an on-disk format change without a
+        /// feature gate: an older build, still a member, reads them as corrupt).
+        public static let runsBeforeRequired = Mutations(rawValue: 1 << 4)
     }
 
     /// Observation only: a version the leader committed, with the monitors whose accepts it counted.
@@ -287,6 +305,8 @@ public struct MonitorMachine: Sendable {
             let stored = try store.base.getUInt64(ServiceRegistry.bookkeepingPrefix, Self.electionEpochKey) ?? 0
             electionEpoch = max(electionEpoch, UInt32(min(stored, UInt64(UInt32.max - 4))))
             paxos = try PaxosState.load(from: store.base)
+            // A sync's copy carries the provider's required features; they are never dropped.
+            requiredFeatures.formUnion(try monmapService.requiredFeatures(in: store.base))
         } catch {
             noteStoreFailure(error, during: "reloading the Paxos state")
         }

@@ -1,3 +1,5 @@
+import MonSyncMessages
+
 /// What a probing monitor has gathered: the replies of this probe round.
 struct ProbeState: Sendable {
     /// Replies by rank.
@@ -12,4 +14,6 @@ struct ElectorState: Sendable {
     var ackedMe: Set<Int32> = []
     /// The monitor this one deferred to, if any.
     var leaderAcked: Int32?
+    /// The features every monitor in ``ackedMe`` supports (this monitor's own included).
+    var ackedFeatures: MonitorFeatures = []
 }

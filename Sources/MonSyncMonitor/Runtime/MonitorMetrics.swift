@@ -61,6 +61,8 @@ struct MonitorMetrics: Sendable {
         case invalidCommand = "invalid_command"
         /// An election proposal from a monitor that lacks versions this one trimmed.
         case obliviousProposal = "oblivious_proposal"
+        /// An election proposal or ack from a monitor whose build lacks a feature the cluster requires.
+        case lackingFeatures = "lacking_features"
     }
 
     init(name: String) {
@@ -132,6 +134,7 @@ struct MonitorMetrics: Sendable {
         Self.add(refusedByKind[.impostor]!, old.impostorMessages, new.impostorMessages)
         Self.add(refusedByKind[.invalidCommand]!, old.commandsRefused, new.commandsRefused)
         Self.add(refusedByKind[.obliviousProposal]!, old.obliviousProposals, new.obliviousProposals)
+        Self.add(refusedByKind[.lackingFeatures]!, old.electionMessagesLackingFeatures, new.electionMessagesLackingFeatures)
     }
 
     /// The sync leader's and provider's counters and gauges.

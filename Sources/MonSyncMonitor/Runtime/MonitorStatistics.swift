@@ -28,6 +28,9 @@ public struct MonitorStatistics: Sendable, Hashable {
     public var impostorMessages = 0
     /// Election proposals ignored because the proposer lacks versions this monitor has trimmed (it must sync, not lead).
     public var obliviousProposals = 0
+    /// Election proposals and acks refused because the sender's build lacks a feature the cluster
+    /// requires (``MonitorFeatures``): such a monitor may take no part in elections.
+    public var electionMessagesLackingFeatures = 0
     /// Times the store failed an operation.
     public var storeFailures = 0
     /// Lease rounds this monitor started as leader (Ceph's `extend_lease`).

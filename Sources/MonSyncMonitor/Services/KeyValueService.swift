@@ -20,8 +20,20 @@ public struct KeyValueService: MonitorService {
     /// How many applied tids are remembered per client.
     public static let dedupWindow = 1024
 
+    /// Whether applied-tid records in the runs form are read (a build before them refused them as corrupt).
+    public let readsRuns: Bool
+    /// Whether applied-tid records are written as runs when shorter: only once the cluster requires
+    /// ``MonitorFeatures/appliedTidRuns``, so every monitor that may lead can read them.
+    public let writesRuns: Bool
+
     /// The service (it is stateless: everything it knows is in the store).
-    public init() {}
+    /// - Parameters:
+    ///   - readsRuns: whether records in the runs form are read, not refused as corrupt.
+    ///   - writesRuns: whether records are written as runs when shorter than the list.
+    public init(readsRuns: Bool = true, writesRuns: Bool = false) {
+        self.readsRuns = readsRuns
+        self.writesRuns = writesRuns
+    }
 
     /// `kv`.
     public var name: String { "kv" }
@@ -61,7 +73,7 @@ public struct KeyValueService: MonitorService {
         }
         for (clientID, tids) in applied.sorted(by: { $0.key < $1.key }) {
             // Each tid once (a write resent into the same batch is applied twice, harmlessly, but recorded once).
-            transaction.put(Self.clientsPrefix, Self.clientKey(clientID), Self.encodeApplied(Array(Set(tids).sorted().suffix(Self.dedupWindow))))
+            transaction.put(Self.clientsPrefix, Self.clientKey(clientID), Self.encodeApplied(Array(Set(tids).sorted().suffix(Self.dedupWindow)), runs: writesRuns))
         }
         return transaction
     }
@@ -69,7 +81,7 @@ public struct KeyValueService: MonitorService {
     /// The tids of `clientID` applied so far (the most recent window), ascending.
     public func appliedTids(clientID: UInt64, in store: any MonitorStore) throws(StoreError) -> [UInt64] {
         guard let bytes = try store.get(Self.clientsPrefix, Self.clientKey(clientID)) else { return [] }
-        do { return try Self.decodeApplied(bytes) } catch { throw .corrupt(error) }
+        do { return try Self.decodeApplied(bytes, runs: readsRuns) } catch { throw .corrupt(error) }
     }
 
     /// Marks a record written as ranges: a plain list never counts this many tids.
@@ -84,7 +96,8 @@ public struct KeyValueService: MonitorService {
     /// where the list of a full window is 8 KiB — rewritten, and logged in the Paxos version, with
     /// every write the client makes (measured: 23 KB written per 100-byte write, and the memtable
     /// flushes and compactions that follow held client writes up to 250 ms).
-    static func encodeApplied(_ tids: [UInt64]) -> [UInt8] {
+    /// With `runs` false (the cluster does not require ``MonitorFeatures/appliedTidRuns`` yet), always the list.
+    static func encodeApplied(_ tids: [UInt64], runs allowed: Bool = true) -> [UInt8] {
         var runs: [(first: UInt64, length: UInt32)] = []
         for tid in tids {
             if let last = runs.last, last.first &+ UInt64(last.length) == tid {
@@ -94,7 +107,7 @@ public struct KeyValueService: MonitorService {
             }
         }
         var encoder = WireEncoder()
-        if runs.count * 12 + 4 < tids.count * 8 {
+        if allowed && runs.count * 12 + 4 < tids.count * 8 {
             encoder.encode(rangesMarker)
             encoder.encodeList(runs) { encoder, run in
                 encoder.encode(run.first)
@@ -108,9 +121,10 @@ public struct KeyValueService: MonitorService {
 
     /// The tids of an applied-tid record in either form, ascending; a record whose runs overlap,
     /// go backwards, overflow or hold more than ``dedupWindow`` tids is corrupt.
-    static func decodeApplied(_ bytes: [UInt8]) throws(DecodeError) -> [UInt64] {
+    /// With `runs` false (a build before them), a runs record is corrupt, as such a build found it.
+    static func decodeApplied(_ bytes: [UInt8], runs allowed: Bool = true) throws(DecodeError) -> [UInt64] {
         var decoder = WireDecoder(bytes)
-        if bytes.count >= 4, bytes.prefix(4).elementsEqual([0xFF, 0xFF, 0xFF, 0xFF]) {
+        if allowed, bytes.count >= 4, bytes.prefix(4).elementsEqual([0xFF, 0xFF, 0xFF, 0xFF]) {
             _ = try decoder.decodeUInt32()
             let runs = try decoder.decodeList(field: "applied tid runs", minimumElementSize: 12) {
                 (d: inout WireDecoder) throws(DecodeError) -> (UInt64, UInt32) in (try d.decodeUInt64(), try d.decodeUInt32())

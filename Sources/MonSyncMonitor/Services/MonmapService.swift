@@ -1,4 +1,5 @@
 import MonSyncCore
+public import MonSyncMessages
 public import MonSyncStore
 
 /// The monmap as a replicated service (Ceph's `MonmapMonitor`): the current map, committed through
@@ -15,6 +16,8 @@ public struct MonmapService: MonitorService {
     public static let prefix = "monmap"
     /// The key of the current map under ``prefix``.
     public static let currentKey = "current"
+    /// The key of the cluster's required ``MonitorFeatures`` under ``prefix`` (`u64`, absent: none).
+    public static let featuresKey = "features"
 
     /// The service (stateless: the map is in the store).
     public init() {}
@@ -46,6 +49,30 @@ public struct MonmapService: MonitorService {
         var transaction = StoreTransaction()
         transaction.put(Self.prefix, Self.currentKey, map.encoded())
         return transaction
+    }
+
+    /// The features the cluster requires of every monitor taking part in an election: committed
+    /// through Paxos once the whole monmap supported them, never dropped.
+    public func requiredFeatures(in store: any MonitorStore) throws(StoreError) -> MonitorFeatures {
+        MonitorFeatures(rawValue: try store.getUInt64(Self.prefix, Self.featuresKey) ?? 0)
+    }
+
+    /// The Paxos transaction that makes `features` the cluster's required features.
+    public func transaction(requiring features: MonitorFeatures) -> StoreTransaction {
+        var transaction = StoreTransaction()
+        transaction.put(Self.prefix, Self.featuresKey, uint64: features.rawValue)
+        return transaction
+    }
+
+    /// The required features a committed transaction sets, if it sets them.
+    public func committedRequiredFeatures(in transaction: StoreTransaction) -> MonitorFeatures? {
+        var found: MonitorFeatures?
+        for operation in transaction.operations {
+            if case let .put(prefix, key, value) = operation, prefix == Self.prefix, key == Self.featuresKey, value.count == 8 {
+                found = MonitorFeatures(rawValue: value.reversed().reduce(0) { $0 << 8 | UInt64($1) })
+            }
+        }
+        return found
     }
 
     /// The map a committed transaction makes current, if it writes one.
