@@ -4,7 +4,8 @@ public import MonSyncCore
 ///
 /// Every monitor announces the features it supports in its election messages (``MMonElection``
 /// version 2; a version-1 sender supports none). The leader of a quorum that holds the *whole*
-/// monmap, every member supporting a feature, commits it through Paxos as *required*
+/// monmap, every member supporting a feature, commits it through Paxos, with its next proposal of
+/// writes, as *required*
 /// (`monmap/features`, Ceph's persistent features in the monmap). From then on no monitor lacking
 /// it may take part in an election — its proposals are refused (NAK) and its acks ignored — so
 /// nothing it cannot read is written before all members can read it, and no such monitor leads

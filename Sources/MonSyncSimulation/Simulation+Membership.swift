@@ -138,7 +138,7 @@ extension Simulation {
         if addressSlots[nodes[slot].address] == slot { addressSlots[nodes[slot].address] = nil }
         nodes[slot].address = address
         addressSlots[address] = slot
-        nodes[slot].store = InMemoryStore()
+        nodes[slot].store = newStore()
         nodes[slot].lives += 1
         nodes[slot].configuredMap = latest
         nodes[slot].intended = true

@@ -60,7 +60,7 @@ public final class Simulation {
     /// Writes acknowledged while the monitors rejoined after the heal, and how long that took (ns).
     var rejoin: (writes: Int, nanoseconds: UInt64) = (0, 0)
     /// The service data as of ``referenceVersion``, replayed from the ledger: what a synced copy must equal.
-    var reference = InMemoryStore()
+    lazy var reference = newStore()
     var referenceVersion: UInt64 = 0
     /// Events handled since simulated time last moved: a machine that re-arms a timer at a deadline
     /// already past (or two that answer each other at once, forever) never lets time move, and a
@@ -95,6 +95,7 @@ public final class Simulation {
             var node = SimulatedNode(rank: rank, name: names[rank], address: address,
                                      rate: 1 + Double.random(in: -drift...drift, using: &random),
                                      offset: UInt64.random(in: 0...1_000_000_000, using: &random))
+            node.store = newStore()
             if rank < options.monitors {
                 node.lives = 1
                 node.configuredMap = monmap
@@ -284,6 +285,18 @@ public final class Simulation {
             note("\(nodes[rank].name) sync timer \(timer)")
             stepRequester(rank, .timer(timer, generation: generation))
         }
+    }
+
+    /// An empty store as this build creates one for a new cluster (Ceph's `mkfs`): it requires every
+    /// feature the build supports, so the cluster never runs the upgrade — except in the
+    /// rolling-upgrade scenario, whose stores start as the previous build left them, requiring none.
+    func newStore() -> InMemoryStore {
+        let store = InMemoryStore()
+        if !options.rollingUpgrade {
+            // An in-memory store's apply does not fail.
+            try? store.apply(MonmapService().transaction(requiring: .supported))
+        }
+        return store
     }
 
     /// Starts (or restarts) a monitor from what its store holds.
@@ -480,7 +493,7 @@ public final class Simulation {
               let targets = nodes[rank].machine?.services.syncTargetNames else { return }
         let data = targets.filter { $0 != PaxosLog.prefix }
         if version < referenceVersion {
-            reference = InMemoryStore()
+            reference = newStore()
             referenceVersion = 0
         }
         do {

@@ -135,7 +135,8 @@ struct StoreLoadCommand: AsyncParsableCommand {
         discussion: """
         Writes --keys keys of --value-size seeded random bytes under --prefix, --batch keys per \
         Paxos version, each version one atomic, durable write after the store's last_committed. \
-        With --keep the log is then trimmed to its last --keep versions, so a monitor that starts \
+        The first also requires the monitor features of this build, as a cluster of this build \
+        running on the store would have. With --keep the log is then trimmed to its last --keep versions, so a monitor that starts \
         empty next to this one must run a full store sync, and the store is compacted (the trimmed \
         versions dropped), as a long-running monitor's would be. Example:
           monsync store load ./a --keys 100000 --value-size 1024 --keep 5
@@ -183,8 +184,13 @@ struct StoreLoadCommand: AsyncParsableCommand {
         var generator = SeededRandomNumberGenerator(seed: seed)
         let width = max(8, String(keys - 1).count)
         var written = 0
+        let monmapService = MonmapService()
+        let required = try monmapService.requiredFeatures(in: store)
         while written < keys {
             var transaction = StoreTransaction()
+            if written == 0 && !required.isSuperset(of: .supported) {
+                transaction.append(monmapService.transaction(requiring: required.union(.supported)))
+            }
             for index in written..<min(keys, written + batch) {
                 let number = String(index)
                 let key = "key-" + String(repeating: "0", count: width - number.count) + number

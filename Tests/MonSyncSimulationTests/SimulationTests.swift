@@ -56,7 +56,7 @@ struct SimulationTests {
         options.steps = 3_000
         options.rollingUpgrade = true
         let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...100) }
-        #expect(summary.seedsRequiringFeatures >= (monitors == 3 ? 70 : 30), "upgrades completed: \(summary.line)")
+        #expect(summary.seedsRequiringFeatures >= (monitors == 3 ? 70 : 20), "upgrades completed: \(summary.line)")
         for failure in summary.failures {
             Issue.record("seed \(failure.seed) (\(monitors) monitors, rolling upgrade): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
         }

@@ -176,18 +176,19 @@ extension MonitorMachine {
         if paxos.lastReceived.count == quorum.count { finishRecovery() }
     }
 
-    /// Leader: proposes, alone in a version of its own, to require the features every member of the
-    /// monmap supports and the cluster does not require yet — only when the quorum is the whole map
-    /// (Ceph's monmap persistent features). Returns whether it began a round.
-    private mutating func proposeRequiredFeatures() -> Bool {
-        guard Set(quorum) == Set(monmap.ranks) else { return false }
+    /// Leader: the change that makes the cluster require the features every member of the monmap
+    /// supports and it does not require yet, if there are any — only when the quorum is the whole
+    /// map (Ceph's monmap persistent features). It rides in the next proposal of writes, as Ceph's
+    /// services' pending changes share one Paxos proposal: a cluster that writes nothing has
+    /// nothing to gate.
+    private func requiredFeaturesChange() -> StoreTransaction? {
+        guard Set(quorum) == Set(monmap.ranks) else { return nil }
         let newlyCommon = quorumFeatures.intersection(.supported).subtracting(requiredFeatures)
-        guard !newlyCommon.isEmpty else { return false }
+        guard !newlyCommon.isEmpty else { return nil }
         let required = requiredFeatures.union(newlyCommon)
         logger.notice("every monitor supports new features: requiring them", metadata: [
             "features": "\(newlyCommon)", "required": "\(required)"])
-        begin(monmapService.transaction(requiring: required).encoded(), writes: [], isTrim: false)
-        return true
+        return monmapService.transaction(requiring: required)
     }
 
     private mutating func finishRecovery() {
@@ -507,7 +508,6 @@ extension MonitorMachine {
             }
         }
         if proposeMembershipChange() { return }
-        if proposeRequiredFeatures() { return }
         guard !pendingWrites.isEmpty || !pendingServiceProposals.isEmpty else { return }
         cancel(.propose)
         var writes: [PendingWrite] = []
@@ -530,8 +530,10 @@ extension MonitorMachine {
         pendingServiceProposals = []
         guard !writes.isEmpty || !proposals.isEmpty else { return }
         do {
-            // Services' changes first, then the client writes with their applied-tid records.
+            // Services' changes first, then the client writes with their applied-tid records (in
+            // the form required so far: features required here apply from the next proposal on).
             var transaction = StoreTransaction()
+            if let features = requiredFeaturesChange() { transaction.append(features) }
             for proposal in proposals { transaction.append(proposal.transaction) }
             transaction.append(try keyValue.transaction(applying: writes.map(\.command), in: store))
             begin(transaction.encoded(), writes: writes, serviceProposals: proposals.map(\.id), isTrim: false)
