@@ -58,7 +58,7 @@ struct CommandTests {
             let json = try await monsync(["store", "digest", one, "--json"])
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
             #expect(object["lastCommitted"] as? Int == 3)
-            #expect(object["keys"] as? Int == 255, "250 values, 3 log entries and the log's two bounds")
+            #expect(object["keys"] as? Int == 256, "250 values, 3 log entries, the log's two bounds and the required monitor features")
 
             let dump = try await monsync(["store", "dump", one, "--prefix", "kv", "--limit", "3"])
             #expect(dump.status == 0, "\(dump)")
