@@ -1,8 +1,8 @@
 // The store sync across processes: three `monsync node` processes over ZeroMQ tcp on 127.0.0.1 with
 // RocksDB stores. a and b are loaded offline (b is a copy of a), form a quorum, then c starts empty
-// and syncs. Reported per case: the requester's START-to-swap time (from its `store sync finished` log
+// and syncs. Reported per case, besides the disk's synced-write ceiling measured after each load: the requester's START-to-swap time (from its `store sync finished` log
 // line), MiB/s, keys/s, the requester's and the provider's peak RSS (VmHWM) and the provider's RSS
-// before the sync, and whether the three stores' digests are equal once the processes have stopped.
+// before the sync, the sync's MiB/s as a share of that ceiling, and whether the three stores' digests are equal once the processes have stopped.
 //
 //   swift build -c release --package-path .. --product monsync     # the nodes (or set MONSYNC=/path/to/monsync)
 //   swift run -c release sync-cluster [sizes MiB=100] [value sizes=100,1024,65536] [windows=1,8] [repetitions=1]
@@ -60,6 +60,31 @@ func loadAverage() -> String {
 func freeBytes(_ path: String) -> UInt64 {
     let attributes = try? FileManager.default.attributesOfFileSystem(forPath: path)
     return (attributes?[.systemFreeSize] as? NSNumber)?.uint64Value ?? 0
+}
+
+/// The disk's synced-write ceiling where the stores live, in MiB/s: `megabytes` of zeros written in
+/// 64 MiB blocks and fsynced, three times; the median (a VM's disk varies from one run to the next,
+/// as `dd … conv=fsync` shows). What a requester's staging could at best write.
+func diskCeiling(directory: String, megabytes: Int) -> Double {
+    let path = "\(directory)/monsync-sync-cluster-\(getpid())-disk-ceiling"
+    let block = [UInt8](repeating: 0, count: 64 << 20)
+    var rates: [Double] = []
+    for _ in 0..<3 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return .nan }
+        let started = ContinuousClock.now
+        var written = 0
+        while written < megabytes << 20 {
+            let count = block.withUnsafeBytes { write(fd, $0.baseAddress, min($0.count, (megabytes << 20) - written)) }
+            guard count > 0 else { break }
+            written += count
+        }
+        fsync(fd)
+        close(fd)
+        rates.append(Double(written) / 1_048_576 / seconds(since: started))
+        unlink(path)
+    }
+    return rates.sorted()[1]
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
@@ -277,7 +302,9 @@ final class Cluster {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: monsync)
         process.arguments = ["status", "--monmap", monmap, "--json", "--timeout", "2"]
-        if let keys { process.arguments! += ["--key", keys.secretKey(Keys.client), "--keyring", keys.keyring] }
+        // Clients too must choose plaintext explicitly (since docs/SECURITY.md's change): without it
+        // every status failed, and every case with "formed no quorum".
+        process.arguments! += keys.map { ["--key", $0.secretKey(Keys.client), "--keyring", $0.keyring] } ?? ["--insecure-plaintext"]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -471,8 +498,8 @@ var rates: [RateKey: [Double]] = [:]
 say("store sync across processes: monsync node ×3, ZeroMQ tcp on 127.0.0.1, RocksDB; \(monsync)")
 say("seconds = the requester's START → swap (its `store sync finished` line); MiB = keys + values copied; RSS = VmHWM / VmRSS")
 say("")
-say("| store | value | window | transport | keys | MiB | seconds | MiB/s | keys/s | requester peak RSS MiB | provider peak RSS MiB | provider idle RSS MiB | digests equal | load avg |")
-say("|---:|---:|---:|:--|---:|---:|---:|---:|---:|---:|---:|---:|:-:|:--|")
+say("| store | value | window | transport | keys | MiB | seconds | MiB/s | keys/s | share of the disk | requester peak RSS MiB | provider peak RSS MiB | provider idle RSS MiB | digests equal | load avg |")
+say("|---:|---:|---:|:--|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|:--|")
 var failed = false
 for size in sizes {
     for valueSize in valueSizes {
@@ -499,6 +526,8 @@ for size in sizes {
         }
         note(String(format: "loaded %d MiB of %d B values: %d keys, %.1f MiB in %.1f s, compacted in %.1f s (fc %llu, lc %llu)", size, valueSize,
                     loaded.keys, Double(loaded.bytes) / 1_048_576, loadSeconds, seconds(since: loadStarted) - loadSeconds, loaded.firstCommitted, loaded.lastCommitted))
+        let disk = diskCeiling(directory: temporary, megabytes: size)
+        note(String(format: "the disk's synced-write ceiling in %@: %.0f MiB/s (%d MiB written and fsynced, median of 3)", temporary, disk, size))
         for window in windows {
             // Each repetition runs every transport, alternating which goes first so that a drift in the
             // machine's load favours neither.
@@ -512,14 +541,15 @@ for size in sizes {
                     let r = try runCase(monsync: monsync, loadedStore: loadedStore, window: window, keys: curve ? keys : nil,
                                         label: label, timeout: timeout, perfDirectory: perfDirectory)
                     let mib = Double(r.bytes) / 1_048_576
-                    say(String(format: "| %d MiB | %d B | %d | %@ | %llu | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f | %@ | %@ |", size, valueSize, window,
-                               transport, r.keys, mib, r.seconds, mib / r.seconds, Double(r.keys) / r.seconds, r.requesterPeak, r.providerPeak,
+                    say(String(format: "| %d MiB | %d B | %d | %@ | %llu | %.0f | %.2f | %.0f | %.0f | %.0f %% of %.0f | %.0f | %.0f | %.0f | %@ | %@ |", size, valueSize, window,
+                               transport, r.keys, mib, r.seconds, mib / r.seconds, Double(r.keys) / r.seconds, 100 * (mib / r.seconds) / disk, disk,
+                               r.requesterPeak, r.providerPeak,
                                r.providerIdle, r.digestsEqual ? "yes" : "**NO**", r.load))
                     if !r.digestsEqual { failed = true }
                     rates[RateKey(size: size, valueSize: valueSize, window: window, curve: curve), default: []].append(mib / r.seconds)
                 } catch {
                     note("FAILED \(label): \(error)")
-                    say("| \(size) MiB | \(valueSize) B | \(window) | \(transport) | failed: see stderr | | | | | | | | | \(loadAverage()) |")
+                    say("| \(size) MiB | \(valueSize) B | \(window) | \(transport) | failed: see stderr | | | | | | | | | | \(loadAverage()) |")
                     failed = true
                 }
             }
