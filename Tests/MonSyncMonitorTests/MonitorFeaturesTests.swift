@@ -67,8 +67,10 @@ struct MonitorFeaturesTests {
 
     /// Monitor a (rank 0, the current build) elected by the peers in `acks`, each announcing its
     /// features, then recovered; returns it and the actions of the step that finished recovery.
-    static func leader(acks: [Int32: MonitorFeatures], store: InMemoryStore = InMemoryStore()) throws -> (Harness, [MonitorAction]) {
-        var a = Harness(machine: try MonitorMachine(monmap: monmap, rank: 0, store: store, seed: 1, now: .zero), store: store)
+    static func leader(acks: [Int32: MonitorFeatures], store: InMemoryStore = InMemoryStore(),
+                       configuration: MonitorConfiguration = .default) throws -> (Harness, [MonitorAction]) {
+        var a = Harness(machine: try MonitorMachine(monmap: monmap, rank: 0, store: store, configuration: configuration, seed: 1, now: .zero),
+                        store: store)
         _ = try a.step(.start)
         for peer in acks.keys.sorted() {
             _ = try a.receive(MMonProbe(op: .reply, senderName: monmap.members[Int(peer)].name, senderRank: peer, state: .probing,

@@ -306,6 +306,7 @@ extension MonitorMachine {
         }
         cancel(.paxosRound)
         paxos.proposal = nil
+        paxos.lastRoundTrimmed = proposal.isTrim
         guard commitVersion(proposal.version, value: proposal.value) else {
             for write in proposal.writes { replyToWrite(write, result: .retry, message: "the leader's store failed at commit; resend with the same tid") }
             finishServiceProposals(proposal.serviceProposals, with: .failure(.outcomeUnknown))
@@ -487,7 +488,11 @@ extension MonitorMachine {
 
     // MARK: Proposals
 
-    /// Leader: proposes the next value if no round is in flight: a due trim first, then the queued writes.
+    /// Leader: proposes the next value if no round is in flight: a due trim first, then the queued
+    /// writes — but never two trims in a row while writes wait. A sync's trim hold releases many
+    /// trims at once (`paxosTrimMax` versions each); proposed back to back, they held every write
+    /// that queued meanwhile for all of them (170 ms of write p99 as a synced monitor rejoined;
+    /// BENCHMARKS.md, "The cluster while it syncs").
     mutating func proposeNextIfIdle() {
         // After a monmap change commits, nothing more is proposed under the old map: the leader
         // adopts the new one at the end of the step and is elected again under it.
@@ -497,7 +502,7 @@ extension MonitorMachine {
             if !isArmed(.propose) { arm(.propose, at: lease.actsFrom) }
             return
         }
-        if let target = syncAwareTrimTarget() {
+        if !(paxos.lastRoundTrimmed && !pendingWrites.isEmpty), let target = syncAwareTrimTarget() {
             do {
                 let trim = try log.trimTransaction(to: target)
                 statistics.trimsProposed += 1

@@ -67,6 +67,8 @@ struct PaxosState: Sendable {
     static let prefix = ServiceRegistry.bookkeepingPrefix
 
     var phase = Phase.idle
+    /// Leader: whether the round committed last was a trim (the next one goes to waiting writes).
+    var lastRoundTrimmed = false
     var firstCommitted: UInt64 = 0
     var lastCommitted: UInt64 = 0
     var lastPN: UInt64 = 0
@@ -105,5 +107,6 @@ struct PaxosState: Sendable {
         peerLastCommitted = [:]
         uncommitted = nil
         proposal = nil
+        lastRoundTrimmed = false
     }
 }
