@@ -30,7 +30,8 @@ public struct SimulationCampaign: Sendable {
         public var monmapChanges = 0
         /// Leaders' commits left out as no decision (their acceptance never persisted), over all seeds.
         public var undurableCommitsIgnored = 0
-        /// Seeds that ended with the cluster requiring features (the rolling-upgrade scenario completed).
+        /// Rolling-upgrade scenario: the seeds that ended with the cluster requiring features (every
+        /// monitor upgraded, and the features committed). Other scenarios' stores require them from the start.
         public var seedsRequiringFeatures = 0
         /// The failing runs (their violations, and their traces when recorded).
         public var failures: [SimulationResult] = []
@@ -72,7 +73,7 @@ public struct SimulationCampaign: Sendable {
             summary.rejoinSeconds += Double(result.rejoinNanoseconds) / 1e9
             summary.monmapChanges += result.monmapChanges
             summary.undurableCommitsIgnored += result.undurableCommitsIgnored
-            if result.featuresRequired { summary.seedsRequiringFeatures += 1 }
+            if options.rollingUpgrade && result.featuresRequired { summary.seedsRequiringFeatures += 1 }
             if !result.violations.isEmpty { summary.failures.append(result) }
             progress(seed, result)
         }

@@ -26,9 +26,7 @@ struct MembershipSimulationTests {
         #expect(summary.monmapChanges >= Int(seeds), "monmap changes committed: \(summary.line)")
         #expect(summary.operations > Int(seeds) * 10, "the workload ran: \(summary.line)")
         #expect(summary.seedsWithSync > 0, "an added monitor joined by store sync: \(summary.line)")
-        for failure in summary.failures {
-            Issue.record("seed \(failure.seed) (\(monitors) initial monitors, membership): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
-        }
+        SimulationTests.recordFailures(of: summary, scenario: "\(monitors) initial monitors, membership")
     }
 
     @Test("a membership seed replays identically, and its trace shows adds, removes and new members starting")

@@ -11,6 +11,13 @@ struct SimulationTests {
     /// Seeds per size in the suite (`Scripts/simulate` runs as many as you like).
     static let seeds: UInt64 = 300
 
+    /// Records each failing seed of `summary`: its violations and the end of its trace.
+    static func recordFailures(of summary: SimulationCampaign.Summary, scenario: String) {
+        for failure in summary.failures {
+            Issue.record("seed \(failure.seed) (\(scenario)): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
+        }
+    }
+
     @Test("300 seeds of faults, workload and checkers: no violation", arguments: [3, 5])
     func seedsHoldEveryInvariant(monitors: Int) async {
         var options = SimulationOptions()
@@ -20,9 +27,7 @@ struct SimulationTests {
         #expect(summary.seeds == Int(Self.seeds))
         #expect(summary.operations > Int(Self.seeds) * 10, "the workload ran: \(summary.line)")
         #expect(summary.commits > Int(Self.seeds) * 10, "the cluster committed: \(summary.line)")
-        for failure in summary.failures {
-            Issue.record("seed \(failure.seed) (\(monitors) monitors): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
-        }
+        Self.recordFailures(of: summary, scenario: "\(monitors) monitors")
     }
 
     @Test("the store-sync scenario: a late joiner syncs under faults and writes; every swapped copy is exactly its version", arguments: [3, 5])
@@ -33,9 +38,7 @@ struct SimulationTests {
         options.useSyncScenario()
         let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...150) }
         #expect(summary.seedsWithSync >= (monitors == 3 ? 60 : 20), "syncs ran: \(summary.line)")
-        for failure in summary.failures {
-            Issue.record("seed \(failure.seed) (\(monitors) monitors, late joiner): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
-        }
+        Self.recordFailures(of: summary, scenario: "\(monitors) monitors, late joiner")
     }
 
     @Test("the sync checker catches a copy that is not rolled forward to one version")
@@ -57,9 +60,7 @@ struct SimulationTests {
         options.rollingUpgrade = true
         let summary = await offPool { [options] in SimulationCampaign(options: options).run(seeds: 1...100) }
         #expect(summary.seedsRequiringFeatures >= (monitors == 3 ? 70 : 20), "upgrades completed: \(summary.line)")
-        for failure in summary.failures {
-            Issue.record("seed \(failure.seed) (\(monitors) monitors, rolling upgrade): \(failure.violations.joined(separator: "\n"))\n\(failure.trace.suffix(200).joined(separator: "\n"))")
-        }
+        Self.recordFailures(of: summary, scenario: "\(monitors) monitors, rolling upgrade")
     }
 
     @Test("the upgrade checker catches records written as runs before every member can read them")

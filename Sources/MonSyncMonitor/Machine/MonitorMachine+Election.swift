@@ -71,7 +71,7 @@ extension MonitorMachine {
 
     private mutating func handlePropose(_ message: MMonElection, from peer: Int32) {
         if message.monmapEpoch != monmap.epoch {
-            send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch, features: supportedFeatures), toRank: peer)
+            refuse(message, from: peer)
             // The proposer follows a newer monmap: probing asks it for that map.
             if message.monmapEpoch > monmap.epoch { bootstrap(reason: "mon.\(peer) proposes under monmap e\(message.monmapEpoch)") }
             return
@@ -79,8 +79,7 @@ extension MonitorMachine {
         if !message.features.isSuperset(of: requiredFeatures) {
             // An older build: it may not lead a cluster that writes what it cannot read (Ceph's
             // Elector refuses a proposer lacking the required mon features the same way).
-            statistics.electionMessagesLackingFeatures += 1
-            send(MMonElection(op: .nak, epoch: message.epoch, senderRank: rank, monmapEpoch: monmap.epoch, features: supportedFeatures), toRank: peer)
+            refuse(message, from: peer)
             return noteLackingFeatures(message, from: peer)
         }
         if message.lastCommitted &+ 1 < paxos.firstCommitted {
@@ -130,10 +129,7 @@ extension MonitorMachine {
             return
         }
         guard message.epoch == electionEpoch, elector.electingMe else { return noteStale("ack e\(message.epoch) from \(peer)") }
-        guard message.features.isSuperset(of: requiredFeatures) else {
-            statistics.electionMessagesLackingFeatures += 1
-            return noteLackingFeatures(message, from: peer)
-        }
+        guard message.features.isSuperset(of: requiredFeatures) else { return noteLackingFeatures(message, from: peer) }
         elector.ackedMe.insert(peer)
         elector.ackedFeatures.formIntersection(message.features)
         if elector.ackedMe.count == monmap.count { victory() }
@@ -195,8 +191,16 @@ extension MonitorMachine {
         peonInit()
     }
 
-    /// Logs, once per sender per interval, an election message refused for lacking required features.
+    /// Answers a proposal NAK, with this monitor's monmap epoch and features.
+    private mutating func refuse(_ proposal: MMonElection, from peer: Int32) {
+        send(MMonElection(op: .nak, epoch: proposal.epoch, senderRank: rank, monmapEpoch: monmap.epoch, features: supportedFeatures),
+             toRank: peer)
+    }
+
+    /// Counts an election message refused for lacking required features, and logs it once per
+    /// sender per interval.
     private mutating func noteLackingFeatures(_ message: MMonElection, from peer: Int32) {
+        statistics.electionMessagesLackingFeatures += 1
         refusalLog.log(logger, .warning, "election message from a monitor lacking required features: refused (upgrade it)",
                        key: "features:\(peer)", now: now,
                        metadata: ["peer": "\(peer)", "op": "\(message.op)", "its_features": "\(message.features)",
