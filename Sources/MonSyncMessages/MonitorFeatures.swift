@@ -1,5 +1,3 @@
-public import MonSyncCore
-
 /// What a monitor's build can do that older builds cannot (Ceph's `mon_feature_t`), as bits of a `u64`.
 ///
 /// Every monitor announces the features it supports in its election messages (``MMonElection``

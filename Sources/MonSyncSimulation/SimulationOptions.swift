@@ -84,7 +84,7 @@ public struct SimulationOptions: Sendable {
     /// The membership scenario's pool: every monitor that can be a member (at most this many are).
     public var monitorPool = 5
     /// The rolling-upgrade scenario: every monitor starts as the previous build — it supports no
-    /// ``MonitorFeatures``, so it writes applied-tid records only as lists and reads a runs record
+    /// `MonitorFeatures`, so it writes applied-tid records only as lists and reads a runs record
     /// as corrupt — and a monitor restarted after a crash runs the current build. Checked besides
     /// the usual: no monitor's store read fails (an old build given a record it cannot read), and
     /// the cluster requires a feature only once every member of the monmap runs the current build.

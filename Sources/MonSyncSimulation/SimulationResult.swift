@@ -29,7 +29,7 @@ public struct SimulationResult: Sendable {
     /// out (every monitor of the map they follow moved or stopped): the liveness checks excuse them
     /// (0 outside the membership scenario).
     public var isolatedOutsiders: Int
-    /// Whether any monitor requires ``MonitorFeatures`` at the end (in the rolling-upgrade scenario:
+    /// Whether any monitor requires `MonitorFeatures` at the end (in the rolling-upgrade scenario:
     /// every member was upgraded and a quorum of them all committed the features).
     public var featuresRequired: Bool
     /// Every checker failure, one sentence each; empty when the run is correct.

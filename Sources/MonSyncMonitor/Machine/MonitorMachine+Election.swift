@@ -7,7 +7,7 @@ import MonSyncMessages
 /// higher-ranked one (larger number) defers with an ACK; the proposer declares VICTORY when
 /// everyone acked, or at the election timeout with a majority.
 ///
-/// A monitor whose build lacks a feature the cluster requires (``MonitorFeatures``) takes no part:
+/// A monitor whose build lacks a feature the cluster requires (`MonitorFeatures`) takes no part:
 /// its proposals are refused with a NAK and its acks ignored, so it never joins a quorum nor leads.
 ///
 /// Two rules keep elections live when messages or handlers run late:

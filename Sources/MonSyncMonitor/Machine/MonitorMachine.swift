@@ -33,7 +33,7 @@ public struct MonitorMachine: Sendable {
     /// The registered services.
     public let services: ServiceRegistry
     /// The key-value service, writing applied-tid records in the form the cluster's
-    /// ``requiredFeatures`` allow, reading the forms this build's ``supportedFeatures`` know.
+    /// ``requiredFeatures`` allow, reading the forms this build's `supportedFeatures` know.
     public var keyValue: KeyValueService {
         KeyValueService(readsRuns: supportedFeatures.contains(.appliedTidRuns),
                         writesRuns: requiredFeatures.contains(.appliedTidRuns) || mutations.contains(.runsBeforeRequired))
@@ -68,7 +68,7 @@ public struct MonitorMachine: Sendable {
     /// rolling upgrade (it then also reads only what that build could).
     @_spi(Testing) public var supportedFeatures: MonitorFeatures = .supported
     /// The features the cluster requires of every monitor in an election: committed through Paxos
-    /// (`monmap/features`) once the whole monmap supported them, never dropped (``MonitorFeatures``).
+    /// (`monmap/features`) once the whole monmap supported them, never dropped (`MonitorFeatures`).
     public internal(set) var requiredFeatures: MonitorFeatures = []
     /// Leader: the features every member of its quorum supports.
     public internal(set) var quorumFeatures: MonitorFeatures = []
@@ -191,7 +191,7 @@ public struct MonitorMachine: Sendable {
         /// configuration: removing one of 2 or of 4 members commits with too few of the old ones).
         public static let changeCommitsUnderNewMap = Mutations(rawValue: 1 << 3)
         /// The leader writes applied-tid records as runs before the cluster requires
-        /// ``MonitorFeatures/appliedTidRuns`` (the defect of an on-disk format change without a
+        /// `MonitorFeatures.appliedTidRuns` (the defect of an on-disk format change without a
         /// feature gate: an older build, still a member, reads them as corrupt).
         public static let runsBeforeRequired = Mutations(rawValue: 1 << 4)
     }

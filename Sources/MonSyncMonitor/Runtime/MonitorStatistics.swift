@@ -29,7 +29,7 @@ public struct MonitorStatistics: Sendable, Hashable {
     /// Election proposals ignored because the proposer lacks versions this monitor has trimmed (it must sync, not lead).
     public var obliviousProposals = 0
     /// Election proposals and acks refused because the sender's build lacks a feature the cluster
-    /// requires (``MonitorFeatures``): such a monitor may take no part in elections.
+    /// requires (`MonitorFeatures`): such a monitor may take no part in elections.
     public var electionMessagesLackingFeatures = 0
     /// Times the store failed an operation.
     public var storeFailures = 0

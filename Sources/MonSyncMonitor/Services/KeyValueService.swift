@@ -23,7 +23,7 @@ public struct KeyValueService: MonitorService {
     /// Whether applied-tid records in the runs form are read (a build before them refused them as corrupt).
     public let readsRuns: Bool
     /// Whether applied-tid records are written as runs when shorter: only once the cluster requires
-    /// ``MonitorFeatures/appliedTidRuns``, so every monitor that may lead can read them.
+    /// `MonitorFeatures.appliedTidRuns`, so every monitor that may lead can read them.
     public let writesRuns: Bool
 
     /// The service (it is stateless: everything it knows is in the store).
@@ -96,7 +96,7 @@ public struct KeyValueService: MonitorService {
     /// where the list of a full window is 8 KiB — rewritten, and logged in the Paxos version, with
     /// every write the client makes (measured: 23 KB written per 100-byte write, and the memtable
     /// flushes and compactions that follow held client writes up to 250 ms).
-    /// With `runs` false (the cluster does not require ``MonitorFeatures/appliedTidRuns`` yet), always the list.
+    /// With `runs` false (the cluster does not require `MonitorFeatures.appliedTidRuns` yet), always the list.
     static func encodeApplied(_ tids: [UInt64], runs allowed: Bool = true) -> [UInt8] {
         var runs: [(first: UInt64, length: UInt32)] = []
         for tid in tids {

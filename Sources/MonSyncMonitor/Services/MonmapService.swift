@@ -16,7 +16,7 @@ public struct MonmapService: MonitorService {
     public static let prefix = "monmap"
     /// The key of the current map under ``prefix``.
     public static let currentKey = "current"
-    /// The key of the cluster's required ``MonitorFeatures`` under ``prefix`` (`u64`, absent: none).
+    /// The key of the cluster's required `MonitorFeatures` under ``prefix`` (`u64`, absent: none).
     public static let featuresKey = "features"
 
     /// The service (stateless: the map is in the store).
