@@ -182,9 +182,9 @@ extension MonitorMachine {
     /// services' pending changes share one Paxos proposal: a cluster that writes nothing has
     /// nothing to gate.
     private func requiredFeaturesChange() -> StoreTransaction? {
-        guard Set(quorum) == Set(monmap.ranks) else { return nil }
+        // Bit operations first: on every proposal but one, nothing is newly common.
         let newlyCommon = quorumFeatures.intersection(.supported).subtracting(requiredFeatures)
-        guard !newlyCommon.isEmpty else { return nil }
+        guard !newlyCommon.isEmpty, Set(quorum) == Set(monmap.ranks) else { return nil }
         let required = requiredFeatures.union(newlyCommon)
         logger.notice("every monitor supports new features: requiring them", metadata: [
             "features": "\(newlyCommon)", "required": "\(required)"])

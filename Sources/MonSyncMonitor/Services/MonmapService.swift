@@ -69,7 +69,8 @@ public struct MonmapService: MonitorService {
         var found: MonitorFeatures?
         for operation in transaction.operations {
             if case let .put(prefix, key, value) = operation, prefix == Self.prefix, key == Self.featuresKey, value.count == 8 {
-                found = MonitorFeatures(rawValue: value.reversed().reduce(0) { $0 << 8 | UInt64($1) })
+                var decoder = WireDecoder(Array(value))
+                found = (try? decoder.decodeUInt64()).map(MonitorFeatures.init(rawValue:))
             }
         }
         return found
