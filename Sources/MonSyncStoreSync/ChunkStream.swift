@@ -20,11 +20,16 @@ public struct ChunkStream: Sendable, Hashable {
     public private(set) var expected: UInt64
     /// The snapshot version of the stream's first chunk; every later chunk must carry it.
     public private(set) var version: UInt64?
+    /// The window of unacknowledged chunks the receiver asks for: START_CHUNKS carries its
+    /// ``ChunkWindow/initial``, each CHUNK_REPLY its ``ChunkWindow/size`` then. A new stream (a new
+    /// provider, a new path) starts measuring afresh.
+    public var window: ChunkWindow
 
-    /// A stream asked of `provider`, numbered from `first`.
-    public init(provider: TransportAddress, first: UInt64) {
+    /// A stream asked of `provider`, numbered from `first`, with `window` (by default a fixed 8).
+    public init(provider: TransportAddress, first: UInt64, window: ChunkWindow = ChunkWindow(initial: 8, ceiling: 8)) {
         self.provider = provider
         self.first = first
+        self.window = window
         expected = first
     }
 
@@ -57,8 +62,17 @@ public struct ChunkStream: Sendable, Hashable {
 
     /// Records that the chunk ``check(_:from:)`` found valid was accepted: the next number is
     /// expected, and the stream's snapshot version is `version` from now on.
-    public mutating func advance(accepting version: UInt64) {
+    public mutating func advance(accepting version: UInt64, now: Duration) {
         self.version = version
+        window.received(expected, now: now)
         expected += 1
+    }
+
+    /// The CHUNK_REPLY that acknowledges every chunk up to `sequence`, leaving at `now`: it carries
+    /// the window (and marks the round it starts, ``ChunkWindow/acknowledging(_:now:)``).
+    public mutating func acknowledgement(of sequence: UInt64, session: UInt64, last: Bool, now: Duration) -> MMonSync {
+        let window = window.acknowledging(sequence, now: now)
+        return MMonSync(op: .chunkReply, flags: last ? .last : [], session: session, sequence: sequence,
+                        window: UInt32(window))
     }
 }

@@ -141,7 +141,9 @@ public struct SyncBackupMachine: Sendable {
         let entity = provider
         guard let address = try? TransportAddress(entity.address) else { return }
         let first = nextSequence
-        phase = .streaming(ChunkStream(provider: address, first: first))
+        // A backup keeps the window it was given: `snapshot save --window` is a promise to the operator.
+        let window = ChunkWindow(initial: configuration.window, ceiling: configuration.window)
+        phase = .streaming(ChunkStream(provider: address, first: first, window: window))
         progress.provider = address.description
         progress.phase = .requesting
         logger.info("asking for a backup stream", metadata: ["provider": "\(entity)", "attempt": "\(attempts)"])
@@ -189,16 +191,17 @@ public struct SyncBackupMachine: Sendable {
             progress.phase = .streaming
             actions.append(.beginFile(provider: provider, version: message.version, firstCommitted: message.firstCommitted))
         }
-        stream.advance(accepting: message.version)
+        stream.advance(accepting: message.version, now: now)
         nextSequence = stream.expected
-        phase = .streaming(stream)
         progress.chunks += 1
         progress.keys += UInt64(chunk.count)
         progress.bytes += UInt64(message.chunk.count)
         progress.estimatedBytes = message.estimatedBytes
-        actions.append(.write(chunk))
         let last = message.flags.contains(.last)
-        send(MMonSync(op: .chunkReply, flags: last ? .last : [], session: session, sequence: message.sequence), to: sender)
+        let acknowledgement = stream.acknowledgement(of: message.sequence, session: session, last: last, now: now)
+        phase = .streaming(stream)
+        actions.append(.write(chunk))
+        send(acknowledgement, to: sender)
         guard last else { return arm(at: now + configuration.chunkTimeout) }
         cancelTimer()
         end(.success(SyncBackupOutcome(provider: provider, version: message.version, firstCommitted: message.firstCommitted,

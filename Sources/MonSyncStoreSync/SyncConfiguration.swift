@@ -19,6 +19,7 @@ public import MonSyncStore
 /// | ``maxProviderSwitches`` | `mon_sync_max_retries` | 5 |
 /// | ``chunkLimits`` | `mon_sync_max_payload_size` | 1 MiB |
 /// | ``window`` | none (Ceph is stop-and-wait: 1) | 8 |
+/// | ``maxWindow`` | none | 64 |
 /// | ``maxProviderSessions`` | none | 4 |
 /// | ``maxBackupSessions`` | none | 2 |
 /// | ``startRetryAttempts`` | none (Ceph re-probes forever) | 10 |
@@ -45,9 +46,13 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var maxProviderSwitches: Int = 5
     /// How large one chunk may grow (a single larger entry still goes alone).
     public var chunkLimits: ChunkLimits = .default
-    /// Chunks a provider may have unacknowledged; 1 reproduces Ceph's stop-and-wait.
+    /// Chunks a provider may have unacknowledged when a stream starts, and the least a requester's
+    /// window goes to; 1 reproduces Ceph's stop-and-wait.
     public var window: Int = 8
-    /// The largest window a provider grants, whatever a requester asks for.
+    /// The largest window: what a provider grants, whatever a requester asks for, and how far a
+    /// requester's window grows above ``window`` while round trips show the path has room (it
+    /// shrinks back when chunks queue: ``ChunkWindow``). A requester holds at most `maxWindow`
+    /// chunks in flight; `maxWindow == window` keeps the window fixed.
     public var maxWindow: Int = 64
     /// Syncs a provider serves at once; more are answered ABORT with RETRY.
     public var maxProviderSessions: Int = 4

@@ -14,6 +14,9 @@ public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
     public var chunks: UInt64 = 0
     /// The provider's estimate of the snapshot's size (0 when unknown).
     public var estimatedBytes: UInt64 = 0
+    /// The window of unacknowledged chunks the requester asks for now (0 before the first chunk;
+    /// see ``ChunkWindow``).
+    public var window = 0
     /// Time since the sync started.
     public var elapsed: Duration = .zero
     /// How often the requester moved to another provider (silent, refusing, or with an older snapshot).
@@ -62,13 +65,14 @@ public struct SyncProgress: Sendable, Hashable, CustomStringConvertible {
         return .milliseconds(Int64(Double(estimatedBytes - bytes) / rate * 1000))
     }
 
-    /// `streaming session 42 from tcp://…: 120 chunks, 3000 keys, 1048576 bytes of ~2097152 in 2.500 s, 409.6 KiB/s, eta 2.500 s, …`
+    /// `streaming session 42 from tcp://…: 120 chunks, 3000 keys, 1048576 bytes of ~2097152 in 2.500 s, 409.6 KiB/s, eta 2.500 s, window 8, …`
     public var description: String {
         var text = "\(phase) session \(session) from \(provider): \(chunks) chunks, \(keys) keys, \(bytes) bytes"
         if estimatedBytes > 0 { text += " of ~\(estimatedBytes)" }
         text += " in \(Self.seconds(elapsed))"
         if rate > 0 { text += ", \(Self.perSecond(rate))" }
         if let eta { text += ", eta \(Self.seconds(eta))" }
+        if window > 0 { text += ", window \(window)" }
         for (count, what) in [(providerSwitches, "provider switch(es)"), (retries, "retries"), (aborts, "abort(s)"),
                               (corruptChunks, "corrupt chunk(s)"), (staleMessages, "stale message(s)"),
                               (heartbeatTimeouts, "heartbeat timeout(s)"), (finishReplyTimeouts, "finish-reply timeout(s)")]

@@ -225,6 +225,8 @@ public struct SyncProviderMachine: Sendable {
         }
         session.acked = message.sequence
         session.deadline = now + configuration.providerTimeout
+        // The requester's window now (0 from a requester that does not adapt it: unchanged).
+        if message.window > 0 { session.window = Self.clampedWindow(message.window, configuration) }
         sessions[key] = session
         if session.finished && session.acked == session.sent {
             statistics.sessionsCompleted += 1
@@ -281,6 +283,11 @@ public struct SyncProviderMachine: Sendable {
 
     struct Refusal: Error { var reason: SyncAbortReason }
 
+    /// A window a requester asked for, within `1…maxWindow`: neither refused nor echoed back.
+    static func clampedWindow(_ asked: UInt32, _ configuration: SyncConfiguration) -> Int {
+        max(1, min(Int(asked), configuration.maxWindow))
+    }
+
     private func makeSession(for message: MMonSync, targets: [String], now: Duration) throws -> Session {
         let snapshot = try store.snapshot(of: targets)
         // Read the log through the snapshot itself, so versions and data agree.
@@ -292,7 +299,7 @@ public struct SyncProviderMachine: Sendable {
             guard needed.allSatisfy({ log.versions[$0] != nil }) else { throw Refusal(reason: .trimRequired) }
             replay = needed.map { (PaxosLog.key(for: $0), log.versions[$0]!) }
         }
-        let window = max(1, min(Int(message.window), configuration.maxWindow))
+        let window = Self.clampedWindow(message.window, configuration)
         // The requester numbers each stream from where it asks, so chunks of an abandoned stream are stale to it.
         let before = max(1, message.sequence) - 1
         return Session(snapshot: snapshot, version: log.lastCommitted, firstCommitted: log.firstCommitted,

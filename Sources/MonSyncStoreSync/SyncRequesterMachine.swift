@@ -282,9 +282,10 @@ public struct SyncRequesterMachine: Sendable {
         let provider = providers[providerIndex % providers.count]
         let first = copy.nextSequence
         progress.provider = provider.description
-        phase = .streaming(ChunkStream(provider: provider, first: first))
+        let window = ChunkWindow(initial: configuration.window, ceiling: configuration.maxWindow)
+        phase = .streaming(ChunkStream(provider: provider, first: first, window: window))
         send(MMonSync(op: .startChunks, lastKey: copy.position, session: session, sequence: first,
-                      requesterVersion: copy.baseVersion ?? 0, window: UInt32(max(1, configuration.window))), to: provider)
+                      requesterVersion: copy.baseVersion ?? 0, window: UInt32(window.initial)), to: provider)
         arm(.chunk, at: now + configuration.chunkTimeout)
     }
 
@@ -318,18 +319,20 @@ public struct SyncRequesterMachine: Sendable {
                 return switchProvider(because: "chunk \(message.sequence): \(error)")
             }
         }
-        stream.advance(accepting: message.version)
+        stream.advance(accepting: message.version, now: now)
         copy.highestVersion = max(copy.highestVersion, message.version)
         copy.position = max(copy.position, message.lastKey)
         copy.nextSequence = stream.expected
-        phase = .streaming(stream)
         progress.chunks += 1
         progress.keys += UInt64(chunk.count)
         progress.bytes += UInt64(message.chunk.count)
         progress.estimatedBytes = message.estimatedBytes
-        actions.append(.stage(chunk))
         let last = message.flags.contains(.last)
-        send(MMonSync(op: .chunkReply, flags: last ? .last : [], session: session, sequence: message.sequence), to: sender)
+        let acknowledgement = stream.acknowledgement(of: message.sequence, session: session, last: last, now: now)
+        phase = .streaming(stream)
+        progress.window = stream.window.size
+        actions.append(.stage(chunk))
+        send(acknowledgement, to: sender)
         guard last else {
             // The deadline moves only on progress: stale traffic never keeps a silent provider alive.
             return arm(.chunk, at: now + configuration.chunkTimeout)

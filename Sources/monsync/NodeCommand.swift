@@ -389,9 +389,15 @@ struct MonitorTimerOptions: ParsableArguments {
 /// `--sync-window`, `--sync-chunk-size`, `--sync-*-timeout`, … : the settings of `SyncConfiguration`.
 struct SyncOptions: ParsableArguments {
     private static let defaults = SyncConfiguration()
+    /// The largest window a node accepts: a requester holds that many chunks (of up to
+    /// `--sync-chunk-size`) in flight.
+    static let windowLimit = 1024
 
-    @Option(help: ArgumentHelp("Chunks a provider may have unacknowledged; 1 is Ceph's stop-and-wait.", valueName: "n"))
+    @Option(help: ArgumentHelp("Chunks a provider may have unacknowledged when a sync stream starts, and the least a requester's window shrinks to; 1 is Ceph's stop-and-wait.", valueName: "n"))
     var syncWindow: Int = defaults.window
+
+    @Option(help: ArgumentHelp("The largest window: how far a requester's window grows while round trips show the link has room, and the most a provider grants. Equal to --sync-window: a fixed window.", valueName: "n"))
+    var syncMaxWindow: Int = defaults.maxWindow
 
     @Option(help: ArgumentHelp("Largest chunk in bytes (mon_sync_max_payload_size).", valueName: "bytes"))
     var syncChunkSize: Int = defaults.chunkLimits.maxBytes
@@ -455,7 +461,7 @@ struct SyncOptions: ParsableArguments {
             throw ValidationError("--sync-progress-interval must be between 0 and 86400 seconds (got \(syncProgressInterval)).")
         }
         let counts: [(String, Int)] = [
-            ("--sync-window", syncWindow), ("--sync-chunk-size", syncChunkSize), ("--sync-chunk-keys", syncChunkKeys),
+            ("--sync-window", syncWindow), ("--sync-max-window", syncMaxWindow), ("--sync-chunk-size", syncChunkSize), ("--sync-chunk-keys", syncChunkKeys),
             ("--sync-max-retries", syncMaxRetries), ("--sync-start-attempts", syncStartAttempts),
             ("--sync-max-sessions", syncMaxSessions),
         ]
@@ -465,14 +471,18 @@ struct SyncOptions: ParsableArguments {
         }
         guard syncMaxBackups >= 0 else { throw ValidationError("--sync-max-backups must be 0 (no backups) or more (got \(syncMaxBackups)).") }
         guard syncChunkSize <= 64 << 20 else { throw ValidationError("--sync-chunk-size must be at most 67108864 bytes.") }
-        guard syncWindow <= Self.defaults.maxWindow else {
-            throw ValidationError("--sync-window must be at most \(Self.defaults.maxWindow).")
+        guard syncMaxWindow <= Self.windowLimit else {
+            throw ValidationError("--sync-max-window must be at most \(Self.windowLimit) (got \(syncMaxWindow)).")
+        }
+        guard syncWindow <= syncMaxWindow else {
+            throw ValidationError("--sync-window (\(syncWindow)) must be at most --sync-max-window (\(syncMaxWindow)).")
         }
     }
 
     var configuration: SyncConfiguration {
         var configuration = SyncConfiguration()
         configuration.window = syncWindow
+        configuration.maxWindow = syncMaxWindow
         configuration.chunkLimits = ChunkLimits(maxBytes: syncChunkSize, maxKeys: syncChunkKeys)
         configuration.trimTimeout = syncTrimTimeout.seconds
         configuration.trimEnableDelay = syncTrimEnableDelay.seconds
