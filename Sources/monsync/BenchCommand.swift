@@ -9,8 +9,11 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Load the cluster with concurrent clients; report throughput and latency percentiles.",
         discussion: """
-        Each of --clients clients has its own connection (its own reply address and MonitorClient), \
-        opened once and reused for every request, and keeps one request in flight. With --rate the \
+        Each of --clients clients keeps one request in flight. By default each has its own connection \
+        (its own reply address and MonitorClient), opened once and reused for every request; with \
+        --connections N the clients share N connections, client i the (i mod N)-th, with several \
+        requests in flight on each (etcd's benchmark --conns; rados bench's one client with -t ops). \
+        With --rate the \
         requests follow a fixed start schedule shared by the clients (open loop): a request's latency \
         counts from when it was due, so a slow cluster shows as latency, not as a lower sending rate. \
         A progress line goes to standard error every second; the summary (or --json) to standard output. \
@@ -25,8 +28,12 @@ struct BenchCommand: AsyncParsableCommand {
 
 /// The options of every `bench` subcommand.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "Concurrent clients, each on its own connection, reused for every request.")
+    @Option(help: "Concurrent clients, each with one request in flight.")
     var clients = 16
+
+    @Option(help: ArgumentHelp("Connections the clients share, each its own reply address and MonitorClient, reused for every request (0: one per client).",
+                               valueName: "n"))
+    var connections = 0
 
     @Option(help: ArgumentHelp("Target requests per second over all clients, on a fixed start schedule (0: as fast as possible).",
                                valueName: "ops"))
@@ -53,8 +60,14 @@ struct BenchOptions: ParsableArguments {
     /// `--monmap`/`--mon`/`--config`, `--timeout` (per request), `--json`, `--log-level`.
     @OptionGroup var client: ClientOptions
 
+    /// How many connections the run opens.
+    var connectionCount: Int { connections == 0 ? clients : connections }
+
     func validate() throws {
         guard (1...1024).contains(clients) else { throw ValidationError("--clients must be between 1 and 1024 (got \(clients)).") }
+        guard (0...clients).contains(connections) else {
+            throw ValidationError("--connections must be between 0 (one per client) and --clients (got \(connections)).")
+        }
         guard rate >= 0 && rate.isFinite else { throw ValidationError("--rate must be 0 (as fast as possible) or a positive number (got \(rate)).") }
         guard duration > 0 && duration <= 86_400 else { throw ValidationError("--duration must be between 0 and 86400 seconds (got \(duration)).") }
         guard (0...(16 << 20)).contains(valueSize) else { throw ValidationError("--value-size must be between 0 and 16777216 bytes (got \(valueSize)).") }
@@ -117,7 +130,7 @@ struct BenchRunner {
     private var timeout: Duration { options.client.timeout.seconds }
 
     var configuration: BenchConfiguration {
-        BenchConfiguration(command: command, clients: options.clients, rate: options.rate, durationSeconds: options.duration,
+        BenchConfiguration(command: command, clients: options.clients, connections: options.connectionCount, rate: options.rate, durationSeconds: options.duration,
                            valueSize: options.valueSize, keys: options.keys, readRatio: readRatio, seed: options.seed,
                            timeoutSeconds: options.client.timeout)
     }
@@ -129,10 +142,10 @@ struct BenchRunner {
             let monmap = try options.client.cluster.resolve(allowAnonymous: true)
             let registry = try Transports.registry(logger: logger, cluster: options.client.cluster, monmap: monmap)
             let transportOptions = TransportOptions(sendTimeout: timeout)
-            // One connection per client, made one after the other (each picks a free port), before the clock starts.
+            // The connections, made one after the other (each picks a free port), before the clock starts.
             var connections: [ClientConnection] = []
             do {
-                for _ in 0..<options.clients {
+                for _ in 0..<options.connectionCount {
                     connections.append(try await ClientEndpoint.startClient(monmap: monmap, registry: registry, options: transportOptions, logger: logger,
                                                                             attemptTimeout: options.client.attemptTimeout.seconds))
                 }
@@ -185,12 +198,13 @@ struct BenchRunner {
             throw UserFacingError.from(first, monmap: monmap, timeout: timeout)
         }
         let ready = failures.isEmpty ? "" : " (\(failures.count) failed their warm-up request)"
-        Self.log("bench \(command): \(connections.count) clients ready in \(BenchSummary.format(warmupStart.duration(to: clock.now).inSeconds, decimals: 2)) s\(ready); "
+        let shared = connections.count == options.clients ? "" : " on \(connections.count) connection(s)"
+        Self.log("bench \(command): \(options.clients) clients\(shared) ready in \(BenchSummary.format(warmupStart.duration(to: clock.now).inSeconds, decimals: 2)) s\(ready); "
             + "running for \(BenchSummary.format(options.duration, decimals: options.duration < 10 ? 1 : 0)) s")
 
         let recorder = LockedState(BenchRecorder())
         let samples = options.latencyLog == nil ? nil : LockedState<[BenchSample]>([])
-        let schedule = BenchSchedule(rate: options.rate, clients: connections.count)
+        let schedule = BenchSchedule(rate: options.rate, clients: options.clients)
         let duration = options.duration.seconds
         let start = clock.now
         let startUnix = Date().timeIntervalSince1970
@@ -217,7 +231,8 @@ struct BenchRunner {
         }
 
         await withTaskGroup(of: Void.self) { group in
-            for (index, connection) in connections.enumerated() {
+            for index in 0..<options.clients {
+                let connection = connections[index % connections.count]
                 var stream = BenchStream(seed: options.seed, client: index, keys: options.keys, valueSize: options.valueSize,
                                          readRatio: readRatio)
                 group.addTask {

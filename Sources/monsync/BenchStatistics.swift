@@ -183,7 +183,8 @@ struct BenchRecorder: Sendable {
         }
         let attempted = ops + errorCount
         return BenchSummary(
-            command: configuration.command, clients: configuration.clients, rate: configuration.rate,
+            command: configuration.command, clients: configuration.clients, connections: configuration.connections,
+            rate: configuration.rate,
             durationSeconds: configuration.durationSeconds, valueSize: configuration.valueSize, keys: configuration.keys,
             readRatio: configuration.readRatio, seed: configuration.seed, timeoutSeconds: configuration.timeoutSeconds,
             elapsedSeconds: (seconds * 1000).rounded() / 1000,
@@ -212,6 +213,8 @@ struct BenchRecorder: Sendable {
 struct BenchConfiguration: Sendable, Equatable {
     var command: String
     var clients: Int
+    /// The connections the clients share (as many as clients by default).
+    var connections: Int
     var rate: Double
     var durationSeconds: Double
     var valueSize: Int
@@ -231,6 +234,8 @@ struct BenchSummary: Codable, Sendable, Equatable {
 
     var command: String
     var clients: Int
+    /// The connections (reply addresses, MonitorClients) the clients shared.
+    var connections: Int
     /// The target rate in requests per second (0: as fast as possible).
     var rate: Double
     var durationSeconds: Double
@@ -271,7 +276,8 @@ struct BenchSummary: Codable, Sendable, Equatable {
         var lines: [String] = []
         let pace = rate > 0 ? "target \(Self.format(rate, decimals: rate < 10 ? 1 : 0)) ops/s" : "as fast as possible"
         let mix = command == "mixed" ? ", \(Self.format(readRatio * 100, decimals: 0))% reads" : ""
-        lines.append("bench \(command): \(clients) clients, \(Self.format(durationSeconds, decimals: durationSeconds < 10 ? 1 : 0)) s, "
+        let shared = connections == clients ? "" : " on \(connections) connection(s)"
+        lines.append("bench \(command): \(clients) clients\(shared), \(Self.format(durationSeconds, decimals: durationSeconds < 10 ? 1 : 0)) s, "
             + "\(valueSize)-byte values, \(keys) keys\(mix), \(pace), seed \(seed)")
         lines.append("ops       \(ops) in \(Self.format(elapsedSeconds, decimals: 2)) s: \(Self.format(opsPerSecond, decimals: 1)) ops/s"
             + (misses > 0 ? " (\(misses) gets found no value)" : ""))

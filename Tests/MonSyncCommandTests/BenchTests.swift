@@ -127,7 +127,7 @@ struct BenchTests {
         let json = try recorder.summary(configuration(command: "put"), elapsed: .seconds(2)).json()
         #expect(!json.contains("\n"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["command", "clients", "rate", "durationSeconds", "valueSize", "keys", "readRatio", "seed",
+        #expect(Set(object.keys) == ["command", "clients", "connections", "rate", "durationSeconds", "valueSize", "keys", "readRatio", "seed",
                                      "timeoutSeconds", "elapsedSeconds", "ops", "opsPerSecond", "errors", "errorsByKind", "misses",
                                      "latencyMs", "operations"])
         #expect(object["command"] as? String == "put" && object["ops"] as? Int == 1 && object["errors"] as? Int == 1)
@@ -158,13 +158,16 @@ struct BenchTests {
         #expect(text.hasPrefix("bench put: 4 clients, 2.0 s, 100-byte values, 10000 keys, as fast as possible, seed 1\n"), "\(text)")
         #expect(text.contains("ops       1 in 2.50 s: 0.4 ops/s"), "\(text)")
         #expect(text.contains("latency   p50 1.234  p90 1.234  p99 1.234  p99.9 1.234  max 1.234 ms"), "\(text)")
+        var shared = configuration(command: "put")
+        shared.connections = 2
+        #expect(recorder.summary(shared, elapsed: .seconds(1)).text.hasPrefix("bench put: 4 clients on 2 connection(s), 2.0 s,"))
         #expect(BenchProgress(elapsed: .milliseconds(3004), ops: 12345, errors: 2, currentRate: 4100.4).text == "   3 s  12345 ops  4100 ops/s  2 errors")
         #expect(BenchSummary.format(1.23456, decimals: 3) == "1.235" && BenchSummary.format(0.05, decimals: 2) == "0.05")
         #expect(BenchSummary.format(-0.5, decimals: 1) == "-0.5" && BenchSummary.format(2.6, decimals: 0) == "3")
     }
 
     private func configuration(command: String) -> BenchConfiguration {
-        BenchConfiguration(command: command, clients: 4, rate: 0, durationSeconds: 2, valueSize: 100, keys: 10_000,
+        BenchConfiguration(command: command, clients: 4, connections: 4, rate: 0, durationSeconds: 2, valueSize: 100, keys: 10_000,
                            readRatio: command == "get" ? 1 : 0, seed: 1, timeoutSeconds: 5)
     }
 }
@@ -233,6 +236,13 @@ extension BenchTests {
         let get = try await monsync(["bench", "get", "--duration", "1"] + common)
         #expect(get.status == 0, "\(get)")
         let read = try Self.check(get, command: "get")
+
+        // Four clients sharing two connections: several requests in flight on each MonitorClient.
+        let sharing = try await monsync(["bench", "put", "--duration", "1", "--connections", "2"] + common)
+        #expect(sharing.status == 0, "\(sharing)")
+        let shared = try Self.check(sharing, command: "put")
+        #expect(shared["connections"] as? Int == 2 && shared["clients"] as? Int == 4)
+        #expect(sharing.stderr.contains("4 clients on 2 connection(s) ready"), "\(sharing.stderr)")
         #expect(read["misses"] as? Int ?? -1 < read["ops"] as? Int ?? 0, "most keys were written by the put run: \(get.stdout), wrote \(written["ops"] ?? 0)")
 
         // SIGINT ends a long run early, with the summary of the run so far.

@@ -5,7 +5,9 @@
 // before the sync, the sync's MiB/s as a share of that ceiling, and whether the three stores' digests are equal once the processes have stopped.
 //
 //   swift build -c release --package-path .. --product monsync     # the nodes (or set MONSYNC=/path/to/monsync)
-//   swift run -c release sync-cluster [sizes MiB=100] [value sizes=100,1024,65536] [windows=1,8] [repetitions=1]
+//   swift run -c release sync-cluster [sizes MiB=100] [value sizes=100,1024,65536] [windows=1,8,8-64] [repetitions=1]
+//
+// A window `W` is fixed (`--sync-window W --sync-max-window W`); `W-M` adapts from W up to M.
 //
 // Environment: MONSYNC (the monsync binary), SYNC_CLUSTER_TIMEOUT (seconds per sync, default 900),
 // SYNC_CLUSTER_PERF (a directory: `perf record -g` every node during each sync), SYNC_CLUSTER_KEEP=1
@@ -237,13 +239,13 @@ final class Cluster {
     let work: String
     let names = ["a", "b", "c"]
     let monmap: String
-    let window: Int
+    let window: WindowSpec
     /// CURVE keys; nil runs in plaintext.
     let keys: Keys?
     var processes: [String: Process] = [:]
     var perf: [Process] = []
 
-    init(monsync: String, work: String, window: Int, keys: Keys?) {
+    init(monsync: String, work: String, window: WindowSpec, keys: Keys?) {
         self.monsync = monsync
         self.work = work
         self.window = window
@@ -259,7 +261,7 @@ final class Cluster {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: monsync)
         process.arguments = ["node", "--name", name, "--monmap", monmap, "--store", store(name),
-                             "--log-level", "info", "--sync-window", "\(window)"]
+                             "--log-level", "info", "--sync-window", "\(window.initial)", "--sync-max-window", "\(window.largest)"]
         if let keys { process.arguments! += ["--key", keys.secretKey(name), "--keyring", keys.keyring] } else {
             process.arguments! += ["--insecure-plaintext"]  // the plaintext side of the CURVE comparison
         }
@@ -380,7 +382,7 @@ func parseCompletion(_ line: Substring) -> (chunks: UInt64, keys: UInt64, bytes:
     return (chunks, keys, bytes, seconds)
 }
 
-func runCase(monsync: String, loadedStore: String, window: Int, keys: Keys?, label: String, timeout: Double,
+func runCase(monsync: String, loadedStore: String, window: WindowSpec, keys: Keys?, label: String, timeout: Double,
              perfDirectory: String?) throws -> CaseResult {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("monsync-sync-cluster-\(getpid())-\(label)").path
     try? FileManager.default.removeItem(atPath: work)
@@ -458,7 +460,22 @@ func list(_ index: Int, _ fallback: [Int]) -> [Int] {
 
 let sizes = list(1, [100])
 let valueSizes = list(2, [100, 1024, 65536])
-let windows = list(3, [1, SyncConfiguration().window])
+/// A window to run with: fixed (`8`) or adaptive from the first to the second (`8-64`).
+struct WindowSpec: Hashable, CustomStringConvertible {
+    var initial: Int
+    var largest: Int
+    init?(_ text: Substring) {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        guard let first = parts.first, parts.count <= 2 else { return nil }
+        initial = first
+        largest = parts.last ?? first
+    }
+    var description: String { initial == largest ? "\(initial)" : "\(initial)-\(largest)" }
+}
+
+let windows: [WindowSpec] = CommandLine.arguments.count > 3
+    ? CommandLine.arguments[3].split(separator: ",").compactMap(WindowSpec.init)
+    : ["1", "8", "8-64"].compactMap { WindowSpec($0[...]) }
 let repetitions = list(4, [1]).first ?? 1
 let environment = ProcessInfo.processInfo.environment
 let timeout = environment["SYNC_CLUSTER_TIMEOUT"].flatMap(Double.init) ?? 900
@@ -491,7 +508,7 @@ if curveModes.contains(true) {
 }
 /// MiB/s per case and transport, for the CURVE / plaintext summary.
 struct RateKey: Hashable {
-    var size: Int, valueSize: Int, window: Int, curve: Bool
+    var size: Int, valueSize: Int, window: WindowSpec, curve: Bool
 }
 var rates: [RateKey: [Double]] = [:]
 
@@ -541,7 +558,7 @@ for size in sizes {
                     let r = try runCase(monsync: monsync, loadedStore: loadedStore, window: window, keys: curve ? keys : nil,
                                         label: label, timeout: timeout, perfDirectory: perfDirectory)
                     let mib = Double(r.bytes) / 1_048_576
-                    say(String(format: "| %d MiB | %d B | %d | %@ | %llu | %.0f | %.2f | %.0f | %.0f | %.0f %% of %.0f | %.0f | %.0f | %.0f | %@ | %@ |", size, valueSize, window,
+                    say(String(format: "| %d MiB | %d B | %@ | %@ | %llu | %.0f | %.2f | %.0f | %.0f | %.0f %% of %.0f | %.0f | %.0f | %.0f | %@ | %@ |", size, valueSize, window.description,
                                transport, r.keys, mib, r.seconds, mib / r.seconds, Double(r.keys) / r.seconds, 100 * (mib / r.seconds) / disk, disk,
                                r.requesterPeak, r.providerPeak,
                                r.providerIdle, r.digestsEqual ? "yes" : "**NO**", r.load))
@@ -570,7 +587,7 @@ if curveModes.count == 2 {
             for window in windows {
                 let plain = median(rates[RateKey(size: size, valueSize: valueSize, window: window, curve: false)] ?? [])
                 let curve = median(rates[RateKey(size: size, valueSize: valueSize, window: window, curve: true)] ?? [])
-                say(String(format: "| %d MiB | %d B | %d | %.0f | %.0f | %.0f %% |", size, valueSize, window, plain, curve, 100 * curve / plain))
+                say(String(format: "| %d MiB | %d B | %@ | %.0f | %.0f | %.0f %% |", size, valueSize, window.description, plain, curve, 100 * curve / plain))
             }
         }
     }
