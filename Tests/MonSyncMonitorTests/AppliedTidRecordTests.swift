@@ -135,6 +135,33 @@ struct AppliedTidRecordTests {
         #expect(try Self.record(in: store) == Self.runRecord([(978, 1_024)]))
     }
 
+    @Test("membership by binary search over the runs agrees with the expanded tids, in both stored forms")
+    func membershipByRuns() throws {
+        var random = SeededRandomNumberGenerator(seed: 0x7_1D5)
+        for round in 0..<200 {
+            // Sparse, dense and in-between sets near the top of the range too.
+            let base: UInt64 = round % 5 == 0 ? UInt64.max - 3000 : UInt64.random(in: 0...1_000_000, using: &random)
+            let spread = UInt64([5, 300, 3000][round % 3])
+            let tids = Set((0..<Int.random(in: 0...Service.dedupWindow, using: &random)).map { _ in
+                base + UInt64.random(in: 0...spread, using: &random)
+            })
+            let expected = tids.sorted()
+            for bytes in [Service.encodeApplied(expected, runs: true), Service.encodeApplied(expected, runs: false)] {
+                let record = try AppliedTids(decoding: bytes, runs: true)
+                #expect(record.tids == expected && record.count == expected.count)
+                #expect(record.oldest == expected.first)
+                for _ in 0..<50 {
+                    let probe = base &+ UInt64.random(in: 0...(spread + 2), using: &random) &- 1
+                    #expect(record.contains(probe) == tids.contains(probe), "round \(round), tid \(probe)")
+                }
+                for tid in expected.prefix(3) + expected.suffix(3) { #expect(record.contains(tid)) }
+            }
+        }
+        // Adjacent runs as another writer may store them read as one run.
+        let adjacent = try AppliedTids(decoding: Self.runRecord([(10, 5), (15, 5), (30, 1)]), runs: true)
+        #expect(adjacent.runs.count == 2 && adjacent.count == 11 && adjacent.contains(19) && !adjacent.contains(20))
+    }
+
     @Test("a corrupt run record is refused", arguments: [
         ("a run of length 0", AppliedTidRecordTests.runRecord([(5, 0)])),
         ("a run of length 0 after a valid one", AppliedTidRecordTests.runRecord([(5, 3), (20, 0)])),

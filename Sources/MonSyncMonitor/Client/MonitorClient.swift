@@ -31,6 +31,9 @@ public final class MonitorClient: Sendable {
     /// backup's CHUNKs, ``SnapshotSaver``).
     let dispatcher: Dispatcher
     private let timebase: Timebase
+    private let timers: ClientTimers
+    /// The monmap's addresses, parsed once (every call hunts over them).
+    private let monitors: [TransportAddress]
     private let logger: Logger
 
     private struct State {
@@ -67,6 +70,8 @@ public final class MonitorClient: Sendable {
         self.retryInterval = retryInterval
         self.attemptTimeout = attemptTimeout
         self.logger = logger
+        timers = ClientTimers(timebase: timebase)
+        monitors = monmap.members.compactMap { try? TransportAddress($0.address) }
         dispatcher = Dispatcher(transport: transport, codec: .monitor(), logger: logger)
     }
 
@@ -83,6 +88,7 @@ public final class MonitorClient: Sendable {
     /// Stops the transport; waiting calls return `nil` replies or throw ``MonitorClientError/cancelled``.
     public func shutdown() async {
         await dispatcher.transport.shutdown()
+        timers.shutdown()
         let (task, waiters, inboxes) = state.withLock { state in
             defer {
                 state.waiters.removeAll()
@@ -113,12 +119,8 @@ public final class MonitorClient: Sendable {
     public func execute(_ command: MMonCommand, at rank: Int32, timeout: Duration = .seconds(5)) async -> MMonCommandReply? {
         guard let address = monmap.address(of: rank) else { return nil }
         let deadline = timebase.now + timeout
-        let timebase = timebase
-        let timer = Task { [weak self] in
-            do { try await timebase.sleep(until: deadline) } catch { return }
-            self?.expire(tid: command.tid)
-        }
-        defer { timer.cancel() }
+        let timer = timers.schedule(at: deadline) { [weak self] in self?.expire(tid: command.tid) }
+        defer { timers.cancel(timer) }
         return await withCheckedContinuation { (continuation: CheckedContinuation<MMonCommandReply?, Never>) in
             state.withLock { $0.waiters[command.tid] = continuation }
             // The timer may have fired before the waiter was registered.
@@ -145,14 +147,13 @@ public final class MonitorClient: Sendable {
         let deadline = timebase.now + timeout
         let (events, inbox) = AsyncStream.makeStream(of: ClientEvent.self)
         guard register(inbox, for: [command.tid]) else { throw .cancelled }
-        var timers: [Task<Void, Never>] = [after(deadline, inbox, .deadline)]
+        var timers: [ClientTimers.Token] = [after(deadline, inbox, .deadline)]
         defer {
             unregister([command.tid])
-            for timer in timers { timer.cancel() }
+            for timer in timers { self.timers.cancel(timer) }
         }
 
-        var hunt = CommandHunt(isWrite: command.op.isWrite, monitors: monmap.members.compactMap { try? TransportAddress($0.address) },
-                               preferred: preferredMonitor)
+        var hunt = CommandHunt(isWrite: command.op.isWrite, monitors: monitors, preferred: preferredMonitor)
         func perform(_ actions: [CommandHunt.Action]) {
             for action in actions {
                 switch action {
@@ -309,11 +310,11 @@ public final class MonitorClient: Sendable {
         var tids: [UInt64: TransportAddress] = [:]
         var replies: [TransportAddress: MMonCommandReply] = [:]
         let (events, inbox) = AsyncStream.makeStream(of: ClientEvent.self)
-        var timers: [Task<Void, Never>] = [after(deadline, inbox, .deadline)]
+        var timers: [ClientTimers.Token] = [after(deadline, inbox, .deadline)]
         var window = 0
         defer {
             unregister(Array(tids.keys))
-            for timer in timers { timer.cancel() }
+            for timer in timers { self.timers.cancel(timer) }
         }
         func ask(_ peers: [TransportAddress]) -> Bool {
             let fresh = peers.map { peer in (nextTid(), peer) }
@@ -327,7 +328,7 @@ public final class MonitorClient: Sendable {
             timers.append(after(min(timebase.now + attemptTimeout, deadline), inbox, .attemptExpired(window)))
             return true
         }
-        guard ask(monmap.members.compactMap { try? TransportAddress($0.address) }) else { return StatusSurvey(asked: asked, replies: replies) }
+        guard ask(monitors) else { return StatusSurvey(asked: asked, replies: replies) }
         events: for await event in events {
             switch event {
             case let .reply(reply, _):
@@ -375,14 +376,10 @@ public final class MonitorClient: Sendable {
         }
     }
 
-    /// A task that yields `event` on `inbox` at `instant` (unless cancelled first).
+    /// Yields `event` on `inbox` at `instant` (unless cancelled first).
     private func after(_ instant: Duration, _ inbox: AsyncStream<ClientEvent>.Continuation,
-                       _ event: ClientEvent) -> Task<Void, Never> {
-        let timebase = timebase
-        return Task {
-            do { try await timebase.sleep(until: instant) } catch { return }
-            inbox.yield(event)
-        }
+                       _ event: ClientEvent) -> ClientTimers.Token {
+        timers.schedule(at: instant) { inbox.yield(event) }
     }
 
     /// Routes the replies to `tids` to `inbox`; `false` once the client has shut down.

@@ -52,9 +52,9 @@ public struct KeyValueService: MonitorService {
 
     /// Whether `tid` of `clientID` was already committed.
     public func state(ofTid tid: UInt64, clientID: UInt64, in store: any MonitorStore) throws(StoreError) -> TidState {
-        let applied = try appliedTids(clientID: clientID, in: store)
+        let applied = try appliedRecord(clientID: clientID, in: store)
         if applied.contains(tid) { return .applied }
-        if applied.count >= Self.dedupWindow, let oldest = applied.first, tid < oldest { return .tooOld }
+        if applied.count >= Self.dedupWindow, let oldest = applied.oldest, tid < oldest { return .tooOld }
         return .new
     }
 
@@ -80,8 +80,13 @@ public struct KeyValueService: MonitorService {
 
     /// The tids of `clientID` applied so far (the most recent window), ascending.
     public func appliedTids(clientID: UInt64, in store: any MonitorStore) throws(StoreError) -> [UInt64] {
-        guard let bytes = try store.get(Self.clientsPrefix, Self.clientKey(clientID)) else { return [] }
-        do { return try Self.decodeApplied(bytes, runs: readsRuns) } catch { throw .corrupt(error) }
+        try appliedRecord(clientID: clientID, in: store).tids
+    }
+
+    /// The record of `clientID` as runs, not expanded.
+    func appliedRecord(clientID: UInt64, in store: any MonitorStore) throws(StoreError) -> AppliedTids {
+        guard let bytes = try store.get(Self.clientsPrefix, Self.clientKey(clientID)) else { return AppliedTids() }
+        do { return try AppliedTids(decoding: bytes, runs: readsRuns) } catch { throw .corrupt(error) }
     }
 
     /// Marks a record written as ranges: a plain list never counts this many tids.
@@ -119,33 +124,10 @@ public struct KeyValueService: MonitorService {
         return encoder.finish()
     }
 
-    /// The tids of an applied-tid record in either form, ascending; a record whose runs overlap,
-    /// go backwards, overflow or hold more than ``dedupWindow`` tids is corrupt.
-    /// With `runs` false (a build before them), a runs record is corrupt, as such a build found it.
+    /// The tids of an applied-tid record in either form, ascending (``AppliedTids/init(decoding:runs:)``
+    /// says what is corrupt).
     static func decodeApplied(_ bytes: [UInt8], runs allowed: Bool = true) throws(DecodeError) -> [UInt64] {
-        var decoder = WireDecoder(bytes)
-        if allowed, bytes.count >= 4, bytes.prefix(4).elementsEqual([0xFF, 0xFF, 0xFF, 0xFF]) {
-            _ = try decoder.decodeUInt32()
-            let runs = try decoder.decodeList(field: "applied tid runs", minimumElementSize: 12) {
-                (d: inout WireDecoder) throws(DecodeError) -> (UInt64, UInt32) in (try d.decodeUInt64(), try d.decodeUInt32())
-            }
-            try decoder.expectEnd()
-            var tids: [UInt64] = []
-            for (first, length) in runs {
-                guard length > 0, Int(length) <= dedupWindow - tids.count else {
-                    throw .invalidField(name: "applied tid run length", value: UInt64(length))
-                }
-                let (last, overflow) = first.addingReportingOverflow(UInt64(length) - 1)
-                guard !overflow, tids.last.map({ $0 < first }) ?? true else { throw .invalidField(name: "applied tid run", value: first) }
-                tids.append(contentsOf: first...last)
-            }
-            return tids
-        }
-        let tids = try decoder.decodeList(field: "applied tids", minimumElementSize: 8) {
-            (d: inout WireDecoder) throws(DecodeError) -> UInt64 in try d.decodeUInt64()
-        }
-        try decoder.expectEnd()
-        return tids
+        try AppliedTids(decoding: bytes, runs: allowed).tids
     }
 
     /// The value of `key`, or `nil`.
