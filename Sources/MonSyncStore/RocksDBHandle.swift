@@ -45,6 +45,7 @@ final class RocksDBHandle: @unchecked Sendable {
         let options = rocksdb_options_create()!
         rocksdb_options_set_create_if_missing(options, 1)
         rocksdb_options_increase_parallelism(options, Int32(max(2, ProcessInfo.processInfo.activeProcessorCount)))
+        _ = Self.backgroundPriorityLowered
         // Ceph's monitor store defaults (`mon_rocksdb_options`): 32 MiB memtables, no compression
         // (monitor values are mostly small encoded maps; compressing them costs CPU on every write,
         // every sync chunk staged and every SST built, for little space), dynamic level sizes.
@@ -66,6 +67,22 @@ final class RocksDBHandle: @unchecked Sendable {
         read = rocksdb_readoptions_create()!
         self.path = path
     }
+
+    /// Flushes and compactions run below the Paxos path's CPU priority, once per process.
+    ///
+    /// The three monitors of a cluster write the same data, so their memtables fill and flush at
+    /// the same moment: three 60 ms bursts of SST building (32 MiB each) beside a 20 000 writes/s
+    /// load on a 2-core machine, in the very windows where that load's p99 doubles (BENCHMARKS.md,
+    /// "The write path at 20 000 writes/s"). At nice 19 the flush takes the CPU the writes leave
+    /// idle; RocksDB's own write stall still bounds how far it can fall behind. What remains of
+    /// those stalls is the disk: the SST's fdatasync beside the WAL's. The default environment's
+    /// thread pools are the process's (every store opened shares them).
+    private static let backgroundPriorityLowered: Void = {
+        guard let env = rocksdb_create_default_env() else { return }
+        rocksdb_env_lower_thread_pool_cpu_priority(env)                // compactions
+        rocksdb_env_lower_high_priority_thread_pool_cpu_priority(env)  // flushes
+        rocksdb_env_destroy(env)  // the wrapper only: the default environment lives on
+    }()
 
     deinit {
         if !lifecycle.withLock({ $0.closed }) { rocksdb_close(db) }
