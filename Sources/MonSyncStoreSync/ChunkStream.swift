@@ -25,8 +25,8 @@ public struct ChunkStream: Sendable, Hashable {
     /// provider, a new path) starts measuring afresh.
     public var window: ChunkWindow
 
-    /// A stream asked of `provider`, numbered from `first`, with `window` (by default a fixed 8).
-    public init(provider: TransportAddress, first: UInt64, window: ChunkWindow = ChunkWindow(initial: 8, ceiling: 8)) {
+    /// A stream asked of `provider`, numbered from `first`, with `window`.
+    public init(provider: TransportAddress, first: UInt64, window: ChunkWindow) {
         self.provider = provider
         self.first = first
         self.window = window
