@@ -520,8 +520,18 @@ extension MonitorMachine {
         do {
             // Check again now: a write queued while we recovered may have been committed since,
             // inside an uncommitted value recovery re-proposed (it was in flight under the old leader).
+            // One read of each client's record for the whole batch (a client may have hundreds of writes in it).
+            var records: [UInt64: AppliedTids] = [:]
             for write in pendingWrites {
-                if try keyValue.state(ofTid: write.command.tid, clientID: write.command.clientID, in: store) == .applied {
+                let client = write.command.clientID
+                let record: AppliedTids
+                if let known = records[client] {
+                    record = known
+                } else {
+                    record = try keyValue.appliedRecord(clientID: client, in: store)
+                    records[client] = record
+                }
+                if KeyValueService.state(ofTid: write.command.tid, in: record) == .applied {
                     replyToWrite(write, result: .ok, message: "already applied")
                 } else {
                     writes.append(write)

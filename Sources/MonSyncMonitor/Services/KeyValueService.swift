@@ -52,7 +52,12 @@ public struct KeyValueService: MonitorService {
 
     /// Whether `tid` of `clientID` was already committed.
     public func state(ofTid tid: UInt64, clientID: UInt64, in store: any MonitorStore) throws(StoreError) -> TidState {
-        let applied = try appliedRecord(clientID: clientID, in: store)
+        Self.state(ofTid: tid, in: try appliedRecord(clientID: clientID, in: store))
+    }
+
+    /// Whether `tid` is in `applied`, a client's record (``appliedRecord(clientID:in:)``): for a
+    /// caller that checks many tids of one client against one state of the store.
+    static func state(ofTid tid: UInt64, in applied: AppliedTids) -> TidState {
         if applied.contains(tid) { return .applied }
         if applied.count >= Self.dedupWindow, let oldest = applied.oldest, tid < oldest { return .tooOld }
         return .new
