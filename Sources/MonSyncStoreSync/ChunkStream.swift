@@ -9,7 +9,7 @@ public import MonSyncStore
 /// rules whoever streams it: it comes from the stream's provider, is the next in sequence (an
 /// older number is stale, a newer one means one was lost), carries a CRC32C that matches, keeps
 /// the snapshot version the stream's first chunk had, and decodes as a store transaction.
-/// ``check(_:from:)`` only judges; ``advance(accepting:)`` records a chunk the caller accepted,
+/// ``check(_:from:)`` only judges; ``advance(accepting:now:)`` records a chunk the caller accepted,
 /// so a caller may refuse a valid chunk for reasons of its own (a requester's floor) first.
 public struct ChunkStream: Sendable, Hashable {
     /// The provider this stream was asked of: chunks from anyone else are stale.
