@@ -53,12 +53,12 @@ private final class HeldTransport: MessageTransport {
 
 @Suite("PeerOutbox: batches per destination")
 struct PeerOutboxTests {
-    let peer = try! TransportAddress("loopback://mon.b")
-    let other = try! TransportAddress("loopback://mon.c")
-    let client = try! TransportAddress("loopback://client.1")
+    let peer: TransportAddress = "loopback://mon.b"
+    let other: TransportAddress = "loopback://mon.c"
+    let client: TransportAddress = "loopback://client.1"
 
     private func outbox(capacity: Int = 4096, maximumBatch: Int = 256) throws -> (PeerOutbox, HeldTransport, Dispatcher) {
-        let transport = HeldTransport(try TransportAddress("loopback://mon.a"))
+        let transport = HeldTransport("loopback://mon.a")
         let dispatcher = Dispatcher(transport: transport, codec: .monitor())
         let outbox = PeerOutbox(dispatcher: dispatcher, logger: Logger(label: "test"), peers: [peer, other],
                                 capacity: capacity, maximumBatch: maximumBatch)

@@ -8,7 +8,7 @@ import Testing
 /// that lets later steps of a run read what earlier ones decided.
 @Suite("Monitor shell: one synced write per step and per run")
 struct ShellBatchingTests {
-    let peer = try! TransportAddress("loopback://mon.b")
+    let peer: TransportAddress = "loopback://mon.b"
 
     private func transaction(_ key: String, _ value: String) -> StoreTransaction {
         var transaction = StoreTransaction()
