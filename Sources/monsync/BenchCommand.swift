@@ -198,8 +198,7 @@ struct BenchRunner {
             throw UserFacingError.from(first, monmap: monmap, timeout: timeout)
         }
         let ready = failures.isEmpty ? "" : " (\(failures.count) failed their warm-up request)"
-        let shared = connections.count == options.clients ? "" : " on \(connections.count) connection(s)"
-        Self.log("bench \(command): \(options.clients) clients\(shared) ready in \(BenchSummary.format(warmupStart.duration(to: clock.now).inSeconds, decimals: 2)) s\(ready); "
+        Self.log("bench \(command): \(BenchSummary.clients(options.clients, on: connections.count)) ready in \(BenchSummary.format(warmupStart.duration(to: clock.now).inSeconds, decimals: 2)) s\(ready); "
             + "running for \(BenchSummary.format(options.duration, decimals: options.duration < 10 ? 1 : 0)) s")
 
         let recorder = LockedState(BenchRecorder())

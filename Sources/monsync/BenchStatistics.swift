@@ -272,12 +272,16 @@ struct BenchSummary: Codable, Sendable, Equatable {
     }
 
     /// The summary as text, for people.
+    /// `16 clients`, or `16 clients on 2 connection(s)` when they share fewer connections.
+    static func clients(_ clients: Int, on connections: Int) -> String {
+        connections == clients ? "\(clients) clients" : "\(clients) clients on \(connections) connection(s)"
+    }
+
     var text: String {
         var lines: [String] = []
         let pace = rate > 0 ? "target \(Self.format(rate, decimals: rate < 10 ? 1 : 0)) ops/s" : "as fast as possible"
         let mix = command == "mixed" ? ", \(Self.format(readRatio * 100, decimals: 0))% reads" : ""
-        let shared = connections == clients ? "" : " on \(connections) connection(s)"
-        lines.append("bench \(command): \(clients) clients\(shared), \(Self.format(durationSeconds, decimals: durationSeconds < 10 ? 1 : 0)) s, "
+        lines.append("bench \(command): \(Self.clients(clients, on: connections)), \(Self.format(durationSeconds, decimals: durationSeconds < 10 ? 1 : 0)) s, "
             + "\(valueSize)-byte values, \(keys) keys\(mix), \(pace), seed \(seed)")
         lines.append("ops       \(ops) in \(Self.format(elapsedSeconds, decimals: 2)) s: \(Self.format(opsPerSecond, decimals: 1)) ops/s"
             + (misses > 0 ? " (\(misses) gets found no value)" : ""))

@@ -108,14 +108,7 @@ public struct KeyValueService: MonitorService {
     /// flushes and compactions that follow held client writes up to 250 ms).
     /// With `runs` false (the cluster does not require `MonitorFeatures.appliedTidRuns` yet), always the list.
     static func encodeApplied(_ tids: [UInt64], runs allowed: Bool = true) -> [UInt8] {
-        var runs: [(first: UInt64, length: UInt32)] = []
-        for tid in tids {
-            if let last = runs.last, last.first &+ UInt64(last.length) == tid {
-                runs[runs.count - 1].length += 1
-            } else {
-                runs.append((tid, 1))
-            }
-        }
+        let runs = AppliedTids(tids).runs
         var encoder = WireEncoder()
         if allowed && runs.count * 12 + 4 < tids.count * 8 {
             encoder.encode(rangesMarker)
