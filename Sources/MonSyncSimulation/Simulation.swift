@@ -345,7 +345,8 @@ public final class Simulation {
         guard var machine = nodes[rank].machine else { return }
         let before = options.recordTrace ? describe(machine) : ""
         let (failuresBefore, requiredBefore) = (machine.statistics.storeFailures, machine.requiredFeatures)
-        let actions = machine.step(input, now: localTime(of: rank))
+        let actions = MonitorAction.inExecutionOrder(machine.step(input, now: localTime(of: rank)),
+                                                     keepingLinkOrder: !options.mutations.contains(.aheadPastLinkOrder))
         let records = machine.takeCommitRecords()
         nodes[rank].machine = machine
         if options.rollingUpgrade {
@@ -405,7 +406,7 @@ public final class Simulation {
             }
             ledger.observe(transaction, on: nodes[rank].name, at: now)
             if options.membershipChanges { noticeCommittedMonmap() }
-        case let .send(message, destination):
+        case let .send(message, destination), let .sendAhead(message, destination):
             send(message, from: rank, to: destination)
         case let .answerStatus(reply, destination):
             send(reply, from: rank, to: destination)

@@ -30,6 +30,10 @@ public struct SimulationCampaign: Sendable {
         public var monmapChanges = 0
         /// Leaders' commits left out as no decision (their acceptance never persisted), over all seeds.
         public var undurableCommitsIgnored = 0
+        /// The seeds that played a rare scenario a regression test pins by its seed: a commit left
+        /// out as no decision, or a removed monitor ending isolated. When a change shifts the
+        /// histories, the tests' seeds stop playing them; these name new ones.
+        public var scenarioSeeds: (undurableCommit: [UInt64], isolatedOutsider: [UInt64]) = ([], [])
         /// Rolling-upgrade scenario: the seeds that ended with the cluster requiring features (every
         /// monitor upgraded, and the features committed). Other scenarios' stores require them from the start.
         public var seedsRequiringFeatures = 0
@@ -47,8 +51,13 @@ public struct SimulationCampaign: Sendable {
                 + "\(syncsCompleted) store syncs in \(seedsWithSync) seeds (\(syncsFailed) failed and retried), "
             + "\(rejoinSeconds > 0 ? Int((Double(rejoinWrites) / rejoinSeconds).rounded()) : 0) writes/s while rejoining, "
             + (monmapChanges > 0 ? "\(monmapChanges) monmap changes committed, " : "")
-            + (undurableCommitsIgnored > 0 ? "\(undurableCommitsIgnored) undurable commits ignored, " : "")
+            + (undurableCommitsIgnored > 0 ? "\(undurableCommitsIgnored) undurable commits ignored (seeds \(Self.first(scenarioSeeds.undurableCommit))), " : "")
+            + (scenarioSeeds.isolatedOutsider.isEmpty ? "" : "isolated outsiders in seeds \(Self.first(scenarioSeeds.isolatedOutsider)), ")
             + (seedsRequiringFeatures > 0 ? "\(seedsRequiringFeatures) seeds ended requiring features, " : "") + "\(violations) violations"
+        }
+
+        private static func first(_ seeds: [UInt64]) -> String {
+            seeds.prefix(5).map(String.init).joined(separator: " ") + (seeds.count > 5 ? " …" : "")
         }
     }
 
@@ -73,6 +82,8 @@ public struct SimulationCampaign: Sendable {
             summary.rejoinSeconds += Double(result.rejoinNanoseconds) / 1e9
             summary.monmapChanges += result.monmapChanges
             summary.undurableCommitsIgnored += result.undurableCommitsIgnored
+            if result.undurableCommitsIgnored > 0 { summary.scenarioSeeds.undurableCommit.append(seed) }
+            if result.isolatedOutsiders > 0 { summary.scenarioSeeds.isolatedOutsider.append(seed) }
             if options.rollingUpgrade && result.featuresRequired { summary.seedsRequiringFeatures += 1 }
             if !result.violations.isEmpty { summary.failures.append(result) }
             progress(seed, result)

@@ -23,7 +23,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "The first seed.") var first: UInt64 = 1
     @Option(help: "Events in each seed's fault phase.") var steps: Int = 4_000
     @Option(help: "Cluster sizes to run each seed with (comma-separated).") var monitors: String = "3,5"
-    @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept, change-commits-under-new-map, runs-before-required (with --rolling-upgrade), sync-accepts-older-snapshots, sync-skips-roll-forward.")
+    @Option(help: "Re-introduce a defect to show the checkers catch it: reads-without-lease, peon-reads-under-lease, commit-on-first-accept, change-commits-under-new-map, runs-before-required (with --rolling-upgrade), accept-ahead, ahead-past-link-order, sync-accepts-older-snapshots, sync-skips-roll-forward.")
     var mutation: String?
     @Option(help: "Slow links, FROM:TO:MS comma-separated (e.g. 0:1:7000,0:2:8000): every message from monitor FROM to TO takes MS longer.")
     var slow: String?
@@ -57,6 +57,8 @@ struct SimulateCommand: ParsableCommand {
         case "peon-reads-under-lease": mutations = .peonReadsUnderLease
         case "change-commits-under-new-map": mutations = .changeCommitsUnderNewMap
         case "runs-before-required": mutations = .runsBeforeRequired
+        case "accept-ahead": mutations = .acceptAhead
+        case "ahead-past-link-order": mutations = .aheadPastLinkOrder
         case let other?: throw ValidationError("unknown mutation \(other)")
         }
         var total = SimulationCampaign.Summary()
@@ -111,6 +113,8 @@ struct SimulateCommand: ParsableCommand {
             total.rejoinSeconds += summary.rejoinSeconds
             total.monmapChanges += summary.monmapChanges
             total.undurableCommitsIgnored += summary.undurableCommitsIgnored
+            total.scenarioSeeds.undurableCommit += summary.scenarioSeeds.undurableCommit
+            total.scenarioSeeds.isolatedOutsider += summary.scenarioSeeds.isolatedOutsider
             total.seedsRequiringFeatures += summary.seedsRequiringFeatures
             total.failures += summary.failures
         }

@@ -40,7 +40,7 @@ struct MachineTests {
     }
 
     static func leases(_ actions: [MonitorAction]) -> [MMonPaxos] {
-        actions.compactMap { if case let .send(message as MMonPaxos, _) = $0, message.op == .lease { message } else { nil } }
+        actions.compactMap { if case let (message as MMonPaxos, _)? = $0.sentMessage, message.op == .lease { message } else { nil } }
     }
 
     @Test("a leader reads only under a lease round a majority acked, for lease·(1 − 2·skew) from its sending")
@@ -76,33 +76,49 @@ struct MachineTests {
         #expect(to == Self.address(0) && forwarded.flags.contains(.forwarded) && forwarded.replyTo == "loopback://client")
     }
 
-    @Test("a peon persists what it accepts before it says ACCEPT; a commit is persisted before its COMMITs and the client's OK")
+    @Test("a peon persists what it accepts before it says ACCEPT; a commit is persisted before the client's OK; BEGIN, COMMIT and LEASE go ahead")
     func persistBeforeSend() throws {
+        func isPaxos(_ op: MMonPaxos.Op) -> (MonitorAction) -> Bool {
+            { if case let (m as MMonPaxos, _)? = $0.sentMessage { m.op == op } else { false } }
+        }
+        let isPersist = { (action: MonitorAction) in if case .persist = action { true } else { false } }
         var (machine, now) = try Self.leader(configuration: MonitorConfiguration(proposeInterval: .zero))
         // After its predecessor's lease: a new leader of the whole monmap need not wait.
         let put = MMonCommand(op: .put, clientID: 7, tid: 1, key: "k", value: Array("v".utf8))
         let begin = machine.step(.message(put, from: "loopback://client"), now: now)
-        let beginIndex = try #require(begin.firstIndex { if case let .send(m as MMonPaxos, _) = $0 { m.op == .begin } else { false } })
-        let persistIndex = try #require(begin.firstIndex { if case .persist = $0 { true } else { false } })
-        #expect(persistIndex < beginIndex, "the leader accepts its own value durably before BEGIN: \(begin)")
+        // BEGIN promises nothing the leader's own write records: it leaves first, so the peons
+        // write the value while the leader does.
+        let beginAhead = begin.filter(isPaxos(.begin))
+        #expect(beginAhead.count == 2 && beginAhead.allSatisfy { if case .sendAhead = $0 { true } else { false } }, "\(begin)")
+        let ordered = MonitorAction.inExecutionOrder(begin)
+        let beginIndex = try #require(ordered.firstIndex(where: isPaxos(.begin)))
+        let persistIndex = try #require(ordered.firstIndex(where: isPersist))
+        #expect(beginIndex < persistIndex, "\(ordered)")
         now += .milliseconds(5)
         let accept = MMonPaxos(op: .accept, epoch: machine.electionEpoch, firstCommitted: 0, lastCommitted: 0, pn: machine.paxos.acceptedPN)
         let commit = machine.step(.message(accept, from: Self.address(1)), now: now)
-        let firstPersist = try #require(commit.firstIndex { if case .persist = $0 { true } else { false } })
+        let firstPersist = try #require(commit.firstIndex(where: isPersist))
+        // Every ordered send — the client's OK above all — follows the commit's persist.
         let sends = commit.indices.filter { if case .send = commit[$0] { true } else { false } }
         #expect(!sends.isEmpty && sends.allSatisfy { $0 > firstPersist }, "\(commit)")
         let ok = commit.contains { if case let .send(reply as MMonCommandReply, _) = $0 { reply.result == .ok && reply.version == 1 } else { false } }
         #expect(ok)
+        // COMMIT and LEASE go ahead, in the order the peons must see them.
+        let executed = MonitorAction.inExecutionOrder(commit)
+        let commitIndex = try #require(executed.firstIndex(where: isPaxos(.commit)))
+        let leaseIndex = try #require(executed.firstIndex(where: isPaxos(.lease)))
+        let executedPersist = try #require(executed.firstIndex(where: isPersist))
+        #expect(commitIndex < leaseIndex && leaseIndex < executedPersist, "\(executed)")
         #expect(machine.lastCommitted == 1)
 
-        // A peon: BEGIN → persist, then ACCEPT.
+        // A peon: BEGIN → persist, then ACCEPT, which never goes ahead: it is the vote the persist makes durable.
         var peon = try MonitorMachine(monmap: Self.monmap, rank: 2, store: InMemoryStore(), seed: 3, now: .zero)
         _ = peon.step(.start, now: .zero)
         _ = peon.step(.message(MMonElection(op: .victory, epoch: 2, senderRank: 0, monmapEpoch: Self.monmap.epoch, quorum: [0, 1, 2]),
                                from: Self.address(0)), now: .zero)
         let value = MMonPaxos.Value(version: 1, bytes: ArraySlice(StoreTransaction().encoded()))
-        let actions = peon.step(.message(MMonPaxos(op: .begin, epoch: 2, firstCommitted: 0, lastCommitted: 0, pn: 100, values: [value]),
-                                         from: Self.address(0)), now: .milliseconds(1))
+        let actions = MonitorAction.inExecutionOrder(peon.step(.message(MMonPaxos(op: .begin, epoch: 2, firstCommitted: 0, lastCommitted: 0, pn: 100, values: [value]),
+                                         from: Self.address(0)), now: .milliseconds(1)))
         guard actions.count == 2, case .persist = actions[0], case let .send(reply as MMonPaxos, _) = actions[1], reply.op == .accept else {
             Issue.record("expected persist, then ACCEPT: \(actions)")
             return
@@ -128,11 +144,11 @@ struct MachineTests {
         #expect(machine.phaseDescription == "active")
         let put = MMonCommand(op: .put, clientID: 7, tid: 1, key: "k", value: Array("v".utf8))
         let early = machine.step(.message(put, from: "loopback://client"), now: .seconds(9))
-        #expect(!early.contains { if case let .send(m as MMonPaxos, _) = $0 { m.op == .begin } else { false } },
+        #expect(!early.contains { if case let (m as MMonPaxos, _)? = $0.sentMessage { m.op == .begin } else { false } },
                 "no proposal inside the old leader's lease: \(early)")
         let wake = try #require(machine.timers[.propose])
         let late = machine.step(.timer(.propose, generation: wake), now: .seconds(13))
-        #expect(late.contains { if case let .send(m as MMonPaxos, _) = $0 { m.op == .begin } else { false } }, "\(late)")
+        #expect(late.contains { if case let (m as MMonPaxos, _)? = $0.sentMessage { m.op == .begin } else { false } }, "\(late)")
     }
 
     @Test("election timeouts differ between monitors and double after each election without a victory")

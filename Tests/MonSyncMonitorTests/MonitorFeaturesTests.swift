@@ -14,7 +14,7 @@ struct MonitorFeaturesTests {
 
     /// The BEGINs sent to b (each goes to c too).
     static func begins(_ actions: [MonitorAction]) -> [MMonPaxos] {
-        actions.compactMap { if case let .send(m as MMonPaxos, to) = $0, m.op == .begin, to == address(1) { m } else { nil } }
+        actions.compactMap { if case let (m as MMonPaxos, to)? = $0.sentMessage, m.op == .begin, to == address(1) { m } else { nil } }
     }
 
     /// The transaction a BEGIN proposes.

@@ -54,6 +54,29 @@ struct ShellBatchingTests {
         #expect(Monitor.mergedPersists([.cancel(.probe)]).persists == 0)
     }
 
+    @Test("a send-ahead leaves before the persists, unless an ordered send already addressed its peer; the rest keep their order")
+    func sendsAhead() {
+        let other: TransportAddress = "loopback://mon.c"
+        let client: TransportAddress = "loopback://client"
+        let reply = MMonCommandReply(op: .put, tid: 1, result: .ok)
+        let actions: [MonitorAction] = [
+            .persist(transaction("a", "1")), .sendAhead(commit(1), to: peer), .send(reply, to: client),
+            .send(commit(1), to: other), .sendAhead(commit(2), to: other), .persist(transaction("b", "2")),
+            .sendAhead(commit(3), to: peer), .arm(.paxosRound, at: .seconds(1), generation: 1),
+        ]
+        let ordered = MonitorAction.inExecutionOrder(actions)
+        // mon.b's two ahead of everything, in their order; mon.c's COMMIT 2 stays behind the ordered
+        // COMMIT 1 to mon.c (a link keeps its order), so after the persist that precedes that one.
+        #expect(ordered.map(\.description) == [actions[1], actions[6], actions[0], actions[2], actions[3], actions[4], actions[5], actions[7]].map(\.description))
+        // Without a send-ahead the list is the machine's own.
+        let plain: [MonitorAction] = [.persist(transaction("a", "1")), .send(commit(1), to: peer)]
+        #expect(MonitorAction.inExecutionOrder(plain).map(\.description) == plain.map(\.description))
+        // The shell then merges the persists where the first of the rest was.
+        let (merged, persists) = Monitor.mergedPersists(ordered)
+        #expect(persists == 2 && merged.count == ordered.count - 1)
+        #expect(merged.prefix(3).map(\.description) == [actions[1].description, actions[6].description, "persist(2 ops)"])
+    }
+
     @Test("held writes are read through the overlay, newest first, and forgotten on clear; nothing reaches the store")
     func overlay() throws {
         let base = InMemoryStore()

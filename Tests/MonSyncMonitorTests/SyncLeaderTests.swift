@@ -48,10 +48,10 @@ struct CommittingLeader {
         while !inputs.isEmpty {
             let actions = machine.step(inputs.removeFirst(), now: now)
             all += actions
-            for action in actions {
+            for action in MonitorAction.inExecutionOrder(actions) {
                 switch action {
                 case let .persist(transaction): try! store.apply(transaction)  // an in-memory store does not fail
-                case let .send(message as MMonPaxos, destination) where message.op == .begin && destination == Self.address(1):
+                case let .sendAhead(message as MMonPaxos, destination) where message.op == .begin && destination == Self.address(1):
                     inputs.append(.message(MMonPaxos(op: .accept, epoch: message.epoch, firstCommitted: message.firstCommitted,
                                                      lastCommitted: message.lastCommitted, pn: message.pn), from: Self.address(1)))
                 default: break
@@ -132,7 +132,7 @@ struct SyncLeaderTests {
         #expect(destination == Self.c && abort.session == 9 && abort.reason == .trimRequired)
         #expect(!leader.syncSends.contains { $0.0.op == .abort && $0.1 == Self.b }, "b's sync needs nothing the trim removes")
         let trimBegin = leader.log[abortIndex...].firstIndex { action in
-            guard case let .send(message as MMonPaxos, _) = action, message.op == .begin,
+            guard case let (message as MMonPaxos, _)? = action.sentMessage, message.op == .begin,
                   let value = message.values.first, let transaction = try? StoreTransaction(decoding: value.bytes) else { return false }
             return transaction.operations.contains { if case .erase(PaxosLog.prefix, _) = $0 { true } else { false } }
         }

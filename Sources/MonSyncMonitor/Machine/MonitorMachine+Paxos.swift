@@ -254,7 +254,7 @@ extension MonitorMachine {
         let message = MMonPaxos(op: .begin, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                                 lastCommitted: paxos.lastCommitted, pn: paxos.acceptedPN,
                                 values: [MMonPaxos.Value(version: version, bytes: value)])
-        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        for peer in quorum where peer != rank { sendAhead(message, toRank: peer) }
         arm(.paxosRound, after: configuration.acceptTimeout)
         if acceptsNeeded(for: value) <= 1 { commitProposal() }
     }
@@ -285,8 +285,9 @@ extension MonitorMachine {
         persist(transaction)
         paxos.phase = .updating
         lease.peonLeaseUntil = nil
-        send(MMonPaxos(op: .accept, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
-                       lastCommitted: paxos.lastCommitted, pn: message.pn), toRank: leader!)
+        let accept = MMonPaxos(op: .accept, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
+                               lastCommitted: paxos.lastCommitted, pn: message.pn)
+        if mutations.contains(.acceptAhead) { sendAhead(accept, toRank: leader!) } else { send(accept, toRank: leader!) }
     }
 
     private mutating func handleAccept(_ message: MMonPaxos, from peer: Int32) {
@@ -315,7 +316,7 @@ extension MonitorMachine {
         let message = MMonPaxos(op: .commit, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                                 lastCommitted: paxos.lastCommitted,
                                 values: [MMonPaxos.Value(version: proposal.version, bytes: proposal.value)])
-        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        for peer in quorum where peer != rank { sendAhead(message, toRank: peer) }
         noteCommitDuration(now - proposal.beganAt)
         statistics.writesCommitted += proposal.writes.count
         for write in proposal.writes { replyToWrite(write, result: .ok, version: proposal.version) }
@@ -425,7 +426,7 @@ extension MonitorMachine {
         let message = MMonPaxos(op: .lease, epoch: electionEpoch, firstCommitted: paxos.firstCommitted,
                                 lastCommitted: paxos.lastCommitted, pn: lease.round,
                                 leaseMilliseconds: UInt64(max(1, configuration.lease.milliseconds)))
-        for peer in quorum where peer != rank { send(message, toRank: peer) }
+        for peer in quorum where peer != rank { sendAhead(message, toRank: peer) }
         noteLeaseAcked(round: lease.round)
         if quorum.count > 1 && !isArmed(.leaseAck) {
             lease.acked = [rank]

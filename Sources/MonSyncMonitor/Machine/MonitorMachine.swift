@@ -194,6 +194,13 @@ public struct MonitorMachine: Sendable {
         /// `MonitorFeatures.appliedTidRuns` (the defect of an on-disk format change without a
         /// feature gate: an older build, still a member, reads them as corrupt).
         public static let runsBeforeRequired = Mutations(rawValue: 1 << 4)
+        /// A peon sends ACCEPT ahead of the persist of what it accepts (the defect of a vote that a
+        /// crash can take back: the leader commits with it, the peon restarts without the value).
+        public static let acceptAhead = Mutations(rawValue: 1 << 5)
+        /// The shell sends every ``MonitorAction/sendAhead(_:to:)`` first, even past an ordered
+        /// send to the same peer (the defect of a BEGIN that overtakes the COMMITs a recovering
+        /// leader shares first: the peon, behind, cannot accept it).
+        public static let aheadPastLinkOrder = Mutations(rawValue: 1 << 6)
     }
 
     /// Observation only: a version the leader committed, with the monitors whose accepts it counted.
@@ -352,6 +359,12 @@ public struct MonitorMachine: Sendable {
 
     mutating func send(_ message: any WireMessage, to address: TransportAddress) {
         actions.append(.send(message, to: address))
+    }
+
+    /// Sends `message` to `peer`, possibly ahead of this step's persists (see ``MonitorAction/sendAhead(_:to:)``).
+    mutating func sendAhead(_ message: any WireMessage, toRank peer: Int32) {
+        guard peer != rank, let address = monmap.address(of: peer) else { return }
+        actions.append(.sendAhead(message, to: address))
     }
 
     /// Records `transaction` for the shell to persist before the actions that follow, and lets

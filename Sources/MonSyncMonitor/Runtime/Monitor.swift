@@ -399,17 +399,20 @@ public actor Monitor {
 
     /// Executes `actions` in order; returns the error of a persist that failed (nothing after it ran).
     ///
+    /// The leader's BEGIN, COMMIT and LEASE (``MonitorAction/sendAhead(_:to:)``) leave first
+    /// (``MonitorAction/inExecutionOrder(_:)``), so the peons write a version while the leader
+    /// writes it too: a round costs one synced write on the critical path, not two in a row.
     /// Every persist of the list is written at the first one, as one atomic synced write
     /// (``mergedPersists(_:)``): the actions between them then run after a write that is already
     /// durable — later than the machine asked, never earlier — and a step that commits one
     /// Paxos version and begins the next costs one sync, not two. When that write fails,
     /// nothing after the first persist ran, as if it alone had failed.
     private func execute(_ actions: [MonitorAction]) -> StoreError? {
-        for action in Self.mergedPersists(actions).actions {
+        for action in Self.mergedPersists(MonitorAction.inExecutionOrder(actions)).actions {
             switch action {
             case let .persist(transaction):
                 do { try store.apply(transaction) } catch { return error }
-            case let .send(message, destination):
+            case let .send(message, destination), let .sendAhead(message, destination):
                 if let reply = message as? MMonCommandReply { metrics.record(reply: reply) }
                 outbox.send(message, to: destination)
             case let .arm(timer, deadline, generation):
@@ -552,7 +555,8 @@ public actor Monitor {
     /// (``execute(_:)``). So a peon that finds COMMIT v and BEGIN v+1 waiting syncs once, and a
     /// leader that finds an ACCEPT and new writes commits, begins the next version and answers in
     /// one sync. Sends and the rest only ever run later than when they were decided, never before
-    /// the writes that preceded them. Any other message (a read, a LIST, an election, a sync
+    /// the writes that preceded them — except the leader's sends ahead, which need none of them
+    /// (``MonitorAction/inExecutionOrder(_:)``). Any other message (a read, a LIST, an election, a sync
     /// message) first ends the run: it is handled as if alone, on a store that holds everything.
     private func drainInbox() {
         while true {
