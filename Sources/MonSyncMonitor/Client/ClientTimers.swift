@@ -2,7 +2,8 @@ import HeapModule
 import MonSyncCore
 
 /// The deadlines of a client's calls — attempt timeouts, pauses between hunts, whole-call
-/// deadlines — in one heap, served by one sleeping task.
+/// deadlines — in one heap, served by one sleeping task. The monitor's shells keep their timers
+/// in one too (``TimerTasks``).
 ///
 /// A task per deadline cost each request two tasks, two kernel timers and the dispatch manager's
 /// wake-ups: at 10 000 requests a second over one `MonitorClient` that was the largest part of

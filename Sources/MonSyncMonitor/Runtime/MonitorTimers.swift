@@ -39,27 +39,33 @@ public enum MonitorTimer: Hashable, Sendable, CaseIterable, CustomStringConverti
     }
 }
 
-/// A shell's armed timers: a task each, sleeping on the shell's ``Timebase``, that feeds its
-/// machine the firing with the generation it was armed with (the machine ignores a stale one).
-/// The monitor's and the sync requester's shells both use it.
+/// A shell's armed timers, at most one of each kind, that feed its machine the firing with the
+/// generation it was armed with (the machine ignores a stale one). The monitor's and the sync
+/// requester's shells both use it.
+///
+/// The deadlines live in one heap served by one sleeping task (``ClientTimers``), not a task each:
+/// a leader re-arms its round and lease timers on every Paxos version and a peon its lease timeout,
+/// and a task per arming (a kernel timer, a cancellation and the dispatch manager's wake-ups each)
+/// was a fixed cost of every version, paid again for every write when versions are small.
 struct TimerTasks<Timer: Hashable> {
-    private var tasks: [Timer: Task<Void, Never>] = [:]
+    private var timers: ClientTimers?
+    private var tokens: [Timer: ClientTimers.Token] = [:]
 
     mutating func arm(_ timer: Timer, deadline: Duration, timebase: Timebase,
                       fire: @escaping @Sendable () async -> Void) {
         cancel(timer)
-        tasks[timer] = Task {
-            do { try await timebase.sleep(until: deadline) } catch { return }
-            await fire()
-        }
+        let timers = self.timers ?? ClientTimers(timebase: timebase)
+        self.timers = timers
+        tokens[timer] = timers.schedule(at: deadline) { Task { await fire() } }
     }
 
     mutating func cancel(_ timer: Timer) {
-        tasks.removeValue(forKey: timer)?.cancel()
+        if let token = tokens.removeValue(forKey: timer) { timers?.cancel(token) }
     }
 
     mutating func cancelAll() {
-        for task in tasks.values { task.cancel() }
-        tasks.removeAll()
+        timers?.shutdown()
+        timers = nil
+        tokens.removeAll()
     }
 }
