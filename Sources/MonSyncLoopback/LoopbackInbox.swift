@@ -147,7 +147,9 @@ struct LoopbackInbox {
 
     /// Removes the waiters of one sender (it shut down).
     mutating func removeWaiters(from sender: TransportAddress) -> [Waiter] {
-        guard var pair = pairs[sender] else { return [] }
+        // Nothing to copy when none waits; `Array(_:)` of an empty `Deque` also writes the count
+        // into the shared empty-array storage, which ThreadSanitizer reports as a race.
+        guard var pair = pairs[sender], !pair.waiters.isEmpty else { return [] }
         let waiters = Array(pair.waiters)
         pair.waiters.removeAll()
         pairs[sender] = pair
