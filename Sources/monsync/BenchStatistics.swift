@@ -271,12 +271,12 @@ struct BenchSummary: Codable, Sendable, Equatable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
-    /// The summary as text, for people.
     /// `16 clients`, or `16 clients on 2 connection(s)` when they share fewer connections.
     static func clients(_ clients: Int, on connections: Int) -> String {
         connections == clients ? "\(clients) clients" : "\(clients) clients on \(connections) connection(s)"
     }
 
+    /// The summary as text, for people.
     var text: String {
         var lines: [String] = []
         let pace = rate > 0 ? "target \(Self.format(rate, decimals: rate < 10 ? 1 : 0)) ops/s" : "as fast as possible"
